@@ -1,0 +1,147 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace user_export {
+
+/// How one CSV column's values are masked before they are written.
+enum class MaskMode {
+  kNone,     ///< written as stored
+  kRedact,   ///< replaced by `[REDACTED]` (NULL stays empty)
+  kPartial,  ///< first character kept, rest starred: `j***@example.com`, `+4*******89`
+  kHash,     ///< hex HMAC-SHA-256 of the value keyed with USER_EXPORT_HASH_KEY
+};
+
+/// One column of the CSV: which source field, what header, how masked.
+struct CsvColumn {
+  std::string source;  ///< a field of the source query, e.g. `ref_id`, `email`, `city`
+  std::string header;  ///< header text; defaults to `source`
+  MaskMode mask = MaskMode::kNone;
+};
+
+/// `[database]`
+struct DatabaseConfig {
+  std::string url;  ///< `sqlite:///abs/path.db` or `postgresql://…` (secret: may hold a password)
+  int pool_size = 4;
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+/// `[store]` and `[store.s3]`
+struct StoreConfig {
+  std::string url;  ///< `file:///abs/dir` or `s3://bucket/prefix`
+  std::string s3_endpoint;  ///< e.g. `http://127.0.0.1:9000`; empty = AWS for the region
+  std::string s3_region = "us-east-1";
+  bool s3_path_style = true;  ///< MinIO wants path-style addressing
+  std::string access_key;     ///< from AWS_ACCESS_KEY_ID (secret)
+  std::string secret_key;     ///< from AWS_SECRET_ACCESS_KEY (secret)
+  bool verify_tls = true;
+  std::string ca_bundle;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{60000};
+  std::uint64_t part_size = 8ull << 20;        ///< multipart part size, at least 5 MiB
+  std::uint64_t multipart_threshold = 16ull << 20;  ///< files larger than this go multipart
+  int parallel_parts = 2;
+  std::chrono::seconds abort_incomplete_after{0};  ///< 0 = do not clean up stale uploads
+};
+
+/// `[messages]`: where messages go and their limits.
+struct MessagesConfig {
+  std::string file;  ///< JSON-lines file, used when kafka_bootstrap is empty
+  std::string topic = "flairbit-users";
+  std::string dlq_topic = "flairbit-dlq";
+  std::size_t max_message_bytes = 1'000'000;
+  std::chrono::milliseconds delivery_timeout{30000};
+};
+
+/// `[kafka]`: passed through to librdkafka.
+struct KafkaConfig {
+  std::string bootstrap;  ///< empty = no Kafka, use the JSON-lines file
+  std::string client_id = "user-export";
+  std::string compression = "zstd";
+  std::string security_protocol;  ///< e.g. SASL_SSL; empty = plaintext
+  std::string sasl_mechanism;
+  std::string sasl_username;
+  std::string sasl_password;  ///< secret
+  std::string ssl_ca_location;
+  std::map<std::string, std::string> extra;  ///< any other librdkafka property (`[kafka.properties]`)
+  double rate_limit_messages_per_second = 0;  ///< 0 = unlimited
+  double rate_limit_bytes_per_second = 0;     ///< 0 = unlimited
+  int circuit_failure_threshold = 5;
+  std::chrono::milliseconds circuit_cool_down{30000};
+};
+
+/// `[csv]`
+struct CsvConfig {
+  std::vector<CsvColumn> columns;  ///< default: ref_id, username, email, phone, profile fields
+  bool header = true;
+  std::string line_ending = "\n";  ///< `\n` or `\r\n`
+  bool formula_guard = true;       ///< prefix cells starting with = + - @ with a single quote
+  bool schema_version_column = false;  ///< add a `schema_version` column
+  int gzip_level = 1;  ///< ISA-L level 0..3 (1 is fast and compresses like gzip -6 on text)
+};
+
+/// `[retry]`: attempts of one group's export, with exponential back-off and jitter.
+struct RetryConfig {
+  int max_attempts = 3;
+  std::chrono::milliseconds initial_backoff{100};
+  double multiplier = 3.0;
+  std::chrono::milliseconds max_backoff{10000};
+  double jitter = 0.2;  ///< +/- fraction of each delay
+};
+
+/// `[export]`: the run itself.
+struct ExportConfig {
+  std::string domain_id;       ///< the domain whose groups are exported (validated at start)
+  bool mark_sent = true;       ///< mark exported users sent_to_matching_service = true
+  int max_parallel_groups = 4;  ///< worker threads
+  int queue_capacity = 1024;   ///< groups waiting for a worker
+  std::string staging_dir;     ///< private 0700 dir for staged files; default: under the temp dir
+  std::string instance_id;     ///< lease owner name; default: hostname:pid
+  std::chrono::seconds lease{300};
+};
+
+/// `[schedule]`
+struct ScheduleConfig {
+  std::string cron = "0 59 20 * * *";
+  std::string time_zone = "Asia/Kolkata";
+  std::chrono::seconds missed_slot_grace{3600};
+};
+
+/// `[admin]`
+struct AdminConfig {
+  std::string addr = "127.0.0.1:8080";
+  std::string token;  ///< USER_EXPORT_ADMIN_TOKEN (secret)
+};
+
+/// `[log]`
+struct LogConfig {
+  std::string level = "info";  ///< trace, debug, info, warn, error
+  bool json = false;
+};
+
+/// The whole effective configuration: the TOML file with the environment applied on top.
+struct Config {
+  std::string source_path;  ///< the file it was read from ("" when built in code)
+  DatabaseConfig database;
+  StoreConfig store;
+  MessagesConfig messages;
+  KafkaConfig kafka;
+  CsvConfig csv;
+  RetryConfig retry;
+  ExportConfig export_;
+  ScheduleConfig schedule;
+  AdminConfig admin;
+  LogConfig log;
+  std::string hash_key;  ///< USER_EXPORT_HASH_KEY (secret); required when a column uses `hash`
+};
+
+/// The default CSV columns, in order: ref_id, username, email, phone, created_at, display_name,
+/// gender, date_of_birth, city, bio, interests.
+std::vector<CsvColumn> default_csv_columns();
+
+}  // namespace user_export

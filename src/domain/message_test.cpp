@@ -1,0 +1,79 @@
+#include "domain/message.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace user_export {
+namespace {
+
+MessageContext context() {
+  MessageContext ctx;
+  ctx.run_id = "11111111-2222-4333-8444-555555555555";
+  ctx.domain_id = DomainId::parse("3f2504e0-4f89-11d3-9a0c-0305e82c3301");
+  ctx.group_id = GroupId::parse("6f2504e0-4f89-11d3-9a0c-0305e82c3302");
+  ctx.group_type = GroupType::kNonCostBased;
+  ctx.slot = Slot{std::chrono::seconds{1'764'104'340}};
+  ctx.exported_at = SystemTime{std::chrono::seconds{1'764'104'345}};
+  ctx.topic = "flairbit-users";
+  return ctx;
+}
+
+TEST(Message, FileMessageCarriesNodeExchangeFieldsAndHeaders) {
+  auto ctx = context();
+  ctx.group_type = GroupType::kCostBased;
+  ExportedFile f;
+  f.bucket = "exports";
+  f.object_key = "k/x.csv.gz";
+  f.url = "s3://exports/k/x.csv.gz";
+  f.rows = 12;
+  f.bytes = 345;
+  f.sha256 = "ab";
+  auto m = build_file_message(ctx, f);
+  auto j = nlohmann::json::parse(m.payload);
+  EXPECT_EQ(m.key, ctx.group_id.str());
+  EXPECT_EQ(m.topic, "flairbit-users");
+  EXPECT_EQ(j["groupId"], ctx.group_id.str());
+  EXPECT_EQ(j["filePath"], "s3://exports/k/x.csv.gz");
+  EXPECT_EQ(j["contentType"], "application/gzip");
+  EXPECT_EQ(j["rowCount"], 12);
+  EXPECT_EQ(j["bytes"], 345);
+  EXPECT_EQ(j["groupType"], "COST_BASED");
+  EXPECT_EQ(j["slot"], "2025-11-25T20:59:00Z");
+  EXPECT_EQ(j["schemaVersion"], kSchemaVersion);
+  ASSERT_EQ(m.headers.size(), 3u);
+  EXPECT_EQ(m.headers[0], (std::pair<std::string, std::string>{"runId", ctx.run_id}));
+}
+
+TEST(Message, IdListSplitsUnderLimitAndKeepsEveryIdOnce) {
+  auto ctx = context();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5000; ++i) ids.push_back("ref-" + std::to_string(i));
+  const std::size_t limit = 4096;
+  auto msgs = build_id_list_messages(ctx, ids, limit);
+  ASSERT_GT(msgs.size(), 1u);
+  std::vector<std::string> seen;
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    EXPECT_LE(msgs[i].payload.size(), limit);
+    auto j = nlohmann::json::parse(msgs[i].payload);
+    EXPECT_EQ(j["part"], i + 1);
+    EXPECT_EQ(j["parts"], msgs.size());
+    EXPECT_EQ(j["runId"], ctx.run_id);
+    for (auto& id : j["refIds"]) seen.push_back(id.get<std::string>());
+  }
+  EXPECT_EQ(seen, ids);
+}
+
+TEST(Message, IdListEmptyGivesNothingAndOversizedIdIsAnError) {
+  auto ctx = context();
+  EXPECT_TRUE(build_id_list_messages(ctx, {}, 1000).empty());
+  EXPECT_THROW(build_id_list_messages(ctx, {std::string(2000, 'x')}, 1000), Error);
+  auto one = build_id_list_messages(ctx, {"a", "b"}, 1'000'000);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(one[0].payload)["parts"], 1);
+}
+
+}  // namespace
+}  // namespace user_export

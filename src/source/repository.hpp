@@ -1,0 +1,150 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "domain/exported_file.hpp"
+#include "domain/group.hpp"
+#include "domain/message.hpp"
+#include "domain/run.hpp"
+
+namespace user_export {
+
+/// The source fields a CSV column may name (the reference schema's users and profiles joined):
+/// id, ref_id, username, email, phone, group_id, created_at, display_name, gender,
+/// date_of_birth, city, bio, interests. Values are the database's text forms; timestamps as
+/// `YYYY-MM-DD HH:MM:SS`, dates as `YYYY-MM-DD`.
+const std::vector<std::string>& known_source_fields();
+
+/// One streamed row: one entry per requested column, nullopt for SQL NULL. The views are valid
+/// only during the callback.
+using RowView = std::span<const std::optional<std::string_view>>;
+
+/// Receives streamed rows. Throwing from on_row aborts the stream (the exception propagates).
+class RowHandler {
+ public:
+  virtual ~RowHandler() = default;
+  virtual void on_row(RowView row) = 0;
+};
+
+/// What claim() needs.
+struct ClaimRequest {
+  GroupId group_id;
+  DomainId domain_id;
+  Slot slot{};
+  std::string owner;                 ///< this instance's lease-owner name
+  std::chrono::seconds lease{300};   ///< how long the lease lasts without heartbeat
+  std::string new_run_id;            ///< run id to use if a new run is created (UUID text)
+};
+
+/// What commit() writes in one transaction.
+struct CommitRequest {
+  std::string run_id;
+  std::string owner;  ///< must still hold the run's lease (fencing)
+  bool mark_sent = true;
+  std::optional<ExportedFile> file;      ///< the uploaded file of a cost-based run
+  std::vector<OutboundMessage> messages; ///< inserted into the outbox, in order
+};
+
+/// Synthetic data for `seed` and `demo`.
+struct SeedPlan {
+  DomainId domain_id;
+  std::int64_t users = 1000;
+  int groups = 2;  ///< alternate COST_BASED, NON_COST_BASED; users spread evenly
+  std::uint64_t random_seed = 1;
+};
+
+/// Called during long operations with (done, total).
+using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
+
+/// The database: the spec's UserRepository and MatchingGroupRepository plus the exporter's own
+/// tables (runs, claimed items, outbox). Implementations (SQLite, PostgreSQL) are thread-safe:
+/// every method may be called concurrently from worker threads. Every failure is an
+/// `Error(kDatabase)`, retriable when the connection or a lock timed out.
+///
+/// The run's steps (DESIGN.md) map to methods: claim -> stream_rows -> commit -> outbox.
+class Repository {
+ public:
+  virtual ~Repository() = default;
+
+  /// Applies pending versioned migrations (reference schema and the exporter's tables).
+  /// Safe to run twice and from two processes at once.
+  virtual void migrate() = 0;
+  /// The current schema version (0 before any migration).
+  virtual int schema_version() = 0;
+
+  /// Active groups of a domain, ordered by id. Unknown group types are returned as stored.
+  virtual std::vector<MatchingGroup> active_groups(const DomainId& domain) = 0;
+  /// One group by id, active or not.
+  virtual std::optional<MatchingGroup> find_group(const GroupId& id) = 0;
+
+  /// Step 1, in one transaction. If the group has an unfinished (claimed) run, of any slot,
+  /// whose lease is free, expired or already ours, that run is taken over and returned with
+  /// `resumed = true`, the same run id, slot and claimed users, and `attempts` incremented.
+  /// Otherwise, if a run for (group, slot) already exists in a finished state it is returned
+  /// unchanged (nothing to do). Otherwise a new run is created with `new_run_id` and it claims
+  /// exactly the users of the group with sent_to_matching_service = false that no unfinished
+  /// run claims. The lease is set to owner/now+lease. If another owner holds a live lease on the
+  /// group's unfinished run, throws Error(kLeaseLost).
+  virtual ExportRun claim(const ClaimRequest& request) = 0;
+
+  /// Extends the lease of a run this owner holds; throws Error(kLeaseLost) if it does not.
+  virtual void heartbeat(const std::string& run_id, const std::string& owner,
+                         std::chrono::seconds lease) = 0;
+
+  /// Step 2: streams the run's claimed users, ascending by user id, with the requested fields
+  /// (see known_source_fields(); an unknown field is Error(kConfig)). Memory use does not grow
+  /// with the number of rows. Users inserted or committed after the claim are never included.
+  virtual void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
+                           RowHandler& handler) = 0;
+
+  /// Records a failed attempt (error text) and releases the lease so the run can be resumed.
+  virtual void record_failure(const std::string& run_id, const std::string& owner,
+                              const std::string& error) = 0;
+
+  /// Marks a claimed run with no users as `empty` (nothing written or sent).
+  virtual void complete_empty(const std::string& run_id, const std::string& owner) = 0;
+
+  /// Step 4, in one transaction, only if `owner` still holds a live lease (else
+  /// Error(kLeaseLost) and nothing changes): marks the claimed users sent (when mark_sent),
+  /// stores the file's key/rows/bytes/sha256 on the run, inserts the messages into the outbox,
+  /// sets the run `committed` (or `completed` when there is no message).
+  virtual void commit(const CommitRequest& request) = 0;
+
+  /// Step 5: up to `limit` outbox messages that are pending and due (next attempt <= now),
+  /// oldest first, with their outbox ids and attempt counts.
+  virtual std::vector<OutboundMessage> pending_messages(std::size_t limit) = 0;
+  /// Number of outbox messages not yet delivered or dead-lettered.
+  virtual std::int64_t pending_count() = 0;
+  /// The message was delivered. When it was the run's last pending message the run becomes
+  /// `completed`.
+  virtual void mark_published(std::int64_t outbox_id) = 0;
+  /// The message was sent to the dead-letter topic for `reason`; it counts as done for the run.
+  virtual void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) = 0;
+  /// A delivery attempt failed retriably: attempts + 1, error kept, retried at `next_attempt`.
+  virtual void record_publish_failure(std::int64_t outbox_id, const std::string& error,
+                                      SystemTime next_attempt) = 0;
+
+  /// The most recent runs, newest first (admin API, tests, the demo's table).
+  virtual std::vector<ExportRun> recent_runs(std::size_t limit) = 0;
+  /// One run by id.
+  virtual std::optional<ExportRun> find_run(const std::string& run_id) = 0;
+
+  /// Loads synthetic groups, users and profiles (demo and benchmarks), fast enough for millions
+  /// of users. Reports progress through `progress` when given.
+  virtual void seed(const SeedPlan& plan, const ProgressFn& progress) = 0;
+};
+
+/// Opens the backend named by `url` (`sqlite:///abs/path.db` or `postgresql://…`).
+/// Throws Error(kConfig) for an unknown scheme, Error(kDatabase) when it cannot connect.
+std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock);
+
+}  // namespace user_export

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "domain/ids.hpp"
+#include "domain/run.hpp"
+
+namespace user_export {
+
+struct StoreConfig;
+
+/// An object to upload from a staged file.
+struct PutRequest {
+  std::string key;                   ///< full key inside the store (prefix included)
+  std::filesystem::path file;        ///< staged file, streamed, never loaded whole
+  std::string content_type = "application/gzip";
+  std::map<std::string, std::string> metadata;  ///< e.g. schema-version, row-count, sha256
+};
+
+/// Where an uploaded object lives.
+struct StoredObject {
+  std::string bucket;  ///< empty for the local store
+  std::string key;
+  std::string url;  ///< `s3://bucket/key` or `file:///abs/path`
+  std::int64_t bytes = 0;
+};
+
+/// The object store (the spec's MinioUploadService). Implementations are thread-safe.
+/// Failures are Error(kStorage), retriable for timeouts, 5xx and 429.
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+  /// Ensures the bucket / root directory exists (once per process; concurrent creation by
+  /// another instance is success).
+  virtual void ensure_ready() = 0;
+  /// Uploads the file under `request.key`, replacing any object with that key (so a retried run
+  /// overwrites, never duplicates). Nothing is visible under the key until the upload is whole.
+  virtual StoredObject put(const PutRequest& request) = 0;
+  /// The key prefix from the store URL ("" when none), without trailing slash.
+  virtual std::string key_prefix() const = 0;
+};
+
+/// The deterministic object key of a run:
+/// `{prefix}/{domain_id}/{group_id}/{slot:%Y-%m-%dT%H%M}Z/{run_id}.csv.gz` (no leading slash
+/// when the prefix is empty).
+std::string object_key_for(const std::string& prefix, const DomainId& domain,
+                           const GroupId& group, Slot slot, const std::string& run_id);
+
+/// Opens the store named by config.url (`file:///abs/dir` or `s3://bucket/prefix`).
+/// Throws Error(kConfig) for an unknown scheme or a relative path.
+std::unique_ptr<ObjectStore> open_object_store(const StoreConfig& config);
+
+}  // namespace user_export
