@@ -10,10 +10,15 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   libsqlite3-dev libisal-dev libssl-dev libcurl4-openssl-dev libpq-dev librdkafka-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libcpp-httplib-dev libhowardhinnant-date-dev tzdata)
-test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev gzip python3 sqlite3 curl)
+test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev gzip python3 sqlite3 curl
+  postgresql kcat)
 
 pkgs=("${build_pkgs[@]}")
-if [ "$profile" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
+if [ "$profile" = test ]; then
+  pkgs+=("${test_pkgs[@]}")
+  # The S3 test server runs on Node.js; a machine that already has node and npm keeps them.
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
