@@ -80,7 +80,8 @@ struct CsvConfig {
   std::vector<CsvColumn> columns;  ///< default: ref_id, username, email, phone, profile fields
   bool header = true;
   std::string line_ending = "\n";  ///< `\n` or `\r\n`
-  bool formula_guard = true;       ///< prefix cells starting with = + - @ with a single quote
+  bool formula_guard = false;  ///< prefix cells starting with = + - @ with a single quote (opt-in:
+                               ///< it changes values, e.g. phone numbers that start with +)
   bool schema_version_column = false;  ///< add a `schema_version` column
   int gzip_level = 1;  ///< ISA-L level 0..3 (1 is fast and compresses like gzip -6 on text)
 };
