@@ -29,9 +29,8 @@ OutboundMessage envelope(const MessageContext& ctx, std::string payload,
   m.topic = ctx.topic;
   m.key = ctx.group_id.str();
   m.payload = std::move(payload);
-  m.headers = {{"runId", ctx.run_id},
-               {"schemaVersion", kSchemaVersion},
-               {"contentType", content_type}};
+  m.headers = {
+      {"runId", ctx.run_id}, {"schemaVersion", kSchemaVersion}, {"contentType", content_type}};
   return m;
 }
 
@@ -66,43 +65,62 @@ OutboundMessage build_id_list_message(const MessageContext& ctx,
   return envelope(ctx, j.dump(), kIdListContentType);
 }
 
+IdListBuilder::IdListBuilder(MessageContext ctx, std::size_t max_bytes)
+    : ctx_(std::move(ctx)), max_bytes_(max_bytes) {
+  // A message with no ids and the widest part numbers and row count we could write; each id
+  // then adds its JSON string plus a comma.
+  overhead_ = build_id_list_message(ctx_, {}, 99'999'999, 99'999'999).payload.size() + 16;
+}
+
+void IdListBuilder::add(std::string_view ref_id) {
+  scratch_ = json(ref_id).dump();
+  const std::size_t item = scratch_.size() + 1;
+  if (overhead_ + item > max_bytes_) {
+    throw Error(
+        ErrorCode::kInvalidInput,
+        "ref id '" + std::string(ref_id) + "' of group " + ctx_.group_id.str() +
+            " does not fit in a message of max_message_bytes=" + std::to_string(max_bytes_));
+  }
+  if (chunks_.empty() || overhead_ + chunks_.back().ids.size() + item > max_bytes_) {
+    chunks_.emplace_back();
+  }
+  Chunk& chunk = chunks_.back();
+  if (!chunk.ids.empty()) chunk.ids.push_back(',');
+  chunk.ids += scratch_;
+  ++chunk.count;
+  ++count_;
+}
+
+std::vector<OutboundMessage> IdListBuilder::finish() {
+  std::vector<OutboundMessage> out;
+  const int parts = static_cast<int>(chunks_.size());
+  out.reserve(chunks_.size());
+  for (int p = 0; p < parts; ++p) {
+    Chunk& chunk = chunks_[static_cast<std::size_t>(p)];
+    json j = common_fields(ctx_);
+    j["payload"] = "USERS_EXPORT_REF_IDS";
+    j["contentType"] = kIdListContentType;
+    j["part"] = p + 1;
+    j["parts"] = parts;
+    j["rowCount"] = chunk.count;
+    std::string payload = j.dump();
+    payload.pop_back();  // the closing brace; refIds are spliced in as already-encoded JSON
+    payload += ",\"refIds\":[";
+    payload += chunk.ids;
+    payload += "]}";
+    std::string().swap(chunk.ids);
+    out.push_back(envelope(ctx_, std::move(payload), kIdListContentType));
+  }
+  chunks_.clear();
+  return out;
+}
+
 std::vector<OutboundMessage> build_id_list_messages(const MessageContext& ctx,
                                                     const std::vector<std::string>& ref_ids,
                                                     std::size_t max_bytes) {
-  std::vector<OutboundMessage> out;
-  if (ref_ids.empty()) return out;
-  // Size of a message with no ids and the widest part numbers and row count we could write;
-  // each id then adds its JSON-escaped length plus quotes and a comma.
-  const std::size_t overhead =
-      build_id_list_message(ctx, {}, 99'999'999, 99'999'999).payload.size() + 16;
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [begin, end) into ref_ids
-  std::size_t begin = 0;
-  std::size_t size = overhead;
-  for (std::size_t i = 0; i < ref_ids.size(); ++i) {
-    std::size_t item = json(ref_ids[i]).dump().size() + 1;
-    if (overhead + item > max_bytes) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "ref id '" + ref_ids[i] + "' of group " + ctx.group_id.str() +
-                      " does not fit in a message of max_message_bytes=" +
-                      std::to_string(max_bytes));
-    }
-    if (size + item > max_bytes) {
-      ranges.emplace_back(begin, i);
-      begin = i;
-      size = overhead;
-    }
-    size += item;
-  }
-  ranges.emplace_back(begin, ref_ids.size());
-  const int parts = static_cast<int>(ranges.size());
-  out.reserve(ranges.size());
-  for (int p = 0; p < parts; ++p) {
-    auto [b, e] = ranges[static_cast<std::size_t>(p)];
-    std::vector<std::string> chunk(ref_ids.begin() + static_cast<std::ptrdiff_t>(b),
-                                   ref_ids.begin() + static_cast<std::ptrdiff_t>(e));
-    out.push_back(build_id_list_message(ctx, chunk, p + 1, parts));
-  }
-  return out;
+  IdListBuilder builder(ctx, max_bytes);
+  for (const auto& id : ref_ids) builder.add(id);
+  return builder.finish();
 }
 
 }  // namespace user_export

@@ -47,6 +47,32 @@ OutboundMessage build_file_message(const MessageContext& ctx, const ExportedFile
 OutboundMessage build_id_list_message(const MessageContext& ctx,
                                       const std::vector<std::string>& ref_ids, int part, int parts);
 
+/// Builds the id-list messages of a run incrementally while ids are streamed, so memory holds
+/// only the JSON text of the messages (about 40 bytes an id), never a vector of strings.
+/// Each message's payload stays at most `max_bytes`; parts are numbered when finished.
+class IdListBuilder {
+ public:
+  IdListBuilder(MessageContext ctx, std::size_t max_bytes);
+  /// Appends one ref id. Throws Error(kInvalidInput) if the id alone cannot fit a message.
+  void add(std::string_view ref_id);
+  /// Ids added so far.
+  std::int64_t count() const { return count_; }
+  /// The messages, parts 1..n of n; none when no id was added.
+  std::vector<OutboundMessage> finish();
+
+ private:
+  struct Chunk {
+    std::string ids;  ///< comma-separated JSON strings
+    std::int64_t count = 0;
+  };
+  MessageContext ctx_;
+  std::size_t max_bytes_;
+  std::size_t overhead_;
+  std::vector<Chunk> chunks_;
+  std::int64_t count_ = 0;
+  std::string scratch_;
+};
+
 /// Splits `ref_ids` into as few id-list messages as keep each payload at most `max_bytes`
 /// bytes; every part has the same runId and `part`/`parts`. Empty input gives no message.
 /// Throws Error(kInvalidInput) if a single id cannot fit.

@@ -1,0 +1,94 @@
+#include "cli/commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cli/export_job.hpp"
+#include "cli/logging.hpp"
+#include "cli/runtime.hpp"
+#include "cli/terminal.hpp"
+#include "common/error.hpp"
+#include "config/config_loader.hpp"
+#include "config/environment.hpp"
+
+namespace user_export {
+namespace {
+
+Config load(const CommonOptions& common) {
+  Environment env = Environment::from_process();
+  Config config = load_config(config_path_from(common.config, env), env);
+  init_logging(config.log.level);
+  return config;
+}
+
+void write_metrics_file(const std::string& path, const Metrics& metrics) {
+  std::ofstream out(path, std::ios::trunc);
+  out << metrics.prometheus_text();
+  out.close();
+  if (!out) throw Error(ErrorCode::kIo, "cannot write the metrics file " + path);
+}
+
+}  // namespace
+
+int run_export_command(const CommonOptions& common, const std::vector<std::string>& group_ids,
+                       const std::string& metrics_file) {
+  Config config = load(common);
+  Runtime runtime(config);
+  ExportJobOptions options;
+  options.group_ids = group_ids;
+  ExportJobResult result = run_export_job(runtime, options, std::cout);
+  if (!metrics_file.empty()) write_metrics_file(metrics_file, runtime.metrics);
+  return result.exit_code;
+}
+
+int run_migrate_command(const CommonOptions& common) {
+  Config config = load(common);
+  Runtime runtime(config);
+  runtime.repository->migrate();
+  std::cout << "database schema at version " << runtime.repository->schema_version() << "\n";
+  return kExitOk;
+}
+
+int run_seed_command(const CommonOptions& common, std::int64_t users, int groups,
+                     std::uint64_t random_seed) {
+  Config config = load(common);
+  Runtime runtime(config);
+  runtime.repository->migrate();
+  SeedPlan plan{DomainId::parse(config.export_.domain_id), users, groups, random_seed};
+  Progress progress("seeding users");
+  auto started = runtime.clock.monotonic();
+  runtime.repository->seed(
+      plan, [&](std::int64_t done, std::int64_t total) { progress.update(done, total); });
+  progress.finish();
+  double seconds = std::chrono::duration<double>(runtime.clock.monotonic() - started).count();
+  std::cout << "seeded " << users << " users in " << groups << " groups of domain "
+            << plan.domain_id.str() << " in " << seconds << " s\n";
+  return kExitOk;
+}
+
+int run_check_config_command(const std::string& file) {
+  Environment env = Environment::from_process();
+  Config config = load_config(file, env);
+  std::cout << "# " << file << " is valid. Effective configuration (environment applied, "
+            << "secrets redacted):\n"
+            << render_effective_config(config);
+  return kExitOk;
+}
+
+int run_relay_command(const CommonOptions& common) {
+  Config config = load(common);
+  Runtime runtime(config);
+  runtime.repository->migrate();
+  runtime.sink = open_message_sink(config);
+  OutboxRelay relay(*runtime.repository, *runtime.sink, runtime.metrics, runtime.clock,
+                    runtime.random, config);
+  RelayStats stats = relay.drain(runtime.sleeper, config.messages.delivery_timeout);
+  runtime.sink->flush(config.messages.delivery_timeout);
+  std::cout << "delivered " << stats.delivered << ", dead-lettered " << stats.dead_lettered
+            << ", still pending " << stats.pending << "\n";
+  return stats.pending > 0 ? kExitFailed : kExitOk;
+}
+
+}  // namespace user_export

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace user_export {
+
+/// Options shared by the commands that read a configuration file.
+struct CommonOptions {
+  std::optional<std::string> config;  ///< --config; USER_EXPORT_CONFIG when absent
+};
+
+/// `export`: one run now. Returns the process exit code.
+int run_export_command(const CommonOptions& common, const std::vector<std::string>& group_ids,
+                       const std::string& metrics_file);
+/// `migrate`: applies pending migrations.
+int run_migrate_command(const CommonOptions& common);
+/// `seed`: loads synthetic groups and users.
+int run_seed_command(const CommonOptions& common, std::int64_t users, int groups,
+                     std::uint64_t random_seed);
+/// `check-config FILE`: validates and prints the effective configuration, secrets redacted.
+int run_check_config_command(const std::string& file);
+/// `relay`: publishes what is pending in the outbox.
+int run_relay_command(const CommonOptions& common);
+/// `demo`: a self-contained export on the embedded backends in `dir`.
+int run_demo_command(const std::string& dir, std::int64_t users, int groups);
+
+}  // namespace user_export

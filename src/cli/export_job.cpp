@@ -1,0 +1,98 @@
+#include "cli/export_job.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "cli/report_table.hpp"
+#include "cli/terminal.hpp"
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+#include "exporter/export_batch.hpp"
+#include "schedule/worker_pool.hpp"
+
+namespace user_export {
+namespace {
+
+std::vector<MatchingGroup> load_groups(Repository& repository, const DomainId& domain,
+                                       const std::vector<std::string>& ids) {
+  if (ids.empty()) return repository.active_groups(domain);
+  std::vector<MatchingGroup> groups;
+  for (const auto& text : ids) {
+    GroupId id = GroupId::parse(text);
+    auto group = repository.find_group(id);
+    if (!group) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "group " + id.str() +
+                      " does not exist; check the id with the matching_groups "
+                      "table");
+    }
+    if (group->domain_id != domain) {
+      throw Error(ErrorCode::kInvalidInput, "group " + id.str() + " belongs to domain " +
+                                                group->domain_id.str() +
+                                                ", not to the configured domain " + domain.str());
+    }
+    groups.push_back(*group);
+  }
+  return groups;
+}
+
+}  // namespace
+
+ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std::ostream& out) {
+  const Config& config = rt.config;
+  const DomainId domain = DomainId::parse(config.export_.domain_id);
+  rt.repository->migrate();
+  rt.open_backends();
+
+  const std::vector<MatchingGroup> groups = load_groups(*rt.repository, domain, options.group_ids);
+  const Slot slot = std::chrono::floor<std::chrono::seconds>(rt.clock.now());
+  spdlog::info("export started domain={} slot={} groups={} workers={}", domain.str(),
+               format_iso8601(SystemTime{slot}), groups.size(), config.export_.max_parallel_groups);
+
+  ExportJobResult result;
+  {
+    ExportService service(rt.export_deps());
+    WorkerPool pool(static_cast<std::size_t>(config.export_.max_parallel_groups),
+                    static_cast<std::size_t>(config.export_.queue_capacity));
+    Progress progress("exporting groups");
+    std::atomic<std::int64_t> done{0};
+    const auto total = static_cast<std::int64_t>(groups.size());
+    progress.update(0, total);
+    result.groups = export_groups(service, pool, groups, slot, [&](const GroupResult& r) {
+      progress.update(++done, total, r.group.name);
+    });
+    progress.finish();
+  }
+
+  OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.random, config);
+  result.relay = relay.drain(rt.sleeper, config.messages.delivery_timeout);
+  rt.sink->flush(config.messages.delivery_timeout);
+
+  print_report_table(out, result.groups, options.show_paths_relative_to);
+  int failed = 0;
+  for (const auto& g : result.groups) {
+    if (!g.ok) ++failed;
+  }
+  out << groups.size() << " groups: " << (groups.size() - static_cast<std::size_t>(failed))
+      << " ok, " << failed << " failed; messages delivered " << result.relay.delivered
+      << ", dead-lettered " << result.relay.dead_lettered << ", still pending "
+      << result.relay.pending << "\n";
+  if (failed > 0) {
+    std::fprintf(stderr,
+                 "error: %d of %zu groups failed (see the log lines above); their claims are kept "
+                 "and the next run resumes them\n",
+                 failed, groups.size());
+  }
+  if (result.relay.pending > 0) {
+    std::fprintf(stderr,
+                 "error: %lld messages are still in the outbox (broker unavailable?); the next "
+                 "run, or `user-export relay`, delivers them\n",
+                 static_cast<long long>(result.relay.pending));
+  }
+  result.exit_code = (failed > 0 || result.relay.pending > 0) ? kExitFailed : kExitOk;
+  return result;
+}
+
+}  // namespace user_export

@@ -1,0 +1,90 @@
+// user-export: exports the users of matching groups to gzip CSV files and messages.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "common/version.hpp"
+
+using namespace user_export;
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "user-export: exports the users of matching groups not yet sent to the matching "
+      "service, as gzip CSV files in an object store plus a message per file"};
+  app.set_version_flag("--version", std::string("user-export ") + kVersion);
+  app.require_subcommand(1);
+
+  CommonOptions common;
+  auto add_config = [&](CLI::App* cmd) {
+    cmd->add_option("--config,-c", common.config,
+                    "configuration file (TOML); default: $USER_EXPORT_CONFIG");
+  };
+
+  auto* demo = app.add_subcommand("demo", "create a demo database and export it locally");
+  std::string demo_dir = "demo";
+  std::int64_t demo_users = 10000;
+  int demo_groups = 4;
+  demo->add_option("--dir", demo_dir, "demo directory (created)")->capture_default_str();
+  demo->add_option("--users", demo_users, "synthetic users")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}));
+  demo->add_option("--groups", demo_groups, "synthetic groups")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+
+  auto* exp = app.add_subcommand("export", "export every active group (or the given ones) now");
+  add_config(exp);
+  std::vector<std::string> group_ids;
+  std::string metrics_file;
+  exp->add_option("--group,-g", group_ids, "only this group id (repeatable)");
+  exp->add_option("--metrics-file", metrics_file,
+                  "write the run's metrics in Prometheus text format to this file");
+
+  auto* migrate = app.add_subcommand("migrate", "apply pending database migrations");
+  add_config(migrate);
+
+  auto* seed = app.add_subcommand("seed", "load synthetic groups, users and profiles");
+  add_config(seed);
+  std::int64_t seed_users = 1000;
+  int seed_groups = 2;
+  std::uint64_t seed_random = 1;
+  seed->add_option("--users", seed_users, "users to create")
+      ->required()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}));
+  seed->add_option("--groups", seed_groups, "groups to create")
+      ->required()
+      ->check(CLI::Range(1, 1'000'000));
+  seed->add_option("--seed", seed_random, "random seed")->capture_default_str();
+
+  auto* check = app.add_subcommand("check-config", "validate a configuration file and print it");
+  std::string check_file;
+  check->add_option("file", check_file, "configuration file")->required();
+
+  auto* relay = app.add_subcommand("relay", "publish the messages pending in the outbox");
+  add_config(relay);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    if (*demo) return run_demo_command(demo_dir, demo_users, demo_groups);
+    if (*exp) return run_export_command(common, group_ids, metrics_file);
+    if (*migrate) return run_migrate_command(common);
+    if (*seed) return run_seed_command(common, seed_users, seed_groups, seed_random);
+    if (*check) return run_check_config_command(check_file);
+    if (*relay) return run_relay_command(common);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return exit_code_for(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: unexpected failure: %s\n", e.what());
+    return kExitFailed;
+  }
+  return kExitUsage;
+}

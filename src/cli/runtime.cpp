@@ -1,0 +1,31 @@
+#include "cli/runtime.hpp"
+
+#include <unistd.h>
+
+#include "common/error.hpp"
+
+namespace user_export {
+
+Runtime::Runtime(const Config& cfg) : config(cfg) {
+  repository = open_repository(config.database.url, clock);
+}
+
+Runtime::~Runtime() = default;
+
+void Runtime::open_backends() {
+  staging = std::make_unique<StagingDir>(config.export_.staging_dir);
+  store = open_object_store(config.store);
+  store->ensure_ready();
+  sink = open_message_sink(config);
+}
+
+ExportDeps Runtime::export_deps() {
+  if (!store || !sink || !staging) {
+    throw Error(ErrorCode::kInternal, "Runtime::export_deps called before open_backends");
+  }
+  return ExportDeps{config,   *repository, *store,
+                    *staging, metrics,     clock,
+                    sleeper,  random,      config.export_.instance_id};
+}
+
+}  // namespace user_export

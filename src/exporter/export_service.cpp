@@ -1,0 +1,182 @@
+#include "exporter/export_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "common/fault_point.hpp"
+#include "common/time_format.hpp"
+#include "common/uuid.hpp"
+#include "exporter/file_exporter.hpp"
+#include "exporter/id_list_exporter.hpp"
+#include "resilience/retry.hpp"
+
+namespace user_export {
+namespace {
+
+double seconds_since(const Clock& clock, std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(clock.monotonic() - start).count();
+}
+
+}  // namespace
+
+ExportService::ExportService(ExportDeps deps)
+    : deps_(std::move(deps)),
+      file_exporter_(std::make_unique<FileExporter>(deps_)),
+      id_list_exporter_(std::make_unique<IdListExporter>(deps_)) {}
+
+ExportService::~ExportService() = default;
+
+GroupExporter& ExportService::exporter_for(GroupType type) {
+  return type == GroupType::kCostBased ? *file_exporter_ : *id_list_exporter_;
+}
+
+GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
+  const auto started = deps_.clock.monotonic();
+  const std::string gid = group.id.str();
+  GroupResult result;
+  result.group = group;
+  auto& metrics = deps_.metrics;
+  try {
+    const GroupType type = group.type();
+    Retry retry(deps_.config.retry, deps_.sleeper, deps_.random);
+    result = retry.run(
+        [&](int attempt_no) { return attempt(group, type, slot, attempt_no); },
+        [&](int attempt_no, const std::exception& e, Duration delay) {
+          metrics
+              .counter("users_export_retries_total", "Retried export attempts", {{"groupId", gid}})
+              .inc();
+          spdlog::warn(
+              "export attempt failed, retrying group={} slot={} attempt={} delay_ms={} "
+              "error=\"{}\"",
+              gid, format_iso8601(SystemTime{slot}), attempt_no,
+              std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), e.what());
+        });
+  } catch (const Error& e) {
+    result.ok = false;
+    result.error = e.what();
+    result.error_code = e.code();
+    if (e.code() == ErrorCode::kInvalidInput && !parse_group_type(group.type_name)) {
+      metrics
+          .counter("users_export_invalid_group_type_total", "Groups with an unknown group type",
+                   {{"groupId", gid}, {"groupType", group.type_name}})
+          .inc();
+    }
+  } catch (const std::exception& e) {
+    result.ok = false;
+    result.error = e.what();
+    result.error_code = ErrorCode::kInternal;
+  }
+  result.group = group;
+  result.seconds = seconds_since(deps_.clock, started);
+  const Labels labels{{"groupId", gid}, {"groupType", group.type_name}};
+  metrics.histogram("users_export_duration_seconds", "End-to-end time of one group export", labels)
+      .observe(result.seconds);
+  if (result.ok) {
+    if (!result.already_done) {
+      metrics
+          .gauge("users_export_last_success_timestamp_seconds",
+                 "Unix time of the group's last successful export", {{"groupId", gid}})
+          .set(std::chrono::duration<double>(deps_.clock.now().time_since_epoch()).count());
+    }
+    spdlog::info(
+        "group export finished run={} group={} type={} slot={} state={} rows={} "
+        "messages={} attempts={} seconds={:.3f}{}",
+        result.run_id, gid, group.type_name, format_iso8601(SystemTime{slot}),
+        to_string(result.state), result.rows, result.messages, result.attempts, result.seconds,
+        result.already_done ? " (already done for this slot)" : "");
+  } else {
+    metrics
+        .counter("users_export_failures_total", "Group exports that failed after all retries",
+                 labels)
+        .inc();
+    spdlog::error(
+        "group export failed run={} group={} type={} slot={} error=\"{}\"; the claim is "
+        "kept and the next run resumes it",
+        result.run_id, gid, group.type_name, format_iso8601(SystemTime{slot}), result.error);
+  }
+  return result;
+}
+
+GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, Slot slot,
+                                   int attempt_no) {
+  const auto started = deps_.clock.monotonic();
+  const std::string gid = group.id.str();
+  GroupResult result;
+  result.group = group;
+  result.attempts = attempt_no;
+
+  ClaimRequest claim;
+  claim.group_id = group.id;
+  claim.domain_id = group.domain_id;
+  claim.slot = slot;
+  claim.owner = deps_.owner;
+  claim.lease = deps_.config.export_.lease;
+  claim.new_run_id = Uuid::random(deps_.random).str();
+  ExportRun run = deps_.repository.claim(claim);
+  result.run_id = run.run_id;
+  result.state = run.state;
+  result.resumed = run.resumed;
+  if (run.state != RunState::kClaimed) {
+    result.ok = true;
+    result.already_done = true;
+    result.rows = run.rows;
+    return result;
+  }
+  if (run.resumed) {
+    spdlog::info("resuming unfinished run run={} group={} slot={} users={} attempt={}", run.run_id,
+                 gid, format_iso8601(SystemTime{run.slot}), run.item_count, run.attempts);
+  }
+  try {
+    fault_point("after_claim");
+    if (run.item_count == 0) {
+      deps_.repository.complete_empty(run.run_id, deps_.owner);
+      result.ok = true;
+      result.state = RunState::kEmpty;
+      return result;
+    }
+    ExportOutcome outcome = exporter_for(type).export_run(group, run);
+    fault_point("before_commit");
+    CommitRequest commit;
+    commit.run_id = run.run_id;
+    commit.owner = deps_.owner;
+    commit.mark_sent = deps_.config.export_.mark_sent;
+    commit.file = outcome.file;
+    commit.messages = outcome.messages;
+    deps_.repository.commit(commit);
+    fault_point("after_commit");
+
+    result.ok = true;
+    result.state = outcome.messages.empty() ? RunState::kCompleted : RunState::kCommitted;
+    result.rows = outcome.rows;
+    result.messages = outcome.messages.size();
+    result.file = std::move(outcome.file);
+    const Labels glabel{{"groupId", gid}};
+    deps_.metrics
+        .counter("users_export_batch_processed_total", "Rows exported and committed", glabel)
+        .inc(static_cast<double>(result.rows));
+    if (commit.mark_sent) {
+      deps_.metrics
+          .counter("users_export_rows_marked_total",
+                   "Users marked sent_to_matching_service by a commit", glabel)
+          .inc(static_cast<double>(result.rows));
+    }
+    deps_.metrics
+        .histogram("users_export_batch_duration_seconds",
+                   "Time of one export attempt (CSV, upload, commit)", glabel)
+        .observe(seconds_since(deps_.clock, started));
+    return result;
+  } catch (const std::exception& e) {
+    deps_.metrics
+        .counter("users_export_batch_failures_total", "Failed export attempts", {{"groupId", gid}})
+        .inc();
+    try {
+      deps_.repository.record_failure(run.run_id, deps_.owner, e.what());
+    } catch (const std::exception& inner) {
+      spdlog::warn("could not record the failure of run={} group={}: {}", run.run_id, gid,
+                   inner.what());
+    }
+    throw;
+  }
+}
+
+}  // namespace user_export

@@ -1,0 +1,62 @@
+#include "exporter/id_list_exporter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+#include "exporter/lease_keeper.hpp"
+
+namespace user_export {
+namespace {
+
+class RefIdHandler final : public RowHandler {
+ public:
+  RefIdHandler(IdListBuilder& builder, LeaseKeeper& lease, const std::string& run_id)
+      : builder_(builder), lease_(lease), run_id_(run_id) {}
+  void on_row(RowView row) override {
+    if (row.empty() || !row[0] || row[0]->empty()) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "run " + run_id_ + " has a claimed user without ref_id; fix users.ref_id");
+    }
+    builder_.add(*row[0]);
+    if ((builder_.count() & 0x3fff) == 0) lease_.tick();
+  }
+
+ private:
+  IdListBuilder& builder_;
+  LeaseKeeper& lease_;
+  const std::string& run_id_;
+};
+
+}  // namespace
+
+IdListExporter::IdListExporter(ExportDeps deps) : deps_(std::move(deps)) {}
+
+ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const ExportRun& run) {
+  MessageContext ctx{run.run_id,
+                     group.domain_id,
+                     group.id,
+                     GroupType::kNonCostBased,
+                     run.slot,
+                     deps_.clock.now(),
+                     deps_.config.messages.topic};
+  IdListBuilder builder(ctx, deps_.config.messages.max_message_bytes);
+  LeaseKeeper lease(deps_.repository, deps_.clock, run.run_id, deps_.owner,
+                    deps_.config.export_.lease);
+  RefIdHandler handler(builder, lease, run.run_id);
+  deps_.repository.stream_rows(run.run_id, {"ref_id"}, handler);
+  if (builder.count() != run.item_count) {
+    throw Error(ErrorCode::kInternal, "run " + run.run_id + " claimed " +
+                                          std::to_string(run.item_count) + " users but streamed " +
+                                          std::to_string(builder.count()) + "; not committing");
+  }
+  ExportOutcome outcome;
+  outcome.rows = builder.count();
+  outcome.messages = builder.finish();
+  spdlog::info("built id-list messages run={} group={} slot={} ids={} messages={}", run.run_id,
+               group.id.str(), format_iso8601(SystemTime{run.slot}), outcome.rows,
+               outcome.messages.size());
+  return outcome;
+}
+
+}  // namespace user_export
