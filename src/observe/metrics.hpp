@@ -12,12 +12,15 @@
 namespace user_export {
 
 /// Label name/value pairs of one time series, e.g. {{"groupId", "…"}, {"groupType", "…"}}.
+/// The order of the pairs does not matter: a series is identified by its pairs sorted by name.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 /// A monotonically increasing count. Thread-safe, lock-free.
 class Counter {
  public:
+  /// Adds `by`; negative and NaN increments are ignored (a counter never goes down).
   void inc(double by = 1.0);
+  /// The current count.
   double value() const;
 
  private:
@@ -27,8 +30,11 @@ class Counter {
 /// A value that goes up and down. Thread-safe, lock-free.
 class Gauge {
  public:
+  /// Replaces the value.
   void set(double v);
+  /// Adds `by` (negative to subtract).
   void add(double by);
+  /// The current value.
   double value() const;
 
  private:
@@ -38,16 +44,22 @@ class Gauge {
 /// A Prometheus histogram with fixed upper bounds (seconds for timers). Thread-safe.
 class Histogram {
  public:
+  /// `bounds` are the finite upper bounds in increasing order; a trailing +Inf is implied (and
+  /// dropped if given). Throws Error(kInternal) for unsorted, duplicate or NaN bounds.
   explicit Histogram(std::vector<double> bounds);
+  /// Records one observation; NaN is ignored.
   void observe(double v);
   /// Cumulative counts per bound (the last entry is +Inf), the sum and the count.
   struct Snapshot {
-    std::vector<double> bounds;
-    std::vector<std::uint64_t> cumulative;
-    double sum = 0;
-    std::uint64_t count = 0;
+    std::vector<double> bounds;             ///< finite upper bounds, +Inf not included
+    std::vector<std::uint64_t> cumulative;  ///< bounds.size() + 1 entries, the last for +Inf
+    double sum = 0;                         ///< sum of every observation
+    std::uint64_t count = 0;                ///< number of observations
   };
+  /// A consistent copy of the current state.
   Snapshot snapshot() const;
+  /// The finite upper bounds this histogram was created with.
+  const std::vector<double>& bounds() const { return bounds_; }
 
  private:
   std::vector<double> bounds_;
@@ -63,27 +75,42 @@ const std::vector<double>& default_time_buckets();
 /// The in-process registry of every meter (the spec's MeterRegistry). Meters are created on
 /// first use and live as long as the registry; the references returned stay valid. Names follow
 /// Micrometer's Prometheus naming: counters end in `_total`, timers are `_seconds` histograms.
-/// A name is registered with one type and one help text; asking for it as another type is an
-/// Error(kInternal). Thread-safe.
+/// A name is registered with one type and one help text (the first one given); asking for it as
+/// another type, with other histogram bounds, or with an invalid metric or label name is an
+/// Error(kInternal). Thread-safe: lookups take a lock, so hot paths keep the returned reference.
 class Metrics {
  public:
+  /// An empty registry.
   Metrics();
   ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  /// The counter series `name{labels}`, created at 0 on first use.
   Counter& counter(const std::string& name, const std::string& help, const Labels& labels = {});
+  /// The gauge series `name{labels}`, created at 0 on first use.
   Gauge& gauge(const std::string& name, const std::string& help, const Labels& labels = {});
-  Histogram& histogram(const std::string& name, const std::string& help,
-                       const Labels& labels = {},
+  /// The histogram series `name{labels}`, created empty on first use; every series of one name
+  /// shares the same bounds.
+  Histogram& histogram(const std::string& name, const std::string& help, const Labels& labels = {},
                        const std::vector<double>& bounds = default_time_buckets());
 
-  /// The current value of a counter or gauge series, or nullopt-like -1 when absent (tests).
+  /// The current value of a counter or gauge series (a histogram's observation count), or -1
+  /// when the series does not exist (for tests).
   double value(const std::string& name, const Labels& labels = {}) const;
 
-  /// Every meter in the Prometheus text exposition format 0.0.4 (HELP, TYPE, series sorted by
-  /// name then labels, label values escaped), accepted by `promtool check metrics`.
+  /// Every meter in the Prometheus text exposition format 0.0.4 (HELP, TYPE, families sorted by
+  /// name, series by labels, label values escaped), accepted by `promtool check metrics`.
   std::string prometheus_text() const;
 
  private:
+  enum class Kind;
   struct Family;
+  /// `counter`, `gauge` or `histogram`, as written after `# TYPE`.
+  static const char* kind_name(Kind kind);
+  /// The family `name`, created with `kind` and `help` if absent; throws on a kind clash.
+  /// Requires mu_ to be held.
+  Family& family_locked(const std::string& name, const std::string& help, Kind kind);
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Family>> families_;
 };
