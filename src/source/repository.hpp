@@ -40,9 +40,13 @@ struct ClaimRequest {
   GroupId group_id;
   DomainId domain_id;
   Slot slot{};
-  std::string owner;                 ///< this instance's lease-owner name
-  std::chrono::seconds lease{300};   ///< how long the lease lasts without heartbeat
-  std::string new_run_id;            ///< run id to use if a new run is created (UUID text)
+  std::string owner;                ///< this instance's lease-owner name
+  std::chrono::seconds lease{300};  ///< how long the lease lasts without heartbeat
+  std::string new_run_id;           ///< run id to use if a new run is created (UUID text)
+  /// Optional: whether a lease owner is known to be dead (a crashed process on this host).
+  /// A live lease held by an owner for which this returns true is taken over like an expired
+  /// one, so a restart after a crash need not wait for the lease to run out.
+  std::function<bool(const std::string& owner)> owner_is_dead;
 };
 
 /// What commit() writes in one transaction.
@@ -50,8 +54,8 @@ struct CommitRequest {
   std::string run_id;
   std::string owner;  ///< must still hold the run's lease (fencing)
   bool mark_sent = true;
-  std::optional<ExportedFile> file;      ///< the uploaded file of a cost-based run
-  std::vector<OutboundMessage> messages; ///< inserted into the outbox, in order
+  std::optional<ExportedFile> file;       ///< the uploaded file of a cost-based run
+  std::vector<OutboundMessage> messages;  ///< inserted into the outbox, in order
 };
 
 /// Synthetic data for `seed` and `demo`.
@@ -87,7 +91,8 @@ class Repository {
   virtual std::optional<MatchingGroup> find_group(const GroupId& id) = 0;
 
   /// Step 1, in one transaction. If the group has an unfinished (claimed) run, of any slot,
-  /// whose lease is free, expired or already ours, that run is taken over and returned with
+  /// whose lease is free, expired, already ours, or held by an owner that `owner_is_dead` says
+  /// is dead, that run is taken over and returned with
   /// `resumed = true`, the same run id, slot and claimed users, and `attempts` incremented.
   /// Otherwise, if a run for (group, slot) already exists in a finished state it is returned
   /// unchanged (nothing to do). Otherwise a new run is created with `new_run_id` and it claims
