@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/fault_point.hpp"
+#include "common/process_owner.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "exporter/file_exporter.hpp"
@@ -112,6 +113,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
   claim.owner = deps_.owner;
   claim.lease = deps_.config.export_.lease;
   claim.new_run_id = Uuid::random(deps_.random).str();
+  claim.owner_is_dead = local_owner_is_dead;
   ExportRun run = deps_.repository.claim(claim);
   result.run_id = run.run_id;
   result.state = run.state;
