@@ -1,0 +1,99 @@
+#include "storage/local/local_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "storage/local/durable_file.hpp"
+
+namespace user_export {
+namespace {
+
+constexpr std::string_view kFileScheme = "file://";
+constexpr std::string_view kMetadataSuffix = ".meta.json";
+
+void check_key(const std::string& key) {
+  const char* problem = nullptr;
+  if (key.empty()) {
+    problem = "is empty";
+  } else if (key.front() == '/') {
+    problem = "starts with '/'";
+  } else if (key.back() == '/') {
+    problem = "ends with '/'";
+  } else if (key.find("..") != std::string::npos) {
+    problem = "contains '..'";
+  } else if (key.find('\0') != std::string::npos) {
+    problem = "contains a NUL character";
+  }
+  if (problem != nullptr) {
+    throw Error(ErrorCode::kStorage,
+                "refusing object key '" + key + "': it " + problem +
+                    "; keys are relative paths inside the store root",
+                false);
+  }
+}
+
+}  // namespace
+
+LocalStore::LocalStore(std::filesystem::path root) : root_(std::move(root).lexically_normal()) {
+  if (!root_.is_absolute()) {
+    throw Error(ErrorCode::kConfig, "the local store directory '" + root_.string() +
+                                        "' is not absolute; use file:///absolute/dir");
+  }
+  // "/a/b/" normalises to "/a/b/"; drop the empty last element so joins and URLs stay clean.
+  if (root_.has_parent_path() && root_.filename().empty()) root_ = root_.parent_path();
+}
+
+std::filesystem::path LocalStore::root_from_url(const std::string& url) {
+  if (!url.starts_with(kFileScheme)) {
+    throw Error(ErrorCode::kConfig, "'" + url + "' is not a file:// URL; use file:///absolute/dir");
+  }
+  std::string path = url.substr(kFileScheme.size());
+  if (path.empty() || path.front() != '/') {
+    throw Error(ErrorCode::kConfig,
+                "the store URL '" + url +
+                    "' must name an absolute directory with three slashes, e.g. "
+                    "file:///var/lib/user-export/exports");
+  }
+  return path;
+}
+
+std::filesystem::path LocalStore::path_for(const std::string& key) const {
+  check_key(key);
+  return root_ / key;
+}
+
+std::filesystem::path LocalStore::metadata_path_for(const std::string& key) const {
+  auto path = path_for(key);
+  path += kMetadataSuffix;
+  return path;
+}
+
+void LocalStore::ensure_ready() {
+  create_directories_durably(root_);
+}
+
+StoredObject LocalStore::put(const PutRequest& request) {
+  const auto dest = path_for(request.key);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(request.file, ec)) {
+    throw Error(ErrorCode::kStorage,
+                "the staged file '" + request.file.string() +
+                    "' is missing or not a regular file; the export must stage it again",
+                false);
+  }
+  create_directories_durably(dest.parent_path());
+
+  nlohmann::json meta;
+  meta["contentType"] = request.content_type;
+  meta["metadata"] = request.metadata;
+  write_file_durably(metadata_path_for(request.key),
+                     meta.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+
+  StoredObject stored;
+  stored.key = request.key;
+  stored.bytes = copy_file_durably(request.file, dest);
+  stored.url = std::string(kFileScheme) + dest.string();
+  return stored;
+}
+
+}  // namespace user_export

@@ -1,0 +1,55 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "storage/object_store.hpp"
+
+namespace user_export {
+namespace {
+
+namespace fs = std::filesystem;
+
+ErrorCode code_of(const std::string& url) {
+  StoreConfig config;
+  config.url = url;
+  try {
+    open_object_store(config);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::kInternal;  // no error at all
+}
+
+TEST(OpenObjectStore, FileUrlOpensAWorkingLocalStore) {
+  const fs::path base = fs::temp_directory_path() / ("ue-open-store-" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  fs::create_directories(base);
+  std::ofstream(base / "staged") << "payload";
+  StoreConfig config;
+  config.url = "file://" + (base / "root").string();
+  auto store = open_object_store(config);
+  store->ensure_ready();
+  PutRequest req;
+  req.key = "a/b.csv.gz";
+  req.file = base / "staged";
+  auto stored = store->put(req);
+  std::ifstream in(base / "root" / "a" / "b.csv.gz");
+  std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, "payload");
+  EXPECT_EQ(stored.url, "file://" + (base / "root" / "a" / "b.csv.gz").string());
+  fs::remove_all(base);
+}
+
+TEST(OpenObjectStore, OtherUrlsAreConfigErrors) {
+  EXPECT_EQ(code_of("s3://bucket/prefix"), ErrorCode::kConfig);
+  EXPECT_EQ(code_of("http://example.invalid/x"), ErrorCode::kConfig);
+  EXPECT_EQ(code_of("file://relative/dir"), ErrorCode::kConfig);
+  EXPECT_EQ(code_of(""), ErrorCode::kConfig);
+  EXPECT_EQ(code_of("/abs/without/scheme"), ErrorCode::kConfig);
+}
+
+}  // namespace
+}  // namespace user_export
