@@ -17,21 +17,33 @@ struct FileDigest {
 
 /// Streams bytes through ISA-L's igzip into a new file created with mode 0600, producing
 /// standard gzip (RFC 1952) output that `gzip -t` accepts. Computes the compressed size and
-/// SHA-256 while writing, so the file is never read back. Memory is bounded (fixed buffers).
-/// If the sink is destroyed without finish(), the partial file is removed.
+/// SHA-256 while writing, so the file is never read back. Memory is bounded: the compressor's
+/// state and one 256 KiB output buffer, whatever the input size; the file is written in blocks
+/// of that buffer's size. Any failure (disk full, I/O error) is an Error(kIo) naming the path
+/// and leaves the sink failed: later writes throw too. If the sink is destroyed without a
+/// successful finish(), the partial file is removed. Not thread-safe.
 class GzipFileSink final : public ByteSink {
  public:
-  /// Creates (O_EXCL) `path`; `level` is ISA-L's 0..3. Throws Error(kIo) naming the path.
+  /// Size of the compressed-output buffer, hence of each write to the file.
+  static constexpr std::size_t kOutputBufferSize = 256 * 1024;
+
+  /// Creates (O_EXCL, mode 0600) `path`; `level` is ISA-L's 0..3 (Error(kConfig) otherwise).
+  /// Throws Error(kIo) naming the path if the file exists or cannot be created.
   GzipFileSink(const std::filesystem::path& path, int level);
+  /// Removes the file unless finish() succeeded.
   ~GzipFileSink() override;
   GzipFileSink(const GzipFileSink&) = delete;
   GzipFileSink& operator=(const GzipFileSink&) = delete;
 
+  /// Compresses `bytes` into the file; throws Error(kIo) on failure or after finish().
   void write(std::string_view bytes) override;
   /// Flushes the gzip trailer, fsyncs and closes the file; returns its size and SHA-256.
+  /// Calling it again returns the same result.
   FileDigest finish();
   /// Uncompressed bytes written so far.
   std::int64_t uncompressed_bytes() const;
+  /// The file being written.
+  const std::filesystem::path& path() const;
 
  private:
   struct Impl;
