@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -19,126 +20,163 @@ enum class MaskMode {
 
 /// One column of the CSV: which source field, what header, how masked.
 struct CsvColumn {
-  std::string source;  ///< a field of the source query, e.g. `ref_id`, `email`, `city`
-  std::string header;  ///< header text; defaults to `source`
-  MaskMode mask = MaskMode::kNone;
+  std::string source;               ///< a field of the source query, e.g. `ref_id`, `email`, `city`
+  std::string header;               ///< header text; defaults to `source`
+  MaskMode mask = MaskMode::kNone;  ///< masking applied to every value of the column
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const CsvColumn&, const CsvColumn&) = default;
 };
 
 /// `[database]`
 struct DatabaseConfig {
   std::string url;  ///< `sqlite:///abs/path.db` or `postgresql://…` (secret: may hold a password)
-  int pool_size = 4;
-  std::chrono::milliseconds connect_timeout{5000};
+  int pool_size = 4;                                ///< connections kept open (`pool_size`)
+  std::chrono::milliseconds connect_timeout{5000};  ///< `connect_timeout_ms`
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
 };
 
 /// `[store]` and `[store.s3]`
 struct StoreConfig {
-  std::string url;  ///< `file:///abs/dir` or `s3://bucket/prefix`
+  std::string url;          ///< `file:///abs/dir` or `s3://bucket/prefix`
   std::string s3_endpoint;  ///< e.g. `http://127.0.0.1:9000`; empty = AWS for the region
-  std::string s3_region = "us-east-1";
-  bool s3_path_style = true;  ///< MinIO wants path-style addressing
-  std::string access_key;     ///< from AWS_ACCESS_KEY_ID (secret)
-  std::string secret_key;     ///< from AWS_SECRET_ACCESS_KEY (secret)
-  bool verify_tls = true;
-  std::string ca_bundle;
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds request_timeout{60000};
-  std::uint64_t part_size = 8ull << 20;        ///< multipart part size, at least 5 MiB
+  std::string s3_region = "us-east-1";  ///< signing region (`[store.s3] region`)
+  bool s3_path_style = true;            ///< MinIO wants path-style addressing
+  std::string access_key;               ///< from AWS_ACCESS_KEY_ID (secret)
+  std::string secret_key;               ///< from AWS_SECRET_ACCESS_KEY (secret)
+  bool verify_tls = true;               ///< verify the endpoint's TLS certificate
+  std::string ca_bundle;                ///< CA file for TLS verification; empty = system default
+  std::chrono::milliseconds connect_timeout{5000};   ///< `connect_timeout_ms`
+  std::chrono::milliseconds request_timeout{60000};  ///< `request_timeout_ms`, per request
+  std::uint64_t part_size = 8ull << 20;  ///< multipart part size in bytes, at least 5 MiB
   std::uint64_t multipart_threshold = 16ull << 20;  ///< files larger than this go multipart
-  int parallel_parts = 2;
-  std::chrono::seconds abort_incomplete_after{0};  ///< 0 = do not clean up stale uploads
+  int parallel_parts = 2;                           ///< parts uploaded at the same time
+  std::chrono::seconds abort_incomplete_after{0};   ///< 0 = do not clean up stale uploads
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
 };
 
 /// `[messages]`: where messages go and their limits.
 struct MessagesConfig {
-  std::string file;  ///< JSON-lines file, used when kafka_bootstrap is empty
-  std::string topic = "flairbit-users";
-  std::string dlq_topic = "flairbit-dlq";
-  std::size_t max_message_bytes = 1'000'000;
-  std::chrono::milliseconds delivery_timeout{30000};
+  std::string file;                        ///< JSON-lines file, used when kafka_bootstrap is empty
+  std::string topic = "flairbit-users";    ///< topic of export messages
+  std::string dlq_topic = "flairbit-dlq";  ///< dead-letter topic
+  std::size_t max_message_bytes = 1'000'000;  ///< largest message; id lists are split below it
+  std::chrono::milliseconds delivery_timeout{30000};  ///< `delivery_timeout_ms`
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const MessagesConfig&, const MessagesConfig&) = default;
 };
 
 /// `[kafka]`: passed through to librdkafka.
 struct KafkaConfig {
-  std::string bootstrap;  ///< empty = no Kafka, use the JSON-lines file
-  std::string client_id = "user-export";
-  std::string compression = "zstd";
-  std::string security_protocol;  ///< e.g. SASL_SSL; empty = plaintext
-  std::string sasl_mechanism;
-  std::string sasl_username;
-  std::string sasl_password;  ///< secret
-  std::string ssl_ca_location;
-  std::map<std::string, std::string> extra;  ///< any other librdkafka property (`[kafka.properties]`)
+  std::string bootstrap;                  ///< empty = no Kafka, use the JSON-lines file
+  std::string client_id = "user-export";  ///< librdkafka `client.id`
+  std::string compression = "zstd";       ///< none, gzip, snappy, lz4 or zstd
+  std::string security_protocol;          ///< e.g. SASL_SSL; empty = plaintext
+  std::string sasl_mechanism;             ///< e.g. SCRAM-SHA-512; empty = none
+  std::string sasl_username;              ///< SASL user name
+  std::string sasl_password;              ///< secret (USER_EXPORT_KAFKA_SASL_PASSWORD)
+  std::string ssl_ca_location;            ///< CA file for the broker's certificate
+  std::map<std::string, std::string>
+      extra;  ///< any other librdkafka property (`[kafka.properties]`)
   double rate_limit_messages_per_second = 0;  ///< 0 = unlimited
   double rate_limit_bytes_per_second = 0;     ///< 0 = unlimited
-  int circuit_failure_threshold = 5;
-  std::chrono::milliseconds circuit_cool_down{30000};
+  int circuit_failure_threshold = 5;          ///< consecutive failures that open the circuit
+  std::chrono::milliseconds circuit_cool_down{30000};  ///< `circuit_cool_down_ms`
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const KafkaConfig&, const KafkaConfig&) = default;
 };
 
 /// `[csv]`
 struct CsvConfig {
   std::vector<CsvColumn> columns;  ///< default: ref_id, username, email, phone, profile fields
-  bool header = true;
+  bool header = true;              ///< write a header row
   std::string line_ending = "\n";  ///< `\n` or `\r\n`
   bool formula_guard = false;  ///< prefix cells starting with = + - @ with a single quote (opt-in:
                                ///< it changes values, e.g. phone numbers that start with +)
   bool schema_version_column = false;  ///< add a `schema_version` column
   int gzip_level = 1;  ///< ISA-L level 0..3 (1 is fast and compresses like gzip -6 on text)
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const CsvConfig&, const CsvConfig&) = default;
 };
 
 /// `[retry]`: attempts of one group's export, with exponential back-off and jitter.
 struct RetryConfig {
-  int max_attempts = 3;
-  std::chrono::milliseconds initial_backoff{100};
-  double multiplier = 3.0;
-  std::chrono::milliseconds max_backoff{10000};
-  double jitter = 0.2;  ///< +/- fraction of each delay
+  int max_attempts = 3;                            ///< attempts in total, the first included
+  std::chrono::milliseconds initial_backoff{100};  ///< delay before the second attempt
+  double multiplier = 3.0;                         ///< each delay is the previous one times this
+  std::chrono::milliseconds max_backoff{10000};    ///< upper bound of one delay
+  double jitter = 0.2;                             ///< +/- fraction of each delay
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const RetryConfig&, const RetryConfig&) = default;
 };
 
 /// `[export]`: the run itself.
 struct ExportConfig {
-  std::string domain_id;       ///< the domain whose groups are exported (validated at start)
-  bool mark_sent = true;       ///< mark exported users sent_to_matching_service = true
+  std::string domain_id;  ///< the domain whose groups are exported (canonical lower-case UUID)
+  bool mark_sent = true;  ///< mark exported users sent_to_matching_service = true
   int max_parallel_groups = 4;  ///< worker threads
-  int queue_capacity = 1024;   ///< groups waiting for a worker
-  std::string staging_dir;     ///< private 0700 dir for staged files; default: under the temp dir
-  std::string instance_id;     ///< lease owner name; default: hostname:pid
-  std::chrono::seconds lease{300};
+  int queue_capacity = 1024;    ///< groups waiting for a worker
+  std::string staging_dir;      ///< private 0700 dir for staged files; default: under the temp dir
+  std::string instance_id;      ///< lease owner name; default: hostname:pid
+  std::chrono::seconds lease{300};  ///< `lease_seconds`: how long a run's lease lasts
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const ExportConfig&, const ExportConfig&) = default;
 };
 
 /// `[schedule]`
 struct ScheduleConfig {
-  std::string cron = "0 59 20 * * *";
-  std::string time_zone = "Asia/Kolkata";
-  std::chrono::seconds missed_slot_grace{3600};
+  std::string cron = "0 59 20 * * *";      ///< Spring's six fields: sec min hour day month weekday
+  std::string time_zone = "Asia/Kolkata";  ///< IANA zone the cron expression is read in
+  std::chrono::seconds missed_slot_grace{3600};  ///< a slot missed by less than this still runs
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const ScheduleConfig&, const ScheduleConfig&) = default;
 };
 
 /// `[admin]`
 struct AdminConfig {
-  std::string addr = "127.0.0.1:8080";
-  std::string token;  ///< USER_EXPORT_ADMIN_TOKEN (secret)
+  std::string addr = "127.0.0.1:8080";  ///< `host:port` of the admin HTTP endpoint
+  std::string token;                    ///< USER_EXPORT_ADMIN_TOKEN (secret)
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
 /// `[log]`
 struct LogConfig {
   std::string level = "info";  ///< trace, debug, info, warn, error
-  bool json = false;
+  bool json = false;           ///< one JSON object per log line instead of text
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
 /// The whole effective configuration: the TOML file with the environment applied on top.
 struct Config {
   std::string source_path;  ///< the file it was read from ("" when built in code)
-  DatabaseConfig database;
-  StoreConfig store;
-  MessagesConfig messages;
-  KafkaConfig kafka;
-  CsvConfig csv;
-  RetryConfig retry;
-  ExportConfig export_;
-  ScheduleConfig schedule;
-  AdminConfig admin;
-  LogConfig log;
-  std::string hash_key;  ///< USER_EXPORT_HASH_KEY (secret); required when a column uses `hash`
+  DatabaseConfig database;  ///< `[database]`
+  StoreConfig store;        ///< `[store]`, `[store.s3]`
+  MessagesConfig messages;  ///< `[messages]`
+  KafkaConfig kafka;        ///< `[kafka]`, `[kafka.properties]`
+  CsvConfig csv;            ///< `[csv]`, `[[csv.columns]]`
+  RetryConfig retry;        ///< `[retry]`
+  ExportConfig export_;     ///< `[export]`
+  ScheduleConfig schedule;  ///< `[schedule]`
+  AdminConfig admin;        ///< `[admin]`
+  LogConfig log;            ///< `[log]`
+  std::string hash_key;     ///< USER_EXPORT_HASH_KEY (secret); required when a column uses `hash`
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 /// The default CSV columns, in order: ref_id, username, email, phone, created_at, display_name,
