@@ -1,0 +1,34 @@
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace user_export::config_detail {
+
+/// Parses a `[[csv.columns]] mask` value: none, redact, partial or hash; nullopt otherwise.
+/// (The config keeps its own copy so it does not depend on the format library.)
+std::optional<MaskMode> mask_mode_from_name(std::string_view name);
+/// The configuration name of `mode`.
+std::string_view mask_mode_name(MaskMode mode);
+
+/// The source fields a CSV column may name; the same list as the repository's
+/// known_source_fields(), kept here so the config does not depend on the source library.
+std::span<const std::string_view> csv_source_fields();
+
+/// One environment variable that sets a configuration value.
+struct EnvBinding {
+  std::string_view variable;  ///< e.g. USER_EXPORT_DATABASE_URL
+  std::string_view key;       ///< the dotted key it sets, e.g. database.url
+  bool secret;                ///< a secret: read only from the environment, never from the file
+  std::string& (*field)(Config&);  ///< the value it sets
+};
+
+/// Every environment variable the configuration reads, in documentation order.
+std::span<const EnvBinding> env_bindings();
+/// The binding that sets `key`, or nullptr.
+const EnvBinding* env_binding_for(std::string_view key);
+
+}  // namespace user_export::config_detail
