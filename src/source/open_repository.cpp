@@ -1,0 +1,28 @@
+#include "common/error.hpp"
+#include "source/repository.hpp"
+#include "source/sqlite/sqlite_repository.hpp"
+
+namespace user_export {
+
+std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock) {
+  const auto starts_with = [&](std::string_view prefix) { return url.rfind(prefix, 0) == 0; };
+  if (starts_with("sqlite:")) {
+    return std::make_unique<SqliteRepository>(SqliteRepository::path_from_url(url), clock);
+  }
+  if (starts_with("postgresql://") || starts_with("postgres://")) {
+    throw Error(ErrorCode::kConfig,
+                "the PostgreSQL backend is not built into this binary; use a "
+                "sqlite:///absolute/path.db database URL or a build with PostgreSQL support");
+  }
+  // Only the scheme is quoted: the rest of a URL may carry a password.
+  const auto colon = url.find(':');
+  const std::string problem =
+      colon == std::string::npos ? "the database URL has no scheme"
+                                 : "unsupported database URL scheme '" + url.substr(0, colon) + "'";
+  throw Error(ErrorCode::kConfig,
+              problem +
+                  "; use sqlite:///absolute/path.db or postgresql://user@host:5432/dbname "
+                  "(USER_EXPORT_DATABASE_URL or [database] url)");
+}
+
+}  // namespace user_export

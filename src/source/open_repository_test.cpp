@@ -1,0 +1,60 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "common/fake_clock.hpp"
+#include "source/repository.hpp"
+
+namespace user_export {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::optional<Error> error_of(const std::string& url) {
+  FakeClock clock;
+  try {
+    open_repository(url, clock);
+  } catch (const Error& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+TEST(OpenRepository, SqliteUrlOpensAWorkingRepository) {
+  std::string dir = (fs::temp_directory_path() / "open-repo-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  FakeClock clock;
+  {
+    auto repo = open_repository("sqlite://" + dir + "/nested/export.db", clock);
+    repo->migrate();
+    EXPECT_GT(repo->schema_version(), 0);
+  }
+  EXPECT_TRUE(fs::is_regular_file(fs::path(dir) / "nested" / "export.db"));
+  fs::remove_all(dir);
+}
+
+TEST(OpenRepository, UnknownSchemeIsAConfigErrorThatDoesNotEchoTheUrl) {
+  auto e = error_of("mysql://admin:s3cret@db.example.com/users");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), ErrorCode::kConfig);
+  const std::string what = e->what();
+  EXPECT_NE(what.find("'mysql'"), std::string::npos) << what;
+  EXPECT_EQ(what.find("s3cret"), std::string::npos) << what;
+  EXPECT_NE(what.find("sqlite:///"), std::string::npos) << what;
+
+  auto no_scheme = error_of("just-a-password");
+  ASSERT_TRUE(no_scheme);
+  EXPECT_EQ(no_scheme->code(), ErrorCode::kConfig);
+  EXPECT_EQ(std::string(no_scheme->what()).find("just-a-password"), std::string::npos);
+}
+
+TEST(OpenRepository, RelativeSqlitePathIsAConfigError) {
+  auto e = error_of("sqlite://export.db");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), ErrorCode::kConfig);
+}
+
+}  // namespace
+}  // namespace user_export

@@ -1,0 +1,108 @@
+#include "source/sqlite/migrations.hpp"
+
+namespace user_export::sqlite {
+namespace {
+
+// Version 1: the reference schema (the spec's entities). IF NOT EXISTS lets the exporter adopt
+// a database that already holds these tables. UUIDs are canonical lower-case text, booleans
+// 0/1, timestamps `YYYY-MM-DD HH:MM:SS` text. AUTOINCREMENT keeps user ids from ever being
+// reused, as an identity column in PostgreSQL does.
+constexpr const char* kReferenceSchema = R"sql(
+CREATE TABLE IF NOT EXISTS matching_groups (
+  id         TEXT    NOT NULL PRIMARY KEY,
+  domain_id  TEXT    NOT NULL,
+  name       TEXT    NOT NULL,
+  group_type TEXT    NOT NULL,
+  active     INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT    NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS matching_groups_by_domain ON matching_groups (domain_id, id);
+
+CREATE TABLE IF NOT EXISTS users (
+  id                       INTEGER PRIMARY KEY AUTOINCREMENT,
+  ref_id                   TEXT    NOT NULL UNIQUE,
+  username                 TEXT    NOT NULL,
+  email                    TEXT,
+  phone                    TEXT,
+  group_id                 TEXT    NOT NULL,
+  sent_to_matching_service INTEGER NOT NULL DEFAULT 0,
+  created_at               TEXT    NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS users_unsent_by_group ON users (group_id, id)
+  WHERE NOT sent_to_matching_service;
+
+CREATE TABLE IF NOT EXISTS profiles (
+  user_id       INTEGER PRIMARY KEY REFERENCES users (id),
+  display_name  TEXT,
+  gender        TEXT,
+  date_of_birth TEXT,
+  city          TEXT,
+  bio           TEXT,
+  interests     TEXT
+);
+)sql";
+
+// Version 2: the exporter's own tables. Instants are integer milliseconds since the epoch.
+constexpr const char* kExporterTables = R"sql(
+CREATE TABLE export_runs (
+  run_id           TEXT    NOT NULL PRIMARY KEY,
+  group_id         TEXT    NOT NULL,
+  domain_id        TEXT    NOT NULL,
+  slot             INTEGER NOT NULL,
+  state            TEXT    NOT NULL
+                   CHECK (state IN ('claimed', 'committed', 'completed', 'empty')),
+  item_count       INTEGER NOT NULL,
+  attempts         INTEGER NOT NULL,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  last_error       TEXT,
+  object_key       TEXT,
+  row_count        INTEGER,
+  byte_count       INTEGER,
+  sha256           TEXT,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  UNIQUE (group_id, slot)
+);
+CREATE INDEX export_runs_unfinished ON export_runs (group_id) WHERE state = 'claimed';
+CREATE INDEX export_runs_recent ON export_runs (created_at);
+
+CREATE TABLE export_run_items (
+  run_id  TEXT    NOT NULL REFERENCES export_runs (run_id),
+  user_id INTEGER NOT NULL,
+  PRIMARY KEY (run_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX export_run_items_by_user ON export_run_items (user_id);
+
+CREATE TABLE export_outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id          TEXT    NOT NULL REFERENCES export_runs (run_id),
+  seq             INTEGER NOT NULL,
+  topic           TEXT    NOT NULL,
+  message_key     TEXT    NOT NULL,
+  payload         TEXT    NOT NULL,
+  headers         TEXT    NOT NULL,
+  state           TEXT    NOT NULL CHECK (state IN ('pending', 'published', 'dead_lettered')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT,
+  next_attempt_at INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  published_at    INTEGER,
+  UNIQUE (run_id, seq)
+);
+CREATE INDEX export_outbox_pending ON export_outbox (id, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX export_outbox_by_run ON export_outbox (run_id, state);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "reference schema (matching_groups, users, profiles)", kReferenceSchema},
+    {2, "exporter tables (export_runs, export_run_items, export_outbox)", kExporterTables},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() {
+  return kMigrations;
+}
+
+}  // namespace user_export::sqlite

@@ -1,0 +1,634 @@
+#include "source/sqlite/sqlite_repository.hpp"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+#include "common/uuid.hpp"
+#include "source/source_fields.hpp"
+#include "source/sqlite/migrations.hpp"
+
+namespace user_export {
+
+using sqlite::Connection;
+using sqlite::from_millis;
+using sqlite::Statement;
+using sqlite::to_millis;
+using sqlite::write_transaction;
+
+namespace {
+
+constexpr const char* kRunColumns =
+    "run_id, group_id, domain_id, slot, state, item_count, attempts, lease_owner, "
+    "lease_expires_at, last_error, object_key, row_count, byte_count, sha256, created_at, "
+    "updated_at";
+
+std::string select_runs(const char* where_and_order) {
+  return std::string("SELECT ") + kRunColumns + " FROM export_runs " + where_and_order;
+}
+
+ExportRun read_run(const Statement& row) {
+  ExportRun run;
+  run.run_id = row.text(0);
+  run.group_id = GroupId::parse(row.text(1));
+  run.domain_id = DomainId::parse(row.text(2));
+  run.slot = std::chrono::time_point_cast<std::chrono::seconds>(from_millis(row.int64(3)));
+  auto state = parse_run_state(row.text(4));
+  if (!state) {
+    throw Error(ErrorCode::kDatabase, "run " + run.run_id + " has unknown state '" + row.text(4) +
+                                          "' in export_runs; fix the row");
+  }
+  run.state = *state;
+  run.item_count = row.int64(5);
+  run.attempts = static_cast<int>(row.int64(6));
+  run.lease_owner = row.text(7);
+  if (!row.is_null(8)) run.lease_expires_at = from_millis(row.int64(8));
+  run.last_error = row.text(9);
+  run.object_key = row.text(10);
+  run.rows = row.int64(11);
+  run.bytes = row.int64(12);
+  run.sha256 = row.text(13);
+  run.created_at = from_millis(row.int64(14));
+  run.updated_at = from_millis(row.int64(15));
+  return run;
+}
+
+MatchingGroup read_group(const Statement& row) {
+  MatchingGroup group;
+  group.id = GroupId::parse(row.text(0));
+  group.domain_id = DomainId::parse(row.text(1));
+  group.name = row.text(2);
+  group.type_name = row.text(3);
+  group.active = row.int64(4) != 0;
+  return group;
+}
+
+std::string headers_to_json(const std::vector<std::pair<std::string, std::string>>& headers) {
+  nlohmann::ordered_json object = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : headers) object[name] = value;
+  return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::vector<std::pair<std::string, std::string>> headers_from_json(std::string_view text,
+                                                                   std::int64_t outbox_id) {
+  auto object = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (!object.is_object()) {
+    throw Error(ErrorCode::kDatabase, "outbox message " + std::to_string(outbox_id) +
+                                          " has headers that are not a JSON object; fix or "
+                                          "dead-letter the row in export_outbox");
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : object.items()) {
+    out.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
+/// Why `owner` does not hold a live lease on `run_id`, for the kLeaseLost message.
+std::string lease_problem(Connection& conn, const std::string& run_id, const std::string& owner,
+                          std::int64_t now) {
+  auto stmt =
+      conn.prepare("SELECT state, lease_owner, lease_expires_at FROM export_runs WHERE run_id = ?1",
+                   "read a run's lease");
+  stmt.bind(1, run_id);
+  if (!stmt.step()) return "there is no such run";
+  const std::string state = stmt.text(0);
+  if (state != "claimed") return "the run is already " + state;
+  if (stmt.is_null(1)) return "the run's lease was released after a failed attempt";
+  const std::string holder = stmt.text(1);
+  const std::string until = format_iso8601_ms(from_millis(stmt.int64(2)));
+  if (holder != owner) return "it is leased by '" + holder + "' until " + until;
+  if (stmt.int64(2) <= now) return "the lease expired at " + until;
+  return "the lease is live";
+}
+
+[[noreturn]] void throw_lease_lost(Connection& conn, const std::string& run_id,
+                                   const std::string& owner, std::int64_t now, const char* action) {
+  throw Error(ErrorCode::kLeaseLost,
+              "cannot " + std::string(action) + " run " + run_id + " as '" + owner +
+                  "': " + lease_problem(conn, run_id, owner, now) +
+                  "; this instance must stop working on the run (another instance owns it or "
+                  "will resume it)");
+}
+
+/// Whether `owner` holds a live lease on a claimed run (the fencing check).
+bool holds_live_lease(Connection& conn, const std::string& run_id, const std::string& owner,
+                      std::int64_t now) {
+  auto stmt = conn.prepare(
+      "SELECT 1 FROM export_runs WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2 "
+      "AND lease_expires_at > ?3",
+      "check a run's lease");
+  stmt.bind(1, run_id).bind(2, owner).bind(3, now);
+  return stmt.step();
+}
+
+void require_outbox_row(Connection& conn, std::int64_t outbox_id) {
+  auto stmt = conn.prepare("SELECT 1 FROM export_outbox WHERE id = ?1", "find an outbox message");
+  stmt.bind(1, outbox_id);
+  if (!stmt.step()) {
+    throw Error(ErrorCode::kInvalidInput, "there is no outbox message with id " +
+                                              std::to_string(outbox_id) +
+                                              " in export_outbox; pass an id from "
+                                              "pending_messages()");
+  }
+}
+
+std::string percent_decode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- construction ----
+
+std::string SqliteRepository::path_from_url(const std::string& url) {
+  constexpr std::string_view kPrefix = "sqlite://";
+  const std::string example =
+      "; use sqlite:///absolute/path.db, e.g. sqlite:///var/lib/"
+      "user-export/export.db";
+  if (url.rfind(kPrefix, 0) != 0) {
+    throw Error(ErrorCode::kConfig, "'" + url + "' is not an SQLite URL" + example);
+  }
+  std::string_view rest = std::string_view(url).substr(kPrefix.size());
+  if (rest.empty() || rest.front() != '/') {
+    throw Error(ErrorCode::kConfig,
+                "SQLite URL '" + url + "' must name an absolute path (three slashes)" + example);
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    throw Error(
+        ErrorCode::kConfig,
+        "SQLite URL '" + url + "' has a query or fragment, which is not supported" + example);
+  }
+  std::string path = percent_decode(rest);
+  if (!std::filesystem::path(path).has_filename()) {
+    throw Error(ErrorCode::kConfig,
+                "SQLite URL '" + url + "' names a directory, not a database file" + example);
+  }
+  return path;
+}
+
+SqliteRepository::SqliteRepository(std::string path, Clock& clock, SqliteOptions options)
+    : path_(std::move(path)),
+      clock_(clock),
+      pool_(path_, options.max_idle_connections, options.busy_timeout) {
+  const auto parent = std::filesystem::path(path_).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    throw Error(ErrorCode::kDatabase, "cannot create the directory " + parent.string() +
+                                          " for the SQLite database: " + ec.message() +
+                                          "; create it or fix its permissions");
+  }
+  // Open one connection now so a bad path or a file that is not a database fails here.
+  pool_.acquire();
+}
+
+// ---- schema ----
+
+void SqliteRepository::migrate() {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "apply migrations", [&](Connection& c) {
+    c.exec(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+        "applied_at INTEGER NOT NULL)",
+        "create schema_version");
+    auto current_stmt = c.prepare("SELECT coalesce(max(version), 0) FROM schema_version",
+                                  "read the schema version");
+    current_stmt.step();
+    const std::int64_t current = current_stmt.int64(0);
+    current_stmt.reset();
+    for (const auto& migration : sqlite::migrations()) {
+      if (migration.version <= current) continue;
+      c.exec(migration.sql, "apply a migration");
+      auto record = c.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+                              "record a migration");
+      record.bind(1, std::int64_t{migration.version}).bind(2, to_millis(clock_.now()));
+      record.run();
+    }
+  });
+}
+
+int SqliteRepository::schema_version() {
+  auto conn = pool_.acquire();
+  auto exists = conn->prepare(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+      "look for schema_version");
+  exists.step();
+  if (exists.int64(0) == 0) return 0;
+  auto stmt = conn->prepare("SELECT coalesce(max(version), 0) FROM schema_version",
+                            "read the schema version");
+  stmt.step();
+  return static_cast<int>(stmt.int64(0));
+}
+
+// ---- groups ----
+
+std::vector<MatchingGroup> SqliteRepository::active_groups(const DomainId& domain) {
+  auto conn = pool_.acquire();
+  auto stmt = conn->prepare(
+      "SELECT id, domain_id, name, group_type, active FROM matching_groups "
+      "WHERE domain_id = ?1 AND active ORDER BY id",
+      "list the active groups");
+  stmt.bind(1, domain.str());
+  std::vector<MatchingGroup> groups;
+  while (stmt.step()) groups.push_back(read_group(stmt));
+  return groups;
+}
+
+std::optional<MatchingGroup> SqliteRepository::find_group(const GroupId& id) {
+  auto conn = pool_.acquire();
+  auto stmt = conn->prepare(
+      "SELECT id, domain_id, name, group_type, active FROM matching_groups WHERE id = ?1",
+      "find a group");
+  stmt.bind(1, id.str());
+  if (!stmt.step()) return std::nullopt;
+  return read_group(stmt);
+}
+
+// ---- the run ----
+
+ExportRun SqliteRepository::claim(const ClaimRequest& request) {
+  if (request.owner.empty()) {
+    throw Error(ErrorCode::kInvalidInput, "claim needs a lease owner name; set the instance name");
+  }
+  if (request.lease.count() <= 0) {
+    throw Error(ErrorCode::kInvalidInput, "claim needs a positive lease duration");
+  }
+  if (!Uuid::parse(request.new_run_id)) {
+    throw Error(ErrorCode::kInvalidInput,
+                "claim needs a UUID as new run id, got '" + request.new_run_id + "'");
+  }
+  auto conn = pool_.acquire();
+  return write_transaction(*conn, "claim a run", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    const std::int64_t expires =
+        now + std::chrono::duration_cast<std::chrono::milliseconds>(request.lease).count();
+    const std::string group = request.group_id.str();
+
+    // 1. The group's unfinished run, of any slot, is resumed first.
+    std::optional<ExportRun> unfinished;
+    {
+      auto find = c.prepare(
+          select_runs("WHERE group_id = ?1 AND state = 'claimed' ORDER BY created_at, run_id "
+                      "LIMIT 1"),
+          "find the group's unfinished run");
+      find.bind(1, group);
+      if (find.step()) unfinished = read_run(find);
+    }
+    if (unfinished) {
+      ExportRun& run = *unfinished;
+      const bool free = run.lease_owner.empty() || to_millis(run.lease_expires_at) <= now ||
+                        run.lease_owner == request.owner;
+      if (!free) {
+        throw Error(ErrorCode::kLeaseLost,
+                    "group " + group + " is being exported by '" + run.lease_owner + "' (run " +
+                        run.run_id + ", lease until " + format_iso8601_ms(run.lease_expires_at) +
+                        "); skipping it now, it can be taken over once that lease expires");
+      }
+      auto take = c.prepare(
+          "UPDATE export_runs SET attempts = attempts + 1, lease_owner = ?2, "
+          "lease_expires_at = ?3, updated_at = ?4 WHERE run_id = ?1",
+          "take over an unfinished run");
+      take.bind(1, run.run_id).bind(2, request.owner).bind(3, expires).bind(4, now);
+      take.run();
+      run.attempts += 1;
+      run.lease_owner = request.owner;
+      run.lease_expires_at = from_millis(expires);
+      run.updated_at = from_millis(now);
+      run.resumed = true;
+      return run;
+    }
+
+    // 2. A finished run of this slot: nothing to do.
+    const std::int64_t slot = to_millis(request.slot);
+    {
+      auto finished =
+          c.prepare(select_runs("WHERE group_id = ?1 AND slot = ?2"), "find the slot's run");
+      finished.bind(1, group).bind(2, slot);
+      if (finished.step()) return read_run(finished);
+    }
+
+    // 3. A new run claiming exactly the unsent users no unfinished run holds.
+    auto insert = c.prepare(
+        "INSERT INTO export_runs (run_id, group_id, domain_id, slot, state, item_count, "
+        "attempts, lease_owner, lease_expires_at, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, 'claimed', 0, 1, ?5, ?6, ?7, ?7)",
+        "create a run");
+    insert.bind(1, request.new_run_id)
+        .bind(2, group)
+        .bind(3, request.domain_id.str())
+        .bind(4, slot)
+        .bind(5, request.owner)
+        .bind(6, expires)
+        .bind(7, now);
+    insert.run();
+    auto items = c.prepare(
+        "INSERT INTO export_run_items (run_id, user_id) "
+        "SELECT ?1, u.id FROM users u "
+        "WHERE u.group_id = ?2 AND NOT u.sent_to_matching_service "
+        "AND NOT EXISTS (SELECT 1 FROM export_run_items i "
+        "                JOIN export_runs r ON r.run_id = i.run_id "
+        "                WHERE i.user_id = u.id AND r.state = 'claimed' AND r.run_id <> ?1) "
+        "ORDER BY u.id",
+        "record the claimed users");
+    items.bind(1, request.new_run_id).bind(2, group);
+    items.run();
+    const std::int64_t count = c.changes();
+    auto set_count = c.prepare("UPDATE export_runs SET item_count = ?2 WHERE run_id = ?1",
+                               "store the claimed user count");
+    set_count.bind(1, request.new_run_id).bind(2, count);
+    set_count.run();
+
+    ExportRun run;
+    run.run_id = request.new_run_id;
+    run.group_id = request.group_id;
+    run.domain_id = request.domain_id;
+    run.slot = request.slot;
+    run.state = RunState::kClaimed;
+    run.item_count = count;
+    run.attempts = 1;
+    run.lease_owner = request.owner;
+    run.lease_expires_at = from_millis(expires);
+    run.created_at = from_millis(now);
+    run.updated_at = from_millis(now);
+    return run;
+  });
+}
+
+void SqliteRepository::heartbeat(const std::string& run_id, const std::string& owner,
+                                 std::chrono::seconds lease) {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "extend a lease", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    auto stmt = c.prepare(
+        "UPDATE export_runs SET lease_expires_at = ?3, updated_at = ?4 "
+        "WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2 AND lease_expires_at > ?4",
+        "extend a lease");
+    stmt.bind(1, run_id)
+        .bind(2, owner)
+        .bind(3, now + std::chrono::duration_cast<std::chrono::milliseconds>(lease).count())
+        .bind(4, now);
+    stmt.run();
+    if (c.changes() == 0) throw_lease_lost(c, run_id, owner, now, "extend the lease of");
+  });
+}
+
+std::string SqliteRepository::stream_query(const std::vector<std::string>& fields) {
+  // The field names come from the fixed list of known fields, never from user text.
+  std::string sql = "SELECT ";
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += source_table_of(fields[i]) == SourceTable::kUsers ? "u." : "p.";
+    sql += fields[i];
+  }
+  // Ordering by the items' key follows the (run_id, user_id) primary key, so SQLite steps
+  // through it without sorting: constant memory whatever the run's size.
+  sql +=
+      " FROM export_run_items i JOIN users u ON u.id = i.user_id "
+      "LEFT JOIN profiles p ON p.user_id = u.id WHERE i.run_id = ?1 ORDER BY i.user_id";
+  return sql;
+}
+
+void SqliteRepository::stream_rows(const std::string& run_id,
+                                   const std::vector<std::string>& fields, RowHandler& handler) {
+  if (fields.empty()) {
+    throw Error(ErrorCode::kConfig,
+                "no source fields requested; configure at least one CSV "
+                "column");
+  }
+  require_known_source_fields(fields);
+  const std::string sql = stream_query(fields);
+
+  auto conn = pool_.acquire();
+  {
+    auto exists = conn->prepare("SELECT 1 FROM export_runs WHERE run_id = ?1", "find a run");
+    exists.bind(1, run_id);
+    if (!exists.step()) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "cannot stream run " + run_id + ": there is no such run; claim it first");
+    }
+  }
+  auto stmt = conn->prepare(sql, "stream a run's rows");
+  stmt.bind(1, run_id);
+  std::vector<std::optional<std::string_view>> row(fields.size());
+  const int columns = static_cast<int>(fields.size());
+  while (stmt.step()) {
+    for (int i = 0; i < columns; ++i) row[static_cast<std::size_t>(i)] = stmt.view(i);
+    handler.on_row(RowView(row));
+  }
+}
+
+void SqliteRepository::record_failure(const std::string& run_id, const std::string& owner,
+                                      const std::string& error) {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "record a failed attempt", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    auto stmt = c.prepare(
+        "UPDATE export_runs SET last_error = ?3, lease_owner = NULL, lease_expires_at = NULL, "
+        "updated_at = ?4 WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2",
+        "record a failed attempt");
+    stmt.bind(1, run_id).bind(2, owner).bind(3, error).bind(4, now);
+    stmt.run();
+    if (c.changes() == 0) throw_lease_lost(c, run_id, owner, now, "record a failure of");
+  });
+}
+
+void SqliteRepository::complete_empty(const std::string& run_id, const std::string& owner) {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "complete an empty run", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    if (!holds_live_lease(c, run_id, owner, now)) {
+      throw_lease_lost(c, run_id, owner, now, "complete empty");
+    }
+    auto stmt = c.prepare(
+        "UPDATE export_runs SET state = 'empty', lease_expires_at = NULL, updated_at = ?2 "
+        "WHERE run_id = ?1 AND item_count = 0",
+        "complete an empty run");
+    stmt.bind(1, run_id).bind(2, now);
+    stmt.run();
+    if (c.changes() == 0) {
+      throw Error(ErrorCode::kInternal, "run " + run_id +
+                                            " claimed users, so it cannot be completed as "
+                                            "empty; commit it instead");
+    }
+  });
+}
+
+void SqliteRepository::commit(const CommitRequest& request) {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "commit a run", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    if (!holds_live_lease(c, request.run_id, request.owner, now)) {
+      throw_lease_lost(c, request.run_id, request.owner, now, "commit");
+    }
+    if (request.mark_sent) {
+      auto mark = c.prepare(
+          "UPDATE users SET sent_to_matching_service = 1 WHERE id IN "
+          "(SELECT user_id FROM export_run_items WHERE run_id = ?1) "
+          "AND NOT sent_to_matching_service",
+          "mark the claimed users sent");
+      mark.bind(1, request.run_id);
+      mark.run();
+    }
+    if (request.file) {
+      auto file = c.prepare(
+          "UPDATE export_runs SET object_key = ?2, row_count = ?3, byte_count = ?4, sha256 = ?5 "
+          "WHERE run_id = ?1",
+          "store the exported file");
+      file.bind(1, request.run_id)
+          .bind(2, request.file->object_key)
+          .bind(3, request.file->rows)
+          .bind(4, request.file->bytes)
+          .bind(5, request.file->sha256);
+      file.run();
+    }
+    std::int64_t seq = 0;
+    for (const auto& message : request.messages) {
+      auto insert = c.prepare(
+          "INSERT INTO export_outbox (run_id, seq, topic, message_key, payload, headers, state, "
+          "attempts, next_attempt_at, created_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7)",
+          "queue a message in the outbox");
+      insert.bind(1, request.run_id)
+          .bind(2, seq++)
+          .bind(3, message.topic)
+          .bind(4, message.key)
+          .bind(5, message.payload)
+          .bind(6, headers_to_json(message.headers))
+          .bind(7, now);
+      insert.run();
+    }
+    auto state = c.prepare(
+        "UPDATE export_runs SET state = ?2, lease_expires_at = NULL, updated_at = ?3 "
+        "WHERE run_id = ?1",
+        "mark the run committed");
+    state.bind(1, request.run_id)
+        .bind(2, std::string_view(request.messages.empty() ? "completed" : "committed"))
+        .bind(3, now);
+    state.run();
+  });
+}
+
+// ---- the outbox ----
+
+std::vector<OutboundMessage> SqliteRepository::pending_messages(std::size_t limit) {
+  auto conn = pool_.acquire();
+  auto stmt = conn->prepare(
+      "SELECT id, run_id, topic, message_key, payload, headers, attempts FROM export_outbox "
+      "WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+      "read pending outbox messages");
+  stmt.bind(1, to_millis(clock_.now())).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<OutboundMessage> out;
+  while (stmt.step()) {
+    OutboundMessage message;
+    message.outbox_id = stmt.int64(0);
+    message.run_id = stmt.text(1);
+    message.topic = stmt.text(2);
+    message.key = stmt.text(3);
+    message.payload = stmt.text(4);
+    message.headers = headers_from_json(stmt.text(5), message.outbox_id);
+    message.attempts = static_cast<int>(stmt.int64(6));
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+std::int64_t SqliteRepository::pending_count() {
+  auto conn = pool_.acquire();
+  auto stmt = conn->prepare("SELECT count(*) FROM export_outbox WHERE state = 'pending'",
+                            "count pending outbox messages");
+  stmt.step();
+  return stmt.int64(0);
+}
+
+void SqliteRepository::finish_message(std::int64_t outbox_id, const char* state,
+                                      const std::string* reason) {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "finish an outbox message", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    require_outbox_row(c, outbox_id);
+    auto update = c.prepare(
+        "UPDATE export_outbox SET state = ?2, published_at = ?3, "
+        "last_error = coalesce(?4, last_error) WHERE id = ?1 AND state = 'pending' "
+        "RETURNING run_id",
+        "finish an outbox message");
+    update.bind(1, outbox_id).bind(2, std::string_view(state)).bind(3, now);
+    if (reason != nullptr) {
+      update.bind(4, std::string_view(*reason));
+    } else {
+      update.bind_null(4);
+    }
+    if (!update.step()) return;  // already published or dead-lettered: nothing to do
+    const std::string run_id = update.text(0);
+    update.run();  // step to completion so the UPDATE finishes
+    auto complete = c.prepare(
+        "UPDATE export_runs SET state = 'completed', updated_at = ?2 "
+        "WHERE run_id = ?1 AND state = 'committed' AND NOT EXISTS "
+        "(SELECT 1 FROM export_outbox WHERE run_id = ?1 AND state = 'pending')",
+        "complete a delivered run");
+    complete.bind(1, run_id).bind(2, now);
+    complete.run();
+  });
+}
+
+void SqliteRepository::mark_published(std::int64_t outbox_id) {
+  finish_message(outbox_id, "published", nullptr);
+}
+
+void SqliteRepository::mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) {
+  finish_message(outbox_id, "dead_lettered", &reason);
+}
+
+void SqliteRepository::record_publish_failure(std::int64_t outbox_id, const std::string& error,
+                                              SystemTime next_attempt) {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "record a failed delivery", [&](Connection& c) {
+    require_outbox_row(c, outbox_id);
+    auto stmt = c.prepare(
+        "UPDATE export_outbox SET attempts = attempts + 1, last_error = ?2, "
+        "next_attempt_at = ?3 WHERE id = ?1 AND state = 'pending'",
+        "record a failed delivery");
+    stmt.bind(1, outbox_id).bind(2, error).bind(3, to_millis(next_attempt));
+    stmt.run();
+  });
+}
+
+// ---- runs ----
+
+std::vector<ExportRun> SqliteRepository::recent_runs(std::size_t limit) {
+  auto conn = pool_.acquire();
+  auto stmt = conn->prepare(select_runs("ORDER BY created_at DESC, rowid DESC LIMIT ?1"),
+                            "list recent runs");
+  stmt.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<ExportRun> runs;
+  while (stmt.step()) runs.push_back(read_run(stmt));
+  return runs;
+}
+
+std::optional<ExportRun> SqliteRepository::find_run(const std::string& run_id) {
+  auto conn = pool_.acquire();
+  auto stmt = conn->prepare(select_runs("WHERE run_id = ?1"), "find a run");
+  stmt.bind(1, run_id);
+  if (!stmt.step()) return std::nullopt;
+  return read_run(stmt);
+}
+
+}  // namespace user_export

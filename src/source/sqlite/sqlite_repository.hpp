@@ -1,0 +1,99 @@
+#pragma once
+
+// The Repository on an SQLite file: the embedded default for the demo, tests and single-node
+// installs. Decisions specific to SQLite:
+//
+// - URL `sqlite:///absolute/path.db` (percent-escapes decoded, no query string); the file and
+//   its parent directory are created when missing.
+// - Every connection runs in WAL mode (readers never block the writer, so a long stream_rows
+//   runs beside claims and commits), with foreign keys on, `synchronous=FULL` (a commit is
+//   durable before it returns: the outbox promise) and a 10 s busy timeout.
+// - Thread safety: one connection per concurrent caller from a small pool (connections are
+//   opened on demand, a few idle ones are kept). Write transactions are BEGIN IMMEDIATE, so
+//   writers queue on SQLite's write lock instead of failing half-way on a lock upgrade; a
+//   transaction that still meets SQLITE_BUSY is retried, then reported as a retriable
+//   Error(kDatabase).
+// - stream_rows() walks export_run_items' (run_id, user_id) primary key, so rows come out in
+//   user id order without a sort: memory stays constant whatever the size of the run.
+// - migrate() runs all pending migrations in one BEGIN IMMEDIATE transaction, so two processes
+//   migrating at once serialise and the second finds nothing to do.
+// - Types: UUIDs are canonical lower-case text, booleans 0/1, the reference schema's timestamps
+//   `YYYY-MM-DD HH:MM:SS` text, the exporter tables' instants integer milliseconds since the
+//   epoch (read from the injected Clock, never from SQLite's own clock).
+// - Leases: a lease is live while `lease_expires_at > now`. Commit and complete_empty require a
+//   live lease held by the caller (fencing). record_failure requires only that the caller is
+//   still the recorded holder (an expired lease nobody took over may still be released);
+//   otherwise it throws Error(kLeaseLost) and changes nothing.
+// - The outbox: mark_published, mark_dead_lettered and record_publish_failure are no-ops for a
+//   message that is no longer pending (a relay may repeat itself after a crash); an unknown
+//   outbox id is Error(kInvalidInput).
+// - seed() loads everything in one transaction with `synchronous=OFF` and a larger page cache,
+//   then restores them and truncates the WAL. Seeding the same random seed twice into one
+//   database is refused (the generated ids would collide).
+
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "source/repository.hpp"
+#include "source/sqlite/sqlite_connection.hpp"
+
+namespace user_export {
+
+/// Tuning of the SQLite backend; the defaults suit production.
+struct SqliteOptions {
+  /// How long a connection waits for another connection's write lock before SQLITE_BUSY.
+  std::chrono::milliseconds busy_timeout{10'000};
+  /// Idle connections kept for reuse; more are opened while more callers run at once.
+  std::size_t max_idle_connections = 8;
+};
+
+/// Repository on an SQLite database file. Thread-safe: every method may be called concurrently.
+class SqliteRepository final : public Repository {
+ public:
+  /// Opens (creating it and its parent directory if missing) the database at the absolute
+  /// `path`. Throws Error(kDatabase) when it cannot. `clock` must outlive the repository.
+  SqliteRepository(std::string path, Clock& clock, SqliteOptions options = {});
+
+  /// The file path of a `sqlite:///absolute/path.db` URL; Error(kConfig) for anything else.
+  static std::string path_from_url(const std::string& url);
+
+  /// The database file.
+  const std::string& path() const { return path_; }
+  /// The SELECT stream_rows() runs for `fields` (already checked against known_source_fields),
+  /// with the run id as parameter 1. Exposed so tests can check SQLite's plan for it.
+  static std::string stream_query(const std::vector<std::string>& fields);
+
+  void migrate() override;
+  int schema_version() override;
+  std::vector<MatchingGroup> active_groups(const DomainId& domain) override;
+  std::optional<MatchingGroup> find_group(const GroupId& id) override;
+  ExportRun claim(const ClaimRequest& request) override;
+  void heartbeat(const std::string& run_id, const std::string& owner,
+                 std::chrono::seconds lease) override;
+  void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
+                   RowHandler& handler) override;
+  void record_failure(const std::string& run_id, const std::string& owner,
+                      const std::string& error) override;
+  void complete_empty(const std::string& run_id, const std::string& owner) override;
+  void commit(const CommitRequest& request) override;
+  std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
+  std::int64_t pending_count() override;
+  void mark_published(std::int64_t outbox_id) override;
+  void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;
+  void record_publish_failure(std::int64_t outbox_id, const std::string& error,
+                              SystemTime next_attempt) override;
+  std::vector<ExportRun> recent_runs(std::size_t limit) override;
+  std::optional<ExportRun> find_run(const std::string& run_id) override;
+  void seed(const SeedPlan& plan, const ProgressFn& progress) override;
+
+ private:
+  /// Moves a pending outbox message to `state` and completes its run when nothing is pending.
+  void finish_message(std::int64_t outbox_id, const char* state, const std::string* reason);
+
+  std::string path_;
+  Clock& clock_;
+  sqlite::ConnectionPool pool_;
+};
+
+}  // namespace user_export

@@ -1,0 +1,318 @@
+#include "source/sqlite/sqlite_repository.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.hpp"
+#include "common/fake_clock.hpp"
+#include "source/testing/repository_contract.hpp"
+
+namespace user_export {
+namespace {
+
+namespace fs = std::filesystem;
+using contract::ContractBackend;
+using contract::RepositoryContract;
+using contract::TestDatabase;
+
+/// A private temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "sqlite-repo-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+/// A direct connection for the tests' own SQL, independent of the repository's pool.
+class RawConnection {
+ public:
+  explicit RawConnection(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+      throw std::runtime_error("cannot open " + path);
+    }
+    sqlite3_busy_timeout(db_, 10'000);
+  }
+  ~RawConnection() { sqlite3_close(db_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  void exec(const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message = error != nullptr ? error : "unknown error";
+      sqlite3_free(error);
+      throw std::runtime_error(message + " in: " + sql);
+    }
+  }
+  std::optional<std::string> query_one(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string(sqlite3_errmsg(db_)) + " in: " + sql);
+    }
+    const int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+      sqlite3_finalize(stmt);
+      throw std::runtime_error("no row from: " + sql);
+    }
+    std::optional<std::string> out;
+    if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      out = std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0)));
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteTestDatabase final : public TestDatabase {
+ public:
+  SqliteTestDatabase() : file_((dir_.path() / "data" / "export.db").string()) {}
+
+  std::unique_ptr<Repository> open(Clock& clock) override {
+    return std::make_unique<SqliteRepository>(file_, clock);
+  }
+  void exec(const std::string& sql) override { raw().exec(sql); }
+  std::optional<std::string> query_one(const std::string& sql) override {
+    return raw().query_one(sql);
+  }
+
+ private:
+  // Opened lazily: the repository creates the file and its directory.
+  RawConnection& raw() {
+    if (!raw_) raw_ = std::make_unique<RawConnection>(file_);
+    return *raw_;
+  }
+
+  TempDir dir_;
+  std::string file_;
+  std::unique_ptr<RawConnection> raw_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, RepositoryContract,
+                         ::testing::Values(ContractBackend{
+                             "Sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }}),
+                         contract::contract_backend_name);
+
+// ---- SQLite-specific behaviour ----
+
+TEST(SqliteUrl, AbsolutePathIsAccepted) {
+  EXPECT_EQ(SqliteRepository::path_from_url("sqlite:///var/lib/ue/export.db"),
+            "/var/lib/ue/export.db");
+  EXPECT_EQ(SqliteRepository::path_from_url("sqlite:///tmp/my%20dir/x.db"), "/tmp/my dir/x.db");
+}
+
+TEST(SqliteUrl, RelativeOrMalformedUrlsAreConfigErrors) {
+  for (const char* url : {"sqlite://relative.db", "sqlite:relative.db", "sqlite:///",
+                          "sqlite:///tmp/x.db?mode=ro", "file:///tmp/x.db", "sqlite://"}) {
+    try {
+      SqliteRepository::path_from_url(url);
+      ADD_FAILURE() << url << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kConfig) << url;
+      EXPECT_NE(std::string(e.what()).find("sqlite:///"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(SqliteRepositoryOpen, CreatesTheFileAndMissingParentDirectories) {
+  TempDir dir;
+  FakeClock clock;
+  const fs::path file = dir.path() / "a" / "b" / "export.db";
+  SqliteRepository repo(file.string(), clock);
+  repo.migrate();
+  EXPECT_TRUE(fs::is_regular_file(file));
+  RawConnection raw(file.string());
+  EXPECT_EQ(raw.query_one("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.query_one("SELECT count(*) FROM sqlite_master WHERE name = 'export_outbox'"), "1");
+}
+
+TEST(SqliteRepositoryOpen, AFileThatIsNotADatabaseIsADatabaseError) {
+  TempDir dir;
+  FakeClock clock;
+  const fs::path file = dir.path() / "notes.db";
+  std::ofstream(file) << "these are not the pages of an SQLite database, just some text that is "
+                         "long enough to fill a header\n";
+  try {
+    SqliteRepository repo(file.string(), clock);
+    repo.migrate();
+    FAIL() << "opening a text file as a database must fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDatabase);
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+  }
+}
+
+TEST(SqliteRepositoryOpen, AnUncreatableDirectoryIsADatabaseError) {
+  TempDir dir;
+  FakeClock clock;
+  const fs::path blocker = dir.path() / "file";
+  std::ofstream(blocker) << "x";
+  try {
+    SqliteRepository repo((blocker / "sub" / "export.db").string(), clock);
+    FAIL() << "a path below a regular file must fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDatabase);
+    EXPECT_NE(std::string(e.what()).find("directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SqliteRepositoryLocking, AWriterBlockedBeyondTheBusyTimeoutGetsARetriableError) {
+  TempDir dir;
+  FakeClock clock;
+  const std::string file = (dir.path() / "export.db").string();
+  SqliteRepository repo(file, clock, SqliteOptions{std::chrono::milliseconds{0}, 2});
+  repo.migrate();
+  RawConnection other(file);
+  other.exec("BEGIN IMMEDIATE");  // another process holding the write lock
+  ClaimRequest request;
+  request.group_id = GroupId::parse("a0000002-0000-4000-8000-000000000001");
+  request.domain_id = DomainId::parse("a0000001-0000-4000-8000-000000000001");
+  request.owner = "me";
+  request.new_run_id = "a0000004-0000-4000-8000-000000000001";
+  try {
+    repo.claim(request);
+    FAIL() << "claim must not succeed while another connection holds the write lock";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDatabase);
+    EXPECT_TRUE(e.retriable());
+    const std::string what = e.what();
+    EXPECT_NE(what.find("claim a run"), std::string::npos) << what;
+    EXPECT_NE(what.find("locked"), std::string::npos) << what;
+  }
+  other.exec("ROLLBACK");
+  // Once the lock is gone the same repository works again.
+  EXPECT_EQ(repo.claim(request).state, RunState::kClaimed);
+}
+
+TEST(SqliteRepositoryLocking, MigrateFromTwoProcessesAtOnce) {
+  TempDir dir;
+  const std::string file = (dir.path() / "export.db").string();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int code = 0;
+    try {
+      SystemClock clock;
+      SqliteRepository repo(file, clock);
+      repo.migrate();
+    } catch (...) {
+      code = 1;
+    }
+    _exit(code);
+  }
+  FakeClock clock;
+  SqliteRepository repo(file, clock);
+  EXPECT_NO_THROW(repo.migrate());
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child migrate failed";
+  RawConnection raw(file);
+  EXPECT_EQ(raw.query_one("SELECT count(*) FROM schema_version"),
+            std::to_string(repo.schema_version()));
+}
+
+TEST(SqliteRepositoryPlan, StreamingWalksTheItemsKeyWithoutSorting) {
+  TempDir dir;
+  FakeClock clock;
+  const std::string file = (dir.path() / "export.db").string();
+  SqliteRepository repo(file, clock);
+  repo.migrate();
+  RawConnection raw(file);
+  std::string plan;
+  const std::string sql =
+      "EXPLAIN QUERY PLAN " + SqliteRepository::stream_query(known_source_fields());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    plan += '\n';
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("SEARCH i USING PRIMARY KEY (run_id=?)"), std::string::npos) << plan;
+}
+
+// Run by hand: sqlite_repository_test --gtest_also_run_disabled_tests
+// --gtest_filter='*Benchmark*' (UE_BENCH_USERS overrides the user count).
+TEST(SqliteRepositoryBenchmark, DISABLED_SeedClaimStreamCommit) {
+  TempDir dir;
+  SystemClock clock;
+  const std::string file = (dir.path() / "bench.db").string();
+  SqliteRepository repo(file, clock);
+  repo.migrate();
+  SeedPlan plan;
+  plan.domain_id = DomainId::parse("a0000001-0000-4000-8000-000000000001");
+  plan.users = 1'000'000;
+  if (const char* n = std::getenv("UE_BENCH_USERS")) plan.users = std::atoll(n);
+  plan.groups = 2;
+  using Ms = std::chrono::duration<double, std::milli>;
+  auto t0 = std::chrono::steady_clock::now();
+  repo.seed(plan, nullptr);
+  auto t1 = std::chrono::steady_clock::now();
+  std::printf("seed %lld users: %.0f ms\n", static_cast<long long>(plan.users),
+              Ms(t1 - t0).count());
+
+  const auto groups = repo.active_groups(plan.domain_id);
+  ClaimRequest request;
+  request.group_id = groups.at(0).id;
+  request.domain_id = plan.domain_id;
+  request.owner = "bench";
+  request.new_run_id = "a0000004-0000-4000-8000-000000000001";
+  t0 = std::chrono::steady_clock::now();
+  const ExportRun run = repo.claim(request);
+  t1 = std::chrono::steady_clock::now();
+  std::printf("claim %lld users: %.0f ms\n", static_cast<long long>(run.item_count),
+              Ms(t1 - t0).count());
+
+  struct Count : RowHandler {
+    std::size_t rows = 0, bytes = 0;
+    void on_row(RowView row) override {
+      ++rows;
+      for (const auto& v : row) bytes += v ? v->size() : 0;
+    }
+  } counter;
+  t0 = std::chrono::steady_clock::now();
+  repo.stream_rows(run.run_id, known_source_fields(), counter);
+  t1 = std::chrono::steady_clock::now();
+  std::printf("stream %zu rows (%zu bytes of values): %.0f ms\n", counter.rows, counter.bytes,
+              Ms(t1 - t0).count());
+
+  CommitRequest commit;
+  commit.run_id = run.run_id;
+  commit.owner = "bench";
+  t0 = std::chrono::steady_clock::now();
+  repo.commit(commit);
+  t1 = std::chrono::steady_clock::now();
+  std::printf("commit (mark %lld users sent): %.0f ms\n", static_cast<long long>(run.item_count),
+              Ms(t1 - t0).count());
+  EXPECT_EQ(static_cast<std::int64_t>(counter.rows), run.item_count);
+}
+
+}  // namespace
+}  // namespace user_export

@@ -1,0 +1,961 @@
+#include "source/testing/repository_contract.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/error.hpp"
+#include "source/synthetic_data.hpp"
+
+namespace user_export::contract {
+
+using std::chrono::seconds;
+
+int repository_contract_anchor() {
+  return 0;
+}
+
+void PrintTo(const ContractBackend& backend, std::ostream* os) {
+  *os << backend.name;
+}
+
+std::string contract_backend_name(const ::testing::TestParamInfo<ContractBackend>& info) {
+  return info.param.name;
+}
+
+// ---- fixture ----
+
+void RepositoryContract::SetUp() {
+  db_ = GetParam().make();
+  if (!db_) GTEST_SKIP() << GetParam().name << " backend is not available here";
+  repo_ = db_->open(clock_);
+  repo_->migrate();
+  domain_ = uuid(1, 1);
+}
+
+std::string RepositoryContract::uuid(int kind, std::uint64_t n) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-0000-4000-8000-%012llx", 0xa0000000u + unsigned(kind),
+                static_cast<unsigned long long>(n));
+  return buf;
+}
+
+std::string RepositoryContract::quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string RepositoryContract::add_group(const std::string& domain, const std::string& type,
+                                          bool active) {
+  std::string id = uuid(2, next_id_++);
+  db_->exec(
+      "INSERT INTO matching_groups (id, domain_id, name, group_type, active, created_at) "
+      "VALUES (" +
+      quote(id) + ", " + quote(domain) + ", 'group " + id + "', " + quote(type) + ", " +
+      (active ? "true" : "false") + ", '2025-01-01 00:00:00')");
+  return id;
+}
+
+std::int64_t RepositoryContract::add_user(const std::string& group, bool sent) {
+  const std::uint64_t n = next_id_++;
+  const std::string ref = uuid(3, n);
+  db_->exec(
+      "INSERT INTO users (ref_id, username, email, phone, group_id, "
+      "sent_to_matching_service, created_at) VALUES (" +
+      quote(ref) + ", 'user" + std::to_string(n) + "', 'user" + std::to_string(n) +
+      "@example.com', '+4915100000" + std::to_string(n % 10) + "', " + quote(group) + ", " +
+      (sent ? "true" : "false") + ", '2025-03-04 05:06:07')");
+  return std::stoll(*db_->query_one("SELECT id FROM users WHERE ref_id = " + quote(ref)));
+}
+
+bool RepositoryContract::is_sent(std::int64_t user_id) {
+  return count("SELECT count(*) FROM users WHERE id = " + std::to_string(user_id) +
+               " AND sent_to_matching_service") == 1;
+}
+
+int RepositoryContract::sent_among(const std::vector<std::int64_t>& ids) {
+  int n = 0;
+  for (auto id : ids) n += is_sent(id) ? 1 : 0;
+  return n;
+}
+
+std::int64_t RepositoryContract::count(const std::string& sql) {
+  return std::stoll(db_->query_one(sql).value_or("-1"));
+}
+
+ClaimRequest RepositoryContract::claim_request(const std::string& group, Slot slot,
+                                               const std::string& owner) {
+  ClaimRequest request;
+  request.group_id = GroupId::parse(group);
+  request.domain_id = DomainId::parse(domain_);
+  request.slot = slot;
+  request.owner = owner;
+  request.lease = seconds{300};
+  request.new_run_id = uuid(4, next_id_++);
+  return request;
+}
+
+std::vector<std::int64_t> RepositoryContract::streamed_ids(const std::string& run_id) {
+  struct Collect : RowHandler {
+    std::vector<std::int64_t> ids;
+    void on_row(RowView row) override { ids.push_back(std::stoll(std::string(*row[0]))); }
+  } collect;
+  repo_->stream_rows(run_id, {"id"}, collect);
+  return collect.ids;
+}
+
+OutboundMessage RepositoryContract::message(const std::string& run_id, const std::string& payload) {
+  OutboundMessage m;
+  m.run_id = run_id;
+  m.topic = "flairbit-users";
+  m.key = "key-" + payload;
+  m.payload = payload;
+  m.headers = {{"runId", run_id}, {"schemaVersion", "1.0"}, {"note", "Zoë, \"quoted\""}};
+  return m;
+}
+
+void RepositoryContract::commit_run(const std::string& run_id, const std::string& owner,
+                                    std::vector<OutboundMessage> messages, bool mark_sent) {
+  CommitRequest request;
+  request.run_id = run_id;
+  request.owner = owner;
+  request.mark_sent = mark_sent;
+  request.messages = std::move(messages);
+  repo_->commit(request);
+}
+
+namespace {
+
+/// Runs `fn` and returns the code of the Error it throws (fails the test if none is thrown).
+template <typename Fn>
+std::optional<ErrorCode> error_code_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "expected user_export::Error, nothing was thrown";
+  return std::nullopt;
+}
+
+/// Collects every streamed row as owned strings.
+struct RowCollector : RowHandler {
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  void on_row(RowView row) override {
+    auto& out = rows.emplace_back();
+    for (const auto& value : row) {
+      out.push_back(value ? std::optional<std::string>(std::string(*value)) : std::nullopt);
+    }
+  }
+};
+
+}  // namespace
+
+// ---- schema ----
+
+TEST_P(RepositoryContract, SchemaVersionIsZeroBeforeMigrateAndStableAfterSecondMigrate) {
+  auto fresh = GetParam().make();
+  auto repo = fresh->open(clock_);
+  EXPECT_EQ(repo->schema_version(), 0);
+  repo->migrate();
+  const int version = repo->schema_version();
+  EXPECT_GT(version, 0);
+  repo->migrate();
+  EXPECT_EQ(repo->schema_version(), version);
+  EXPECT_EQ(count("SELECT count(*) FROM schema_version"), version);
+}
+
+TEST_P(RepositoryContract, TwoRepositoriesMigratingAtOnceBothSucceed) {
+  auto fresh = GetParam().make();
+  std::vector<std::unique_ptr<Repository>> repos;
+  for (int i = 0; i < 3; ++i) repos.push_back(fresh->open(clock_));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (auto& repo : repos) {
+    threads.emplace_back([&repo, &failures] {
+      try {
+        repo->migrate();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "concurrent migrate failed: " << e.what();
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(repos[0]->schema_version(), repo_->schema_version());
+  EXPECT_EQ(std::stoll(*fresh->query_one("SELECT count(*) FROM schema_version")),
+            repo_->schema_version());
+}
+
+// ---- groups ----
+
+TEST_P(RepositoryContract, ActiveGroupsFiltersByDomainAndActiveAndKeepsUnknownTypes) {
+  const std::string other_domain = uuid(1, 2);
+  const std::string cost = add_group(domain_, "COST_BASED");
+  const std::string inactive = add_group(domain_, "COST_BASED", false);
+  const std::string odd = add_group(domain_, "PREMIUM_TIER");
+  const std::string non_cost = add_group(domain_, "NON_COST_BASED");
+  add_group(other_domain, "COST_BASED");
+
+  const auto groups = repo_->active_groups(DomainId::parse(domain_));
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].id.str(), cost);  // ids ascend with creation in this fixture
+  EXPECT_EQ(groups[1].id.str(), odd);
+  EXPECT_EQ(groups[1].type_name, "PREMIUM_TIER");
+  EXPECT_THROW(groups[1].type(), Error);
+  EXPECT_EQ(groups[2].id.str(), non_cost);
+  EXPECT_EQ(groups[2].type(), GroupType::kNonCostBased);
+  for (const auto& g : groups) {
+    EXPECT_EQ(g.domain_id.str(), domain_);
+    EXPECT_TRUE(g.active);
+    EXPECT_NE(g.id.str(), inactive);
+  }
+  EXPECT_TRUE(repo_->active_groups(DomainId::parse(uuid(1, 99))).empty());
+}
+
+TEST_P(RepositoryContract, FindGroupReturnsInactiveGroupsAndNulloptForUnknownIds) {
+  const std::string inactive = add_group(domain_, "NON_COST_BASED", false);
+  auto found = repo_->find_group(GroupId::parse(inactive));
+  ASSERT_TRUE(found);
+  EXPECT_FALSE(found->active);
+  EXPECT_EQ(found->type_name, "NON_COST_BASED");
+  EXPECT_EQ(found->name, "group " + inactive);
+  EXPECT_FALSE(repo_->find_group(GroupId::parse(uuid(2, 999))));
+}
+
+// ---- claim ----
+
+TEST_P(RepositoryContract, ClaimRecordsExactlyTheUnsentUsersOfTheGroup) {
+  const std::string group = add_group(domain_);
+  const std::string other = add_group(domain_);
+  const auto u1 = add_user(group);
+  add_user(group, /*sent=*/true);
+  const auto u3 = add_user(group);
+  add_user(other);
+
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  EXPECT_EQ(run.state, RunState::kClaimed);
+  EXPECT_EQ(run.item_count, 2);
+  EXPECT_EQ(run.attempts, 1);
+  EXPECT_FALSE(run.resumed);
+  EXPECT_EQ(run.lease_owner, "a");
+  EXPECT_EQ(run.lease_expires_at, clock_.now() + seconds{300});
+  EXPECT_EQ(run.slot, slot1_);
+  EXPECT_EQ(streamed_ids(run.run_id), (std::vector<std::int64_t>{u1, u3}));
+  EXPECT_EQ(count("SELECT count(*) FROM export_run_items WHERE run_id = " + quote(run.run_id)), 2);
+  auto stored = repo_->find_run(run.run_id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->item_count, 2);
+  EXPECT_EQ(stored->group_id.str(), group);
+  EXPECT_EQ(stored->domain_id.str(), domain_);
+  EXPECT_EQ(stored->slot, slot1_);
+  EXPECT_EQ(stored->lease_owner, "a");
+}
+
+TEST_P(RepositoryContract, UserInsertedAfterClaimIsNeitherStreamedNorMarkedButClaimedNext) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const auto u2 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  const auto late = add_user(group);
+
+  EXPECT_EQ(streamed_ids(run.run_id), (std::vector<std::int64_t>{u1, u2}));
+  commit_run(run.run_id, "a", {message(run.run_id, "m")});
+  EXPECT_TRUE(is_sent(u1));
+  EXPECT_TRUE(is_sent(u2));
+  EXPECT_FALSE(is_sent(late));
+
+  const ExportRun next = repo_->claim(claim_request(group, slot2_, "a"));
+  EXPECT_NE(next.run_id, run.run_id);
+  EXPECT_EQ(next.item_count, 1);
+  EXPECT_EQ(streamed_ids(next.run_id), (std::vector<std::int64_t>{late}));
+}
+
+TEST_P(RepositoryContract, UserClaimedByAnUnfinishedRunIsNotClaimedByAnotherGroupsRun) {
+  const std::string a = add_group(domain_);
+  const std::string b = add_group(domain_);
+  const auto moved = add_user(a);
+  const auto stays = add_user(a);
+  const auto in_b = add_user(b);
+  const ExportRun run_a = repo_->claim(claim_request(a, slot1_, "x"));
+  db_->exec("UPDATE users SET group_id = " + quote(b) + " WHERE id = " + std::to_string(moved));
+
+  const ExportRun run_b = repo_->claim(claim_request(b, slot1_, "x"));
+  EXPECT_EQ(streamed_ids(run_b.run_id), (std::vector<std::int64_t>{in_b}));
+  EXPECT_EQ(streamed_ids(run_a.run_id), (std::vector<std::int64_t>{moved, stays}));
+}
+
+TEST_P(RepositoryContract, ClaimOfAFinishedSlotReturnsTheFinishedRunUnchanged) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  commit_run(run.run_id, "a", {message(run.run_id, "m")});
+
+  const ExportRun again = repo_->claim(claim_request(group, slot1_, "b"));
+  EXPECT_EQ(again.run_id, run.run_id);
+  EXPECT_EQ(again.state, RunState::kCommitted);
+  EXPECT_FALSE(again.resumed);
+  EXPECT_EQ(again.attempts, 1);
+  EXPECT_EQ(again.item_count, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 1);
+}
+
+TEST_P(RepositoryContract, ResumeAfterFailedAttemptKeepsRunIdSlotAndItems) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const auto u2 = add_user(group);
+  const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
+  repo_->record_failure(first.run_id, "a", "upload failed: 503");
+  auto failed = repo_->find_run(first.run_id);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->last_error, "upload failed: 503");
+  EXPECT_EQ(failed->lease_owner, "");
+  add_user(group);  // arrives between the attempts
+
+  clock_.advance(seconds{10});
+  const ExportRun resumed = repo_->claim(claim_request(group, slot2_, "b"));
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.run_id, first.run_id);
+  EXPECT_EQ(resumed.slot, slot1_);
+  EXPECT_EQ(resumed.attempts, 2);
+  EXPECT_EQ(resumed.item_count, 2);
+  EXPECT_EQ(resumed.state, RunState::kClaimed);
+  EXPECT_EQ(resumed.lease_owner, "b");
+  EXPECT_EQ(resumed.lease_expires_at, clock_.now() + seconds{300});
+  EXPECT_EQ(streamed_ids(resumed.run_id), (std::vector<std::int64_t>{u1, u2}));
+  EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 1);
+  EXPECT_EQ(repo_->find_run(first.run_id)->attempts, 2);
+}
+
+TEST_P(RepositoryContract, OwnerReclaimingItsLiveRunResumesIt) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
+  const ExportRun again = repo_->claim(claim_request(group, slot1_, "a"));
+  EXPECT_TRUE(again.resumed);
+  EXPECT_EQ(again.run_id, first.run_id);
+  EXPECT_EQ(again.attempts, 2);
+}
+
+TEST_P(RepositoryContract, ClaimWhileAnotherOwnerHoldsALiveLeaseIsLeaseLost) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  clock_.advance(seconds{299});
+  EXPECT_EQ(error_code_of([&] { repo_->claim(claim_request(group, slot2_, "b")); }),
+            ErrorCode::kLeaseLost);
+  auto stored = repo_->find_run(run.run_id);
+  EXPECT_EQ(stored->lease_owner, "a");
+  EXPECT_EQ(stored->attempts, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 1);
+}
+
+TEST_P(RepositoryContract, ExpiredLeaseIsTakenOverAndTheOldOwnerIsFenced) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  clock_.advance(seconds{301});
+
+  const ExportRun taken = repo_->claim(claim_request(group, slot2_, "b"));
+  EXPECT_TRUE(taken.resumed);
+  EXPECT_EQ(taken.run_id, run.run_id);
+  EXPECT_EQ(taken.lease_owner, "b");
+  EXPECT_EQ(taken.attempts, 2);
+
+  EXPECT_EQ(error_code_of([&] { commit_run(run.run_id, "a", {message(run.run_id, "m")}); }),
+            ErrorCode::kLeaseLost);
+  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(run.run_id, "a", seconds{300}); }),
+            ErrorCode::kLeaseLost);
+  EXPECT_EQ(error_code_of([&] { repo_->record_failure(run.run_id, "a", "late"); }),
+            ErrorCode::kLeaseLost);
+  EXPECT_FALSE(is_sent(u1));
+  EXPECT_EQ(repo_->pending_count(), 0);
+  EXPECT_EQ(repo_->find_run(run.run_id)->lease_owner, "b");
+  EXPECT_EQ(repo_->find_run(run.run_id)->last_error, "");
+
+  commit_run(run.run_id, "b", {message(run.run_id, "m")});
+  EXPECT_TRUE(is_sent(u1));
+}
+
+TEST_P(RepositoryContract, CommitWithExpiredLeaseIsLeaseLostAndChangesNothing) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const auto u2 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  clock_.advance(seconds{300});  // expiry is exclusive: at now == expires the lease is gone
+
+  CommitRequest request;
+  request.run_id = run.run_id;
+  request.owner = "a";
+  ExportedFile file;
+  file.object_key = "k.csv.gz";
+  file.rows = 2;
+  request.file = file;
+  request.messages = {message(run.run_id, "m1"), message(run.run_id, "m2")};
+  EXPECT_EQ(error_code_of([&] { repo_->commit(request); }), ErrorCode::kLeaseLost);
+  EXPECT_EQ(sent_among({u1, u2}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 0);
+  auto stored = repo_->find_run(run.run_id);
+  EXPECT_EQ(stored->state, RunState::kClaimed);
+  EXPECT_EQ(stored->object_key, "");
+  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(run.run_id, "a", seconds{300}); }),
+            ErrorCode::kLeaseLost);
+}
+
+TEST_P(RepositoryContract, CommitByAnotherOwnerIsLeaseLost) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  EXPECT_EQ(error_code_of([&] { commit_run(run.run_id, "intruder", {}); }), ErrorCode::kLeaseLost);
+  EXPECT_FALSE(is_sent(u1));
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kClaimed);
+}
+
+TEST_P(RepositoryContract, CommitTwiceIsLeaseLostTheSecondTime) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  commit_run(run.run_id, "a", {message(run.run_id, "m")});
+  EXPECT_EQ(error_code_of([&] { commit_run(run.run_id, "a", {message(run.run_id, "m")}); }),
+            ErrorCode::kLeaseLost);
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 1);
+}
+
+TEST_P(RepositoryContract, HeartbeatExtendsTheLease) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  clock_.advance(seconds{200});
+  repo_->heartbeat(run.run_id, "a", seconds{300});
+  EXPECT_EQ(repo_->find_run(run.run_id)->lease_expires_at, clock_.now() + seconds{300});
+  clock_.advance(seconds{200});  // 400 s after the claim: alive only thanks to the heartbeat
+  EXPECT_EQ(error_code_of([&] { repo_->claim(claim_request(group, slot2_, "b")); }),
+            ErrorCode::kLeaseLost);
+  commit_run(run.run_id, "a", {});
+  EXPECT_TRUE(is_sent(u1));
+}
+
+TEST_P(RepositoryContract, CommitMarksExactlyTheClaimedUsersAndQueuesMessagesInOrder) {
+  const std::string group = add_group(domain_);
+  const std::string other = add_group(domain_);
+  const auto u1 = add_user(group);
+  const auto u2 = add_user(group);
+  const auto elsewhere = add_user(other);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  const auto late = add_user(group);
+
+  CommitRequest request;
+  request.run_id = run.run_id;
+  request.owner = "a";
+  ExportedFile file;
+  file.object_key = "exports/d/g/2026-01-01T0000Z/" + run.run_id + ".csv.gz";
+  file.rows = 2;
+  file.bytes = 1234;
+  file.sha256 = std::string(64, 'a');
+  request.file = file;
+  request.messages = {message(run.run_id, "{\"part\":1}"), message(run.run_id, "{\"part\":2}"),
+                      message(run.run_id, "{\"part\":3,\"city\":\"東京\"}")};
+  repo_->commit(request);
+
+  EXPECT_TRUE(is_sent(u1));
+  EXPECT_TRUE(is_sent(u2));
+  EXPECT_FALSE(is_sent(elsewhere));
+  EXPECT_FALSE(is_sent(late));
+
+  auto stored = repo_->find_run(run.run_id);
+  EXPECT_EQ(stored->state, RunState::kCommitted);
+  EXPECT_EQ(stored->object_key, file.object_key);
+  EXPECT_EQ(stored->rows, 2);
+  EXPECT_EQ(stored->bytes, 1234);
+  EXPECT_EQ(stored->sha256, file.sha256);
+
+  EXPECT_EQ(repo_->pending_count(), 3);
+  const auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 3u);
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    EXPECT_GT(pending[i].outbox_id, 0);
+    if (i > 0) {
+      EXPECT_GT(pending[i].outbox_id, pending[i - 1].outbox_id);
+    }
+    EXPECT_EQ(pending[i].run_id, run.run_id);
+    EXPECT_EQ(pending[i].topic, "flairbit-users");
+    EXPECT_EQ(pending[i].payload, request.messages[i].payload);
+    EXPECT_EQ(pending[i].key, request.messages[i].key);
+    EXPECT_EQ(pending[i].headers, request.messages[i].headers);
+    EXPECT_EQ(pending[i].attempts, 0);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE run_id = " + quote(run.run_id) +
+                  " AND state = 'pending'"),
+            3);
+  EXPECT_EQ(repo_->pending_messages(2).size(), 2u);
+}
+
+TEST_P(RepositoryContract, CommitWithoutMarkSentMarksNobodyAndTheUsersAreClaimedAgain) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const auto u2 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  commit_run(run.run_id, "a", {message(run.run_id, "m")}, /*mark_sent=*/false);
+  EXPECT_EQ(sent_among({u1, u2}), 0);
+  EXPECT_EQ(repo_->pending_count(), 1);
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCommitted);
+
+  const ExportRun next = repo_->claim(claim_request(group, slot2_, "a"));
+  EXPECT_EQ(streamed_ids(next.run_id), (std::vector<std::int64_t>{u1, u2}));
+}
+
+TEST_P(RepositoryContract, CommitWithoutMessagesCompletesTheRun) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  commit_run(run.run_id, "a", {});
+  EXPECT_TRUE(is_sent(u1));
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCompleted);
+  EXPECT_EQ(repo_->pending_count(), 0);
+}
+
+// ---- outbox ----
+
+TEST_P(RepositoryContract, FailedDeliveryIsNotDueBeforeItsNextAttempt) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  commit_run(run.run_id, "a", {message(run.run_id, "m1"), message(run.run_id, "m2")});
+  const auto first = repo_->pending_messages(10).at(0);
+
+  repo_->record_publish_failure(first.outbox_id, "broker timeout", clock_.now() + seconds{60});
+  auto due = repo_->pending_messages(10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].payload, "m2");
+  EXPECT_EQ(repo_->pending_count(), 2);
+  EXPECT_EQ(*db_->query_one("SELECT last_error FROM export_outbox WHERE id = " +
+                            std::to_string(first.outbox_id)),
+            "broker timeout");
+
+  clock_.advance(seconds{59});
+  EXPECT_EQ(repo_->pending_messages(10).size(), 1u);
+  clock_.advance(seconds{1});
+  due = repo_->pending_messages(10);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].outbox_id, first.outbox_id);
+  EXPECT_EQ(due[0].attempts, 1);
+  EXPECT_EQ(due[1].attempts, 0);
+}
+
+TEST_P(RepositoryContract, RunCompletesWhenItsLastPendingMessageIsPublishedOrDeadLettered) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  commit_run(run.run_id, "a",
+             {message(run.run_id, "m1"), message(run.run_id, "m2"), message(run.run_id, "m3")});
+  const auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 3u);
+
+  repo_->mark_published(pending[0].outbox_id);
+  repo_->mark_dead_lettered(pending[1].outbox_id, "message too large");
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCommitted);
+  EXPECT_EQ(repo_->pending_count(), 1);
+  const auto id1 = std::to_string(pending[1].outbox_id);
+  EXPECT_EQ(*db_->query_one("SELECT state FROM export_outbox WHERE id = " + id1), "dead_lettered");
+  EXPECT_EQ(*db_->query_one("SELECT last_error FROM export_outbox WHERE id = " + id1),
+            "message too large");
+  EXPECT_EQ(*db_->query_one("SELECT state FROM export_outbox WHERE id = " +
+                            std::to_string(pending[0].outbox_id)),
+            "published");
+
+  repo_->mark_published(pending[2].outbox_id);
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCompleted);
+  EXPECT_EQ(repo_->pending_count(), 0);
+  EXPECT_TRUE(repo_->pending_messages(10).empty());
+
+  // A relay repeating itself after a crash changes nothing.
+  repo_->mark_published(pending[0].outbox_id);
+  repo_->mark_dead_lettered(pending[0].outbox_id, "late");
+  EXPECT_EQ(*db_->query_one("SELECT state FROM export_outbox WHERE id = " +
+                            std::to_string(pending[0].outbox_id)),
+            "published");
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCompleted);
+}
+
+TEST_P(RepositoryContract, UnknownOutboxIdIsAnError) {
+  EXPECT_THROW(repo_->mark_published(987654), Error);
+  EXPECT_THROW(repo_->mark_dead_lettered(987654, "x"), Error);
+  EXPECT_THROW(repo_->record_publish_failure(987654, "x", clock_.now()), Error);
+}
+
+TEST_P(RepositoryContract, PendingCountCoversEveryRun) {
+  const std::string a = add_group(domain_);
+  const std::string b = add_group(domain_);
+  add_user(a);
+  add_user(b);
+  const ExportRun ra = repo_->claim(claim_request(a, slot1_, "x"));
+  const ExportRun rb = repo_->claim(claim_request(b, slot1_, "x"));
+  commit_run(ra.run_id, "x", {message(ra.run_id, "a1"), message(ra.run_id, "a2")});
+  commit_run(rb.run_id, "x", {message(rb.run_id, "b1")});
+  EXPECT_EQ(repo_->pending_count(), 3);
+  const auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 3u);
+  EXPECT_EQ(pending[0].payload, "a1");
+  EXPECT_EQ(pending[2].payload, "b1");
+  repo_->mark_published(pending[2].outbox_id);
+  EXPECT_EQ(repo_->find_run(rb.run_id)->state, RunState::kCompleted);
+  EXPECT_EQ(repo_->find_run(ra.run_id)->state, RunState::kCommitted);
+  EXPECT_EQ(repo_->pending_count(), 2);
+}
+
+// ---- failure, empty runs ----
+
+TEST_P(RepositoryContract, RecordFailureByAnotherOwnerIsLeaseLostAndKeepsTheLease) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  EXPECT_EQ(error_code_of([&] { repo_->record_failure(run.run_id, "b", "boom"); }),
+            ErrorCode::kLeaseLost);
+  auto stored = repo_->find_run(run.run_id);
+  EXPECT_EQ(stored->lease_owner, "a");
+  EXPECT_EQ(stored->last_error, "");
+}
+
+TEST_P(RepositoryContract, CompleteEmptyMarksARunWithoutUsersEmpty) {
+  const std::string group = add_group(domain_);
+  add_user(group, /*sent=*/true);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  EXPECT_EQ(run.item_count, 0);
+  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(run.run_id, "b"); }), ErrorCode::kLeaseLost);
+  repo_->complete_empty(run.run_id, "a");
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kEmpty);
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 0);
+
+  const ExportRun again = repo_->claim(claim_request(group, slot1_, "a"));
+  EXPECT_EQ(again.run_id, run.run_id);
+  EXPECT_EQ(again.state, RunState::kEmpty);
+}
+
+TEST_P(RepositoryContract, CompleteEmptyRefusesARunWithUsers) {
+  const std::string group = add_group(domain_);
+  const auto u1 = add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  EXPECT_THROW(repo_->complete_empty(run.run_id, "a"), Error);
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kClaimed);
+  EXPECT_FALSE(is_sent(u1));
+}
+
+// ---- stream ----
+
+TEST_P(RepositoryContract, StreamRowsGivesRequestedFieldsInIdOrderWithNulls) {
+  const std::string group = add_group(domain_);
+  const auto with_profile = add_user(group);
+  const auto without_profile = add_user(group);
+  db_->exec("UPDATE users SET email = NULL WHERE id = " + std::to_string(without_profile));
+  db_->exec(
+      "INSERT INTO profiles (user_id, display_name, gender, date_of_birth, city, bio, "
+      "interests) VALUES (" +
+      std::to_string(with_profile) + ", 'Ana', NULL, '1990-12-31', 'Lagos', '', 'chess')");
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+
+  RowCollector rows;
+  repo_->stream_rows(run.run_id,
+                     {"city", "id", "email", "gender", "bio", "date_of_birth", "created_at",
+                      "group_id", "display_name"},
+                     rows);
+  ASSERT_EQ(rows.rows.size(), 2u);
+  const auto& a = rows.rows[0];
+  EXPECT_EQ(a[0], "Lagos");
+  EXPECT_EQ(a[1], std::to_string(with_profile));
+  EXPECT_EQ(a[2],
+            *db_->query_one("SELECT email FROM users WHERE id = " + std::to_string(with_profile)));
+  EXPECT_EQ(a[3], std::nullopt);
+  EXPECT_EQ(a[4], "");  // empty text is not NULL
+  EXPECT_EQ(a[5], "1990-12-31");
+  EXPECT_EQ(a[6], "2025-03-04 05:06:07");
+  EXPECT_EQ(a[7], group);
+  EXPECT_EQ(a[8], "Ana");
+  const auto& b = rows.rows[1];
+  EXPECT_EQ(b[1], std::to_string(without_profile));
+  EXPECT_EQ(b[2], std::nullopt);
+  for (int i : {0, 3, 4, 5, 8}) EXPECT_EQ(b[static_cast<std::size_t>(i)], std::nullopt) << i;
+  EXPECT_EQ(b[6], "2025-03-04 05:06:07");
+}
+
+TEST_P(RepositoryContract, StreamRowsReturnsHostileValuesByteExact) {
+  const std::string group = add_group(domain_);
+  const auto id = add_user(group);
+  const std::vector<std::string> hostile = {
+      "Smith, John",
+      "She said \"hi\"",
+      "line one\nline two",
+      "windows\r\nline",
+      "tab\there",
+      "Zoë from São Paulo, Kraków and 東京 🚀",
+      "=HYPERLINK(\"http://example.com\")",
+      "it's",
+  };
+  db_->exec(
+      "INSERT INTO profiles (user_id, display_name, gender, date_of_birth, city, bio, "
+      "interests) VALUES (" +
+      std::to_string(id) + ", " + quote(hostile[0]) + ", " + quote(hostile[1]) + ", NULL, " +
+      quote(hostile[5]) + ", " + quote(hostile[2]) + ", " + quote(hostile[3]) + ")");
+  db_->exec("UPDATE users SET username = " + quote(hostile[4]) + ", email = " + quote(hostile[6]) +
+            ", phone = " + quote(hostile[7]) + " WHERE id = " + std::to_string(id));
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+
+  RowCollector rows;
+  repo_->stream_rows(
+      run.run_id,
+      {"display_name", "gender", "bio", "interests", "username", "city", "email", "phone"}, rows);
+  ASSERT_EQ(rows.rows.size(), 1u);
+  const std::vector<std::optional<std::string>> expected = {hostile[0], hostile[1], hostile[2],
+                                                            hostile[3], hostile[4], hostile[5],
+                                                            hostile[6], hostile[7]};
+  EXPECT_EQ(rows.rows[0], expected);
+}
+
+TEST_P(RepositoryContract, StreamRowsRejectsAnUnknownFieldNamingItAndTheValidOnes) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  RowCollector rows;
+  try {
+    repo_->stream_rows(run.run_id, {"ref_id", "password_hash"}, rows);
+    FAIL() << "an unknown field must be rejected";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kConfig);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("password_hash"), std::string::npos) << what;
+    for (const auto& field : known_source_fields()) {
+      EXPECT_NE(what.find(field), std::string::npos) << field << " missing from: " << what;
+    }
+  }
+  EXPECT_TRUE(rows.rows.empty());
+}
+
+TEST_P(RepositoryContract, HandlerExceptionAbortsTheStreamAndTheRepositoryStaysUsable) {
+  const std::string group = add_group(domain_);
+  for (int i = 0; i < 5; ++i) add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  struct Failing : RowHandler {
+    int seen = 0;
+    void on_row(RowView) override {
+      if (++seen == 2) throw std::runtime_error("disk full");
+    }
+  } failing;
+  EXPECT_THROW(repo_->stream_rows(run.run_id, {"ref_id"}, failing), std::runtime_error);
+  EXPECT_EQ(failing.seen, 2);
+  EXPECT_EQ(streamed_ids(run.run_id).size(), 5u);
+  commit_run(run.run_id, "a", {});
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE sent_to_matching_service"), 5);
+}
+
+// ---- concurrency ----
+
+TEST_P(RepositoryContract, ConcurrentClaimsOfDifferentGroupsFromTwoThreads) {
+  constexpr int kRounds = 10;
+  const std::string a = add_group(domain_);
+  const std::string b = add_group(domain_);
+  for (int i = 0; i < 20; ++i) {
+    add_user(a);
+    add_user(b);
+  }
+  std::vector<ClaimRequest> requests;
+  for (int round = 0; round < kRounds; ++round) {
+    requests.push_back(claim_request(a, slot1_ + std::chrono::hours(round), "ta"));
+    requests.push_back(claim_request(b, slot1_ + std::chrono::hours(round), "tb"));
+  }
+  std::atomic<int> claimed_items{0};
+  auto worker = [&](int offset) {
+    try {
+      for (int round = 0; round < kRounds; ++round) {
+        const auto& request = requests[static_cast<std::size_t>(round * 2 + offset)];
+        const ExportRun run = repo_->claim(request);
+        claimed_items += static_cast<int>(run.item_count);
+        CommitRequest commit;
+        commit.run_id = run.run_id;
+        commit.owner = request.owner;
+        repo_->commit(commit);
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "worker failed: " << e.what();
+    }
+  };
+  std::thread t1(worker, 0);
+  std::thread t2(worker, 1);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(claimed_items.load(), 40);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE sent_to_matching_service"), 40);
+  EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 2 * kRounds);
+  EXPECT_EQ(count("SELECT count(*) FROM export_runs WHERE state = 'completed'"), 2 * kRounds);
+}
+
+TEST_P(RepositoryContract, ConcurrentClaimsOfOneGroupAdmitExactlyOneOwner) {
+  for (int round = 0; round < 8; ++round) {
+    const std::string group = add_group(domain_);
+    for (int i = 0; i < 3; ++i) add_user(group);
+    const ClaimRequest first = claim_request(group, slot1_, "one");
+    const ClaimRequest second = claim_request(group, slot2_, "two");
+    auto second_repo = db_->open(clock_);
+    std::atomic<int> won{0};
+    std::atomic<int> lost{0};
+    auto attempt = [&](Repository& repo, const ClaimRequest& request) {
+      try {
+        repo.claim(request);
+        ++won;
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kLeaseLost) {
+          ++lost;
+        } else {
+          ADD_FAILURE() << "unexpected error: " << e.what();
+        }
+      }
+    };
+    std::thread t1(attempt, std::ref(*repo_), std::cref(first));
+    std::thread t2(attempt, std::ref(*second_repo), std::cref(second));
+    t1.join();
+    t2.join();
+    EXPECT_EQ(won.load(), 1) << "round " << round;
+    EXPECT_EQ(lost.load(), 1) << "round " << round;
+    EXPECT_EQ(count("SELECT count(*) FROM export_runs WHERE group_id = " + quote(group)), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM export_run_items i JOIN export_runs r ON r.run_id = "
+                    "i.run_id WHERE r.group_id = " +
+                    quote(group)),
+              3);
+  }
+}
+
+// ---- runs ----
+
+TEST_P(RepositoryContract, RecentRunsAreNewestFirstAndFindRunKnowsOnlyRealRuns) {
+  const std::string a = add_group(domain_);
+  const std::string b = add_group(domain_);
+  const ExportRun ra = repo_->claim(claim_request(a, slot1_, "x"));
+  clock_.advance(seconds{1});
+  const ExportRun rb = repo_->claim(claim_request(b, slot1_, "x"));
+  const auto runs = repo_->recent_runs(10);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].run_id, rb.run_id);
+  EXPECT_EQ(runs[1].run_id, ra.run_id);
+  EXPECT_EQ(runs[1].created_at, clock_.now() - seconds{1});
+  EXPECT_EQ(repo_->recent_runs(1).size(), 1u);
+  EXPECT_FALSE(repo_->find_run(uuid(4, 123456)));
+}
+
+// ---- seed ----
+
+TEST_P(RepositoryContract, SeedLoadsAlternatingGroupsEvenlyWithEveryValueRoundTripping) {
+  SeedPlan plan;
+  plan.domain_id = DomainId::parse(domain_);
+  plan.users = 1000;
+  plan.groups = 4;
+  plan.random_seed = 7;
+  std::vector<std::pair<std::int64_t, std::int64_t>> progress;
+  repo_->seed(plan,
+              [&](std::int64_t done, std::int64_t total) { progress.emplace_back(done, total); });
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back(), std::make_pair(std::int64_t{1000}, std::int64_t{1000}));
+
+  const SyntheticData data(plan);
+  const auto groups = repo_->active_groups(plan.domain_id);
+  ASSERT_EQ(groups.size(), 4u);
+  std::map<std::string, int> types;
+  for (const auto& g : groups) {
+    ++types[g.type_name];
+    EXPECT_EQ(count("SELECT count(*) FROM users WHERE group_id = " + quote(g.id.str())), 250);
+  }
+  EXPECT_EQ(types["COST_BASED"], 2);
+  EXPECT_EQ(types["NON_COST_BASED"], 2);
+  for (std::size_t i = 0; i < data.groups().size(); ++i) {
+    EXPECT_EQ(*db_->query_one("SELECT group_type FROM matching_groups WHERE id = " +
+                              quote(data.groups()[i].id.str())),
+              i % 2 == 0 ? "COST_BASED" : "NON_COST_BASED");
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 1000);
+  const auto profiles = count("SELECT count(*) FROM profiles");
+  EXPECT_GT(profiles, 800);
+  EXPECT_LT(profiles, 1000);
+
+  // Every stored value equals the generator's, byte for byte, NULLs included.
+  std::map<std::string, SyntheticUser> expected;
+  for (std::int64_t i = 0; i < data.user_count(); ++i) {
+    SyntheticUser u;
+    data.fill_user(i, u);
+    expected.emplace(u.ref_id, u);
+  }
+  const std::vector<std::string> fields = {
+      "ref_id",       "username", "email",         "phone", "group_id", "created_at",
+      "display_name", "gender",   "date_of_birth", "city",  "bio",      "interests"};
+  std::vector<std::string> group_ids;
+  for (const auto& g : data.groups()) group_ids.push_back(g.id.str());
+  std::int64_t rows = 0;
+  std::set<std::string> features;
+  for (const auto& g : groups) {
+    const ExportRun run = repo_->claim(claim_request(g.id.str(), slot1_, "seed-check"));
+    RowCollector collected;
+    repo_->stream_rows(run.run_id, fields, collected);
+    for (const auto& row : collected.rows) {
+      ++rows;
+      const auto it = expected.find(row[0].value_or(""));
+      ASSERT_NE(it, expected.end());
+      const SyntheticUser& u = it->second;
+      const auto profile = [&](const SyntheticText& t) {
+        return u.has_profile ? t.view() : std::nullopt;
+      };
+      const std::vector<std::optional<std::string_view>> want = {u.ref_id,
+                                                                 u.username,
+                                                                 u.email.view(),
+                                                                 u.phone.view(),
+                                                                 group_ids[u.group_index],
+                                                                 u.created_at,
+                                                                 profile(u.display_name),
+                                                                 profile(u.gender),
+                                                                 profile(u.date_of_birth),
+                                                                 profile(u.city),
+                                                                 profile(u.bio),
+                                                                 profile(u.interests)};
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        const auto got = row[i] ? std::optional<std::string_view>(*row[i]) : std::nullopt;
+        ASSERT_EQ(got, want[i]) << fields[i] << " of " << u.ref_id;
+        if (!row[i]) features.insert("null");
+        if (!row[i]) continue;
+        const std::string& v = *row[i];
+        if (v.find('\n') != std::string::npos) features.insert("lf");
+        if (v.find("\r\n") != std::string::npos) features.insert("crlf");
+        if (v.find('"') != std::string::npos) features.insert("quote");
+        if (v.find(',') != std::string::npos) features.insert("comma");
+        if (v.find('\t') != std::string::npos) features.insert("tab");
+        if (!v.empty() && v[0] == '=') features.insert("formula");
+        if (std::any_of(v.begin(), v.end(), [](char c) { return (c & 0x80) != 0; })) {
+          features.insert("non-ascii");
+        }
+      }
+    }
+  }
+  EXPECT_EQ(rows, 1000);
+  EXPECT_EQ(features, (std::set<std::string>{"null", "lf", "crlf", "quote", "comma", "tab",
+                                             "formula", "non-ascii"}));
+}
+
+TEST_P(RepositoryContract, SeedRefusesBadPlansAndARepeatedSeed) {
+  SeedPlan plan;
+  plan.domain_id = DomainId::parse(domain_);
+  plan.users = 10;
+  plan.groups = 0;
+  EXPECT_EQ(error_code_of([&] { repo_->seed(plan, nullptr); }), ErrorCode::kInvalidInput);
+  plan.groups = 2;
+  plan.users = -1;
+  EXPECT_EQ(error_code_of([&] { repo_->seed(plan, nullptr); }), ErrorCode::kInvalidInput);
+  plan.users = 10;
+  repo_->seed(plan, nullptr);
+  EXPECT_THROW(repo_->seed(plan, nullptr), Error);
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 10);
+  EXPECT_EQ(count("SELECT count(*) FROM matching_groups"), 2);
+}
+
+}  // namespace user_export::contract
