@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config/config_render.hpp"  // render_effective_config, the other half of check-config
 #include "config/environment.hpp"
 
 namespace user_export {
