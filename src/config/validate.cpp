@@ -1,7 +1,6 @@
 #include "config/validate.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <map>
 #include <sstream>
