@@ -1,0 +1,300 @@
+#include "storage/s3/s3_store.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "observe/metrics.hpp"
+#include "storage/s3/s3_xml.hpp"
+
+namespace user_export {
+namespace {
+
+constexpr std::size_t kMaxKeyBytes = 1024;
+constexpr int kMaxListingPages = 100;
+
+void inc(Counter* counter, double by = 1.0) {
+  if (counter != nullptr) counter->inc(by);
+}
+
+/// Closes a descriptor when it goes out of scope.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+S3HttpOptions http_options(const StoreConfig& c) {
+  S3HttpOptions o;
+  o.access_key = c.access_key;
+  o.secret_key = c.secret_key;
+  o.region = c.s3_region;
+  o.verify_tls = c.verify_tls;
+  o.ca_bundle = c.ca_bundle;
+  o.connect_timeout = c.connect_timeout;
+  o.request_timeout = c.request_timeout;
+  return o;
+}
+
+void check_config(const StoreConfig& c) {
+  if (c.access_key.empty() || c.secret_key.empty()) {
+    throw Error(ErrorCode::kConfig,
+                "the S3 store needs credentials: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY");
+  }
+  if (c.s3_region.empty()) {
+    throw Error(ErrorCode::kConfig,
+                "the S3 store needs a signing region: set USER_EXPORT_S3_REGION (e.g. "
+                "us-east-1)");
+  }
+  if (c.part_size < kS3MinPartSize) {
+    throw Error(ErrorCode::kConfig, "S3 part size " + std::to_string(c.part_size) +
+                                        " is below S3's minimum of 5 MiB (5242880 bytes)");
+  }
+  if (c.parallel_parts < 1) {
+    throw Error(ErrorCode::kConfig, "S3 parallel_parts must be at least 1");
+  }
+  if (c.connect_timeout.count() <= 0 || c.request_timeout.count() <= 0) {
+    throw Error(ErrorCode::kConfig, "S3 connect and request timeouts must be positive");
+  }
+}
+
+}  // namespace
+
+S3Store::S3Store(const StoreConfig& config, S3StoreOptions options, Metrics* metrics,
+                 Sleeper& sleeper, Random& random)
+    : config_((check_config(config), config)),
+      location_(parse_s3_location(config.url)),
+      addressing_(parse_s3_endpoint(config.s3_endpoint, config.s3_region), location_.bucket,
+                  config.s3_path_style),
+      http_(http_options(config)),
+      random_(random),
+      retry_(options.request_retry, sleeper, random_),
+      max_attempts_(std::max(1, options.request_retry.max_attempts)),
+      clock_(options.clock != nullptr ? *options.clock : system_clock_) {
+  if (metrics != nullptr) {
+    meters_.uploads =
+        &metrics->counter("users_export_s3_uploads_total", "Objects uploaded to S3 successfully");
+    meters_.bytes = &metrics->counter("users_export_s3_upload_bytes_total",
+                                      "Bytes of objects uploaded to S3 successfully");
+    meters_.retries = &metrics->counter("users_export_s3_retries_total",
+                                        "S3 requests retried after a transient failure");
+    meters_.failures =
+        &metrics->counter("users_export_s3_failures_total",
+                          "S3 uploads and bucket checks that failed after their retries");
+    meters_.aborted = &metrics->counter("users_export_s3_aborted_uploads_total",
+                                        "Multipart uploads aborted (failed or stale)");
+    meters_.abort_failures = &metrics->counter(
+        "users_export_s3_abort_failures_total",
+        "Multipart uploads that could not be aborted (their parts stay on the server)");
+    meters_.duration = &metrics->histogram("users_export_s3_upload_duration_seconds",
+                                           "Duration of successful S3 uploads");
+  }
+}
+
+S3Store::~S3Store() = default;
+
+std::string S3Store::key_prefix() const {
+  return location_.prefix;
+}
+
+S3RequestContext S3Store::context(std::string operation, std::string key) const {
+  return S3RequestContext{std::move(operation), location_.bucket,  std::move(key),
+                          config_.access_key,   config_.s3_region, addressing_.endpoint_text()};
+}
+
+S3HttpResponse S3Store::send(const S3HttpRequest& request, const S3RequestContext& ctx,
+                             const std::vector<long>& accepted) {
+  S3HttpResult result = http_.perform(request);
+  if (result.body_read_failed) {
+    throw Error(ErrorCode::kIo,
+                "S3 " + ctx.operation + " of '" + ctx.key +
+                    "' could not read the staged file: " + result.body_read_error,
+                false);
+  }
+  if (result.curl_code != 0) throw s3_transport_error(ctx, result.curl_code, result.curl_message);
+  const long status = result.response.status;
+  const bool ok = (status >= 200 && status < 300) ||
+                  std::find(accepted.begin(), accepted.end(), status) != accepted.end();
+  if (!ok) {
+    throw s3_http_error(ctx, status, result.response.body,
+                        result.response.header("x-amz-error-code"));
+  }
+  return std::move(result.response);
+}
+
+void S3Store::note_retry(int attempt, const std::exception& error, Duration delay) {
+  inc(meters_.retries);
+  spdlog::warn("S3 request failed, retrying attempt={} delay_ms={} error=\"{}\"", attempt,
+               std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), error.what());
+}
+
+S3HttpResponse S3Store::send_with_retry(const S3HttpRequest& request, const S3RequestContext& ctx,
+                                        const std::vector<long>& accepted,
+                                        const std::atomic<bool>* cancelled) {
+  return with_retry([&] { return send(request, ctx, accepted); }, cancelled);
+}
+
+void S3Store::ensure_ready() {
+  std::lock_guard lock(ready_mu_);
+  if (ready_) return;
+  try {
+    const auto ctx = context("bucket check");
+    const auto head = send_with_retry(S3HttpRequest{"HEAD", addressing_.bucket_url(), {}, {}, {}},
+                                      ctx, {401, 403, 404});
+    if (head.status == 401 || head.status == 403) {
+      // A HEAD answer has no error document to tell a wrong secret from a missing permission;
+      // a GET of the bucket's location is refused for the same reason and says which.
+      const std::string code = head.header("x-amz-error-code");
+      if (code.empty()) {
+        send(S3HttpRequest{"GET", addressing_.bucket_url({{"location", ""}}), {}, {}, {}}, ctx);
+      }
+      throw s3_http_error(ctx, head.status, "", code);
+    }
+    if (head.status == 404) create_bucket();
+  } catch (const Error&) {
+    inc(meters_.failures);
+    throw;
+  }
+  if (config_.abort_incomplete_after.count() > 0) abort_stale_uploads();
+  ready_ = true;
+}
+
+void S3Store::create_bucket() {
+  const auto ctx = context("create bucket");
+  S3HttpRequest request{"PUT", addressing_.bucket_url(), {}, {}, {}};
+  if (config_.s3_region != "us-east-1") {
+    request.body =
+        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<LocationConstraint>" +
+        xml_escape(config_.s3_region) + "</LocationConstraint></CreateBucketConfiguration>";
+    request.headers.emplace_back("Content-Type", "application/xml");
+  }
+  const auto created = send_with_retry(request, ctx, {409});
+  if (created.status != 409) {
+    spdlog::info("created S3 bucket bucket={} endpoint={}", location_.bucket,
+                 addressing_.endpoint_text());
+    return;
+  }
+  const std::string code =
+      xml_text(created.body, "Code").value_or(created.header("x-amz-error-code"));
+  if (code == "BucketAlreadyOwnedByYou") return;
+  if (code != "BucketAlreadyExists") throw s3_http_error(ctx, created.status, created.body, code);
+  // Another instance created it between our HEAD and PUT (some servers answer
+  // BucketAlreadyExists even to the owner), or another account owns the name: only a second
+  // HEAD tells which.
+  try {
+    send_with_retry(S3HttpRequest{"HEAD", addressing_.bucket_url(), {}, {}, {}},
+                    context("bucket check after concurrent creation"));
+  } catch (const Error& e) {
+    if (e.retriable()) throw;
+    throw Error(ErrorCode::kStorage,
+                "S3 bucket '" + location_.bucket + "' at " + addressing_.endpoint_text() +
+                    " exists but access key id '" + config_.access_key +
+                    "' cannot use it (another account may own the name): choose another bucket "
+                    "in the store URL or use that account's credentials. " +
+                    e.what(),
+                false);
+  }
+}
+
+void S3Store::abort_stale_uploads() {
+  const auto ctx = context("list incomplete multipart uploads");
+  S3Query base{{"uploads", ""}};
+  if (!location_.prefix.empty()) base.emplace_back("prefix", location_.prefix + "/");
+  std::string key_marker;
+  std::string upload_id_marker;
+  int aborted = 0;
+  try {
+    for (int page = 0; page < kMaxListingPages; ++page) {
+      S3Query query = base;
+      if (!key_marker.empty()) query.emplace_back("key-marker", key_marker);
+      if (!upload_id_marker.empty()) query.emplace_back("upload-id-marker", upload_id_marker);
+      const auto listed =
+          send_with_retry(S3HttpRequest{"GET", addressing_.bucket_url(query), {}, {}, {}}, ctx);
+      const auto listing = parse_s3_upload_listing(listed.body);
+      for (const auto& upload :
+           stale_s3_uploads(listing.uploads, clock_.now(), config_.abort_incomplete_after)) {
+        if (abort_upload(upload.key, upload.upload_id)) ++aborted;
+      }
+      if (!listing.truncated || listing.next_key_marker.empty()) break;
+      key_marker = listing.next_key_marker;
+      upload_id_marker = listing.next_upload_id_marker;
+    }
+  } catch (const Error& e) {
+    spdlog::warn("skipped the clean-up of stale multipart uploads bucket={} prefix={}: {}",
+                 location_.bucket, location_.prefix, e.what());
+    return;
+  }
+  if (aborted > 0) {
+    spdlog::info("aborted stale multipart uploads bucket={} prefix={} count={}", location_.bucket,
+                 location_.prefix, aborted);
+  }
+}
+
+StoredObject S3Store::put(const PutRequest& request) {
+  if (request.key.empty() || request.key.size() > kMaxKeyBytes) {
+    throw Error(ErrorCode::kStorage,
+                "S3 object key '" + request.key + "' must be 1 to 1024 bytes long", false);
+  }
+  ensure_ready();
+  const S3Headers headers = s3_object_headers(request.content_type, request.metadata);
+  const FileDescriptor file(::open(request.file.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat info {};
+  if (file.get() < 0 || ::fstat(file.get(), &info) != 0) {
+    throw Error(ErrorCode::kIo, "cannot open the staged file '" + request.file.string() +
+                                    "' for upload: " + std::strerror(errno));
+  }
+  const auto size = static_cast<std::uint64_t>(info.st_size);
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    if (size <= config_.multipart_threshold) {
+      put_single(request.key, headers, file.get(), size);
+    } else {
+      put_multipart(request.key, headers, file.get(), size);
+    }
+  } catch (const Error& e) {
+    inc(meters_.failures);
+    spdlog::error("S3 upload failed bucket={} key={} bytes={}: {}", location_.bucket, request.key,
+                  size, e.what());
+    throw;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  inc(meters_.uploads);
+  inc(meters_.bytes, static_cast<double>(size));
+  if (meters_.duration != nullptr) meters_.duration->observe(seconds);
+  return StoredObject{location_.bucket, request.key, s3_object_uri(location_.bucket, request.key),
+                      static_cast<std::int64_t>(size)};
+}
+
+void S3Store::put_single(const std::string& key, const S3Headers& headers, int fd,
+                         std::uint64_t size) {
+  S3HttpRequest request{"PUT", addressing_.object_url(key), headers, {}, S3FileBody{fd, 0, size}};
+  send_with_retry(request, context("upload", key));
+}
+
+}  // namespace user_export
+
+namespace user_export {
+
+std::unique_ptr<ObjectStore> make_s3_store(const StoreConfig& config, Metrics* metrics,
+                                           Sleeper& sleeper, Random& random) {
+  return std::make_unique<S3Store>(config, S3StoreOptions{}, metrics, sleeper, random);
+}
+
+}  // namespace user_export

@@ -1,0 +1,161 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "resilience/retry.hpp"
+#include "storage/object_store.hpp"
+#include "storage/s3/locked_random.hpp"
+#include "storage/s3/s3_errors.hpp"
+#include "storage/s3/s3_headers.hpp"
+#include "storage/s3/s3_http.hpp"
+#include "storage/s3/s3_multipart.hpp"
+#include "storage/s3/s3_url.hpp"
+
+namespace user_export {
+
+class Counter;
+class Histogram;
+class Metrics;
+
+/// Settings of the S3 store that the configuration file does not carry.
+struct S3StoreOptions {
+  /// Retries of each single request (a PUT, one part, the start, completion or abort of a
+  /// multipart upload); the run as a whole is retried by the caller on top of this.
+  RetryConfig request_retry{5, std::chrono::milliseconds{200}, 2.0, std::chrono::seconds{5}, 0.2};
+  /// The clock the age of stale multipart uploads is measured with; nullptr = the system clock.
+  const Clock* clock = nullptr;
+};
+
+/// The S3 / MinIO object store (the spec's MinioUploadService), on libcurl with its built-in
+/// SigV4 signing. Small files go up with one PUT; larger ones as a multipart upload streamed part
+/// by part from the staged file (optionally several parts at once), each request retried with
+/// back-off; a multipart upload that finally fails is aborted. Objects get Content-Type and
+/// `x-amz-meta-*` metadata from the PutRequest. Thread-safe: put() may run on several threads.
+class S3Store final : public ObjectStore {
+ public:
+  /// Validates `config` (Error(kConfig) for a bad URL, endpoint, missing credentials or a part
+  /// size under 5 MiB); no request is sent until ensure_ready() or put(). `metrics` may be null;
+  /// `sleeper` and `random` must outlive the store.
+  S3Store(const StoreConfig& config, S3StoreOptions options, Metrics* metrics, Sleeper& sleeper,
+          Random& random);
+  ~S3Store() override;
+
+  /// Checks the bucket with HEAD and creates it when missing (a concurrent creation by another
+  /// instance counts as success); then, when `abort_incomplete_after` is set, aborts this
+  /// prefix's multipart uploads older than that (best effort: a server without
+  /// ListMultipartUploads is logged and skipped). Done once per store; later calls return at
+  /// once. Throws Error(kStorage) when the bucket cannot be checked or created.
+  void ensure_ready() override;
+
+  /// Uploads `request.file` under `request.key` (ensure_ready() first if not done). Throws
+  /// Error(kStorage) for S3 failures (retriable for 5xx, 429, timeouts, resets once the request
+  /// retries are used up; not for credentials, missing bucket or a rejected request) and
+  /// Error(kIo) when the staged file cannot be read.
+  StoredObject put(const PutRequest& request) override;
+
+  /// The key prefix from the store URL, without slashes at either end.
+  std::string key_prefix() const override;
+
+  /// The bucket from the store URL.
+  const std::string& bucket() const { return location_.bucket; }
+
+ private:
+  /// Counters and histogram, all null when no registry was given.
+  struct Meters {
+    Counter* uploads = nullptr;
+    Counter* bytes = nullptr;
+    Counter* retries = nullptr;
+    Counter* failures = nullptr;
+    Counter* aborted = nullptr;
+    Counter* abort_failures = nullptr;
+    Histogram* duration = nullptr;
+  };
+
+  /// A context for error messages.
+  S3RequestContext context(std::string operation, std::string key = {}) const;
+  /// Sends once; returns the response for 2xx or a status in `accepted`, else throws the
+  /// classified Error.
+  S3HttpResponse send(const S3HttpRequest& request, const S3RequestContext& context,
+                      const std::vector<long>& accepted = {});
+  /// Runs `op` with the request retries; once `*cancelled` is set no further attempt starts.
+  /// An error that is still retriable when the attempts are used up gets "(gave up after N
+  /// attempts)" appended.
+  template <typename Op>
+  auto with_retry(Op&& op, const std::atomic<bool>* cancelled = nullptr) -> decltype(op());
+  /// Counts and logs one retry (the Retry's on_retry callback).
+  void note_retry(int attempt, const std::exception& error, Duration delay);
+  /// send() with retries of transient failures; stops retrying once `*cancelled` is set.
+  S3HttpResponse send_with_retry(const S3HttpRequest& request, const S3RequestContext& context,
+                                 const std::vector<long>& accepted = {},
+                                 const std::atomic<bool>* cancelled = nullptr);
+  /// Creates the bucket; a 409 saying it exists is success if it is then accessible.
+  void create_bucket();
+  /// Aborts this prefix's multipart uploads older than the configured age; logs failures.
+  void abort_stale_uploads();
+
+  /// One PUT of the whole file.
+  void put_single(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size);
+  /// Multipart upload of the whole file; aborts it when it fails.
+  void put_multipart(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size);
+  /// Uploads one part and returns its ETag.
+  std::string upload_part(const std::string& key, const std::string& upload_id, const S3Part& part,
+                          std::size_t part_count, int fd, const std::atomic<bool>& cancelled);
+  /// Completes the upload; a retried completion answered NoSuchUpload succeeds if the object
+  /// is there with the expected size (the first completion went through).
+  void complete_upload(const std::string& key, const std::string& upload_id,
+                       const std::vector<std::string>& etags, std::uint64_t size);
+  /// Aborts an upload (best effort: returns false and logs when it cannot).
+  bool abort_upload(const std::string& key, const std::string& upload_id);
+
+  StoreConfig config_;
+  S3Location location_;
+  S3Addressing addressing_;
+  S3HttpClient http_;
+  LockedRandom random_;
+  Retry retry_;
+  int max_attempts_;
+  SystemClock system_clock_;
+  const Clock& clock_;
+  Meters meters_;
+  std::mutex ready_mu_;
+  bool ready_ = false;
+};
+
+template <typename Op>
+auto S3Store::with_retry(Op&& op, const std::atomic<bool>* cancelled) -> decltype(op()) {
+  try {
+    return retry_.run(
+        [&](int attempt) {
+          if (attempt > 1 && cancelled != nullptr && cancelled->load()) {
+            throw Error(ErrorCode::kStorage,
+                        "S3 request stopped: another part of the upload failed", false);
+          }
+          return op();
+        },
+        [this](int attempt, const std::exception& error, Duration delay) {
+          note_retry(attempt, error, delay);
+        });
+  } catch (const Error& e) {
+    if (!e.retriable()) throw;
+    throw Error(e.code(),
+                std::string(e.what()) + " (gave up after " + std::to_string(max_attempts_) +
+                    (max_attempts_ == 1 ? " attempt)" : " attempts)"),
+                true);
+  }
+}
+
+/// The S3 store for `config` (url `s3://bucket/prefix`, endpoint, region, credentials, limits)
+/// with default request retries. `metrics` may be null. Throws Error(kConfig) for an invalid
+/// configuration.
+std::unique_ptr<ObjectStore> make_s3_store(const StoreConfig& config, Metrics* metrics,
+                                           Sleeper& sleeper, Random& random);
+
+}  // namespace user_export

@@ -1,0 +1,460 @@
+// The S3 store against a signature-checking S3 server (s3rver, started by scripts/services/s3.sh).
+// Every object is read back with an independent client, the curl command-line program with its
+// own SigV4 signing, and compared by SHA-256. Each test uses its own bucket.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/fake_clock.hpp"
+#include "observe/metrics.hpp"
+#include "storage/s3/s3_store.hpp"
+#include "storage/s3/s3_test_peer.hpp"
+
+namespace user_export {
+namespace {
+
+using testing::CurlS3Client;
+using testing::PrivateS3Peer;
+using testing::S3PeerEnv;
+using testing::TempDir;
+
+constexpr std::uint64_t kMiB = 1ull << 20;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class S3StoreIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto env = testing::s3_peer_from_environment();
+    if (!env) {
+      if (testing::services_required()) {
+        FAIL() << "UE_TEST_S3_ENDPOINT, UE_TEST_S3_ACCESS_KEY and UE_TEST_S3_SECRET_KEY are "
+                  "not set; start the server with scripts/services/s3.sh";
+      }
+      GTEST_SKIP() << "no S3 test server (UE_TEST_S3_ENDPOINT unset)";
+    }
+    peer_ = *env;
+    bucket_ = unique_bucket();
+  }
+
+  /// A bucket name made of the test's name and a random suffix.
+  static std::string unique_bucket() {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::string bucket = "ue-";
+    for (const char c : name) {
+      const auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) != 0) bucket.push_back(static_cast<char>(std::tolower(u)));
+      if (bucket.size() >= 40) break;
+    }
+    SystemRandom random;
+    static constexpr char kHex[] = "0123456789abcdef";
+    bucket.push_back('-');
+    for (std::uint64_t r = random.next_u64(), i = 0; i < 10; ++i, r >>= 4) {
+      bucket.push_back(kHex[r & 0xF]);
+    }
+    return bucket;
+  }
+
+  StoreConfig config_for(const S3PeerEnv& peer) const {
+    StoreConfig c;
+    c.url = "s3://" + bucket_ + "/exports";
+    c.s3_endpoint = peer.endpoint;
+    c.s3_region = "us-east-1";
+    c.s3_path_style = true;
+    c.access_key = peer.access_key;
+    c.secret_key = peer.secret_key;
+    c.connect_timeout = std::chrono::milliseconds{2000};
+    c.request_timeout = std::chrono::milliseconds{60000};
+    c.part_size = 5 * kMiB;
+    c.multipart_threshold = 5 * kMiB;
+    c.parallel_parts = 2;
+    return c;
+  }
+
+  std::unique_ptr<S3Store> make_store(const StoreConfig& c, int attempts = 4) {
+    S3StoreOptions options;
+    options.request_retry.max_attempts = attempts;
+    options.clock = &clock_;
+    return std::make_unique<S3Store>(c, options, &metrics_, clock_, random_);
+  }
+
+  std::filesystem::path staged(const std::string& name, std::uint64_t size, std::uint64_t seed) {
+    const auto path = dir_.path() / name;
+    testing::write_random_file(path, size, seed);
+    return path;
+  }
+
+  /// Reads `encoded_key` back with curl and returns its SHA-256 ("" when the GET failed).
+  std::string read_back_sha256(const S3PeerEnv& peer, const std::string& encoded_key) {
+    const auto out = dir_.path() / "read-back";
+    const int status = CurlS3Client(peer).get(bucket_ + "/" + encoded_key, out);
+    if (status != 200) return "GET answered " + std::to_string(status);
+    return testing::sha256_of_file(out);
+  }
+
+  double metric(const std::string& name) const { return metrics_.value(name); }
+
+  /// Log lines of requests to this test's bucket that contain `part` (the log is shared by every
+  /// test using the same server).
+  std::vector<std::string> requests_with(const S3PeerEnv& peer, const std::string& part) const {
+    std::vector<std::string> found;
+    for (const auto& line : testing::request_log_lines(peer)) {
+      if (contains(line, "\"url\":\"/" + bucket_) && contains(line, part)) found.push_back(line);
+    }
+    return found;
+  }
+
+  S3PeerEnv peer_;
+  std::string bucket_;
+  FakeClock clock_;
+  FakeRandom random_;
+  Metrics metrics_;
+  TempDir dir_{"ue-s3-test"};
+};
+
+TEST_F(S3StoreIntegrationTest, SinglePutReadsBackWithSameSha256ContentTypeAndMetadata) {
+  auto store = make_store(config_for(peer_));
+  const auto file = staged("single.csv.gz", kMiB + 7, 1);
+  const std::string sha = testing::sha256_of_file(file);
+  const std::string key = "exports/d/g/2026-01-01T2059Z/run-1.csv.gz";
+
+  const StoredObject stored =
+      store->put(PutRequest{key,
+                            file,
+                            "application/gzip",
+                            {{"schema-version", "1"}, {"row-count", "1234"}, {"sha256", sha}}});
+
+  EXPECT_EQ(stored.bucket, bucket_);
+  EXPECT_EQ(stored.key, key);
+  EXPECT_EQ(stored.url, "s3://" + bucket_ + "/" + key);
+  EXPECT_EQ(stored.bytes, static_cast<std::int64_t>(kMiB + 7));
+  EXPECT_EQ(store->key_prefix(), "exports");
+  EXPECT_EQ(read_back_sha256(peer_, key), sha);
+  auto head = CurlS3Client(peer_).head(bucket_ + "/" + key);
+  EXPECT_EQ(head[":status"], "200");
+  EXPECT_EQ(head["content-type"], "application/gzip");
+  EXPECT_EQ(head["x-amz-meta-row-count"], "1234");
+  EXPECT_EQ(head["x-amz-meta-schema-version"], "1");
+  EXPECT_EQ(head["x-amz-meta-sha256"], sha);
+  EXPECT_EQ(requests_with(peer_, "uploads").size(), 0u) << "a small file went multipart";
+  EXPECT_EQ(metric("users_export_s3_uploads_total"), 1);
+  EXPECT_EQ(metric("users_export_s3_upload_bytes_total"), static_cast<double>(kMiB + 7));
+  EXPECT_EQ(metric("users_export_s3_retries_total"), 0);
+  EXPECT_TRUE(clock_.sleeps().empty());
+}
+
+TEST_F(S3StoreIntegrationTest, MultipartUploadOfFourPartsReadsBackWithSameSha256) {
+  auto store = make_store(config_for(peer_));
+  const std::uint64_t size = 15 * kMiB + 4097;  // 3 full 5 MiB parts and a short fourth
+  const auto file = staged("multi.csv.gz", size, 2);
+  const std::string sha = testing::sha256_of_file(file);
+  const std::string key = "exports/multi/run-2.csv.gz";
+
+  store->put(PutRequest{key, file, "application/gzip", {{"sha256", sha}, {"row-count", "9"}}});
+
+  EXPECT_EQ(read_back_sha256(peer_, key), sha);
+  auto head = CurlS3Client(peer_).head(bucket_ + "/" + key);
+  EXPECT_EQ(head["content-length"], std::to_string(size));
+  EXPECT_EQ(head["content-type"], "application/gzip");
+  EXPECT_EQ(head["x-amz-meta-sha256"], sha);
+  // The query strings libcurl 7.88 signs as written: `?uploads=` and sorted parameters.
+  const std::string path = "/" + bucket_ + "/" + key;
+  EXPECT_EQ(requests_with(peer_, "\"url\":\"" + path + "?uploads=\",\"status\":200").size(), 1u);
+  for (int n = 1; n <= 4; ++n) {
+    const auto parts = requests_with(
+        peer_, "\"url\":\"" + path + "?partNumber=" + std::to_string(n) + "&uploadId=");
+    ASSERT_EQ(parts.size(), 1u) << "part " << n;
+    EXPECT_TRUE(contains(parts[0], "\"status\":200")) << parts[0];
+  }
+  EXPECT_EQ(requests_with(peer_, "?partNumber=5").size(), 0u);
+  const auto completes =
+      requests_with(peer_, "\"method\":\"POST\",\"url\":\"" + path + "?uploadId=");
+  ASSERT_EQ(completes.size(), 1u);
+  EXPECT_TRUE(contains(completes[0], "\"status\":200")) << completes[0];
+  EXPECT_EQ(metric("users_export_s3_uploads_total"), 1);
+  EXPECT_EQ(metric("users_export_s3_upload_bytes_total"), static_cast<double>(size));
+}
+
+TEST_F(S3StoreIntegrationTest, KeysWithSpacesPlusSlashesAndNonAsciiRoundTrip) {
+  auto store = make_store(config_for(peer_));
+  struct Case {
+    std::string key;
+    std::string encoded;  // spelt out by hand: the test does not trust the store's encoder
+    std::uint64_t size;
+  };
+  const std::vector<Case> cases = {
+      {"exports/dir one/a+b.csv.gz", "exports/dir%20one/a%2Bb.csv.gz", 1000},
+      {"exports/deep/x/y/z.csv.gz", "exports/deep/x/y/z.csv.gz", 10},
+      {"exports/\xC3\xA9t\xC3\xA9/na\xC3\xAFve file.csv.gz",
+       "exports/%C3%A9t%C3%A9/na%C3%AFve%20file.csv.gz", 2000},
+      {"exports/odd/~tilde_(1)*!=.csv.gz", "exports/odd/~tilde_%281%29%2A%21%3D.csv.gz", 3},
+      {"exports/big one/x+y \xE2\x82\xAC.csv.gz", "exports/big%20one/x%2By%20%E2%82%AC.csv.gz",
+       11 * kMiB},  // multipart: ?uploads= and the part queries on an encoded path
+  };
+  std::uint64_t seed = 10;
+  for (const auto& c : cases) {
+    const auto file = staged("k" + std::to_string(seed), c.size, seed);
+    ++seed;
+    ASSERT_NO_THROW(store->put(PutRequest{c.key, file, "application/gzip", {}})) << c.key;
+    EXPECT_EQ(read_back_sha256(peer_, c.encoded), testing::sha256_of_file(file)) << c.key;
+  }
+  const std::string listing = CurlS3Client(peer_).get_text(bucket_ + "?prefix=exports%2F");
+  for (const auto& c : cases) {
+    EXPECT_TRUE(contains(listing, "<Key>" + c.key + "</Key>"))
+        << c.key << " not listed in " << listing;
+  }
+}
+
+TEST_F(S3StoreIntegrationTest, RetriedRunOverwritesTheSameKeyInsteadOfDuplicating) {
+  auto store = make_store(config_for(peer_));
+  const std::string key = "exports/g/run-3.csv.gz";
+  store->put(PutRequest{key, staged("first", 6 * kMiB, 20), "application/gzip", {}});
+  const auto second = staged("second", 2 * kMiB, 21);
+  store->put(PutRequest{key, second, "application/gzip", {}});
+
+  EXPECT_EQ(read_back_sha256(peer_, key), testing::sha256_of_file(second));
+  const std::string listing = CurlS3Client(peer_).get_text(bucket_ + "?prefix=exports%2Fg%2F");
+  std::size_t keys = 0;
+  for (auto pos = listing.find("<Key>"); pos != std::string::npos;
+       pos = listing.find("<Key>", pos + 1)) {
+    ++keys;
+  }
+  EXPECT_EQ(keys, 1u) << listing;
+}
+
+TEST_F(S3StoreIntegrationTest, EnsureReadyCreatesTheBucketOnceAndLaterCallsSendNothing) {
+  auto store = make_store(config_for(peer_));
+  CurlS3Client curl(peer_);
+  EXPECT_EQ(curl.head(bucket_)[":status"], "404");
+
+  store->ensure_ready();
+  EXPECT_EQ(curl.head(bucket_)[":status"], "200");
+  const auto before = requests_with(peer_, "/" + bucket_).size();
+  store->ensure_ready();
+  store->ensure_ready();
+  EXPECT_EQ(requests_with(peer_, "/" + bucket_).size(), before);
+
+  auto other = make_store(config_for(peer_));  // another process: the bucket already exists
+  EXPECT_NO_THROW(other->ensure_ready());
+}
+
+TEST_F(S3StoreIntegrationTest, ConcurrentBucketCreationByAnotherInstanceIsSuccess) {
+  TempDir dir("ue-s3-peer");
+  PrivateS3Peer racing(dir.path(), "--concurrent-create 1");
+  auto store = make_store(config_for(racing.env()));
+
+  ASSERT_NO_THROW(store->ensure_ready());
+
+  // The server answered the creation with 409, as it does when another client won the race.
+  const auto creates = requests_with(racing.env(), "\"method\":\"PUT\",\"url\":\"/" + bucket_);
+  ASSERT_EQ(creates.size(), 1u);
+  EXPECT_TRUE(contains(creates[0], "\"status\":409")) << creates[0];
+  const auto file = staged("after-race", 1000, 30);
+  store->put(PutRequest{"exports/r.csv.gz", file, "application/gzip", {}});
+  EXPECT_EQ(read_back_sha256(racing.env(), "exports/r.csv.gz"), testing::sha256_of_file(file));
+}
+
+TEST_F(S3StoreIntegrationTest, ParallelBucketChecksFromSeveralStoresAllSucceed) {
+  std::vector<std::unique_ptr<S3Store>> stores;
+  for (int i = 0; i < 4; ++i) stores.push_back(make_store(config_for(peer_)));
+  std::atomic<int> failures{0};
+  {
+    std::vector<std::jthread> threads;
+    for (auto& s : stores) {
+      threads.emplace_back([&failures, store = s.get()] {
+        try {
+          store->ensure_ready();
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      });
+    }
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(CurlS3Client(peer_).head(bucket_)[":status"], "200");
+}
+
+TEST_F(S3StoreIntegrationTest, ConcurrentPutsFromSeveralThreadsAllLand) {
+  auto store = make_store(config_for(peer_));
+  const auto a = staged("a", 11 * kMiB, 40);
+  const auto b = staged("b", 12 * kMiB + 1, 41);
+  const auto c = staged("c", 100, 42);
+  {
+    std::jthread ta([&] {
+      store->put(PutRequest{"exports/t/a.csv.gz", a, "application/gzip", {}});
+    });
+    std::jthread tb([&] {
+      store->put(PutRequest{"exports/t/b.csv.gz", b, "application/gzip", {}});
+    });
+    store->put(PutRequest{"exports/t/c.csv.gz", c, "application/gzip", {}});
+  }
+  EXPECT_EQ(read_back_sha256(peer_, "exports/t/a.csv.gz"), testing::sha256_of_file(a));
+  EXPECT_EQ(read_back_sha256(peer_, "exports/t/b.csv.gz"), testing::sha256_of_file(b));
+  EXPECT_EQ(read_back_sha256(peer_, "exports/t/c.csv.gz"), testing::sha256_of_file(c));
+  EXPECT_EQ(metric("users_export_s3_uploads_total"), 3);
+}
+
+TEST_F(S3StoreIntegrationTest, EmptyMetadataValuesAreNotSentAndTheSignatureStillMatches) {
+  auto store = make_store(config_for(peer_));
+  const auto file = staged("meta", 500, 50);
+  store->put(PutRequest{"exports/m.csv.gz",
+                        file,
+                        "application/gzip",
+                        {{"note", ""}, {"blank", "  "}, {"row-count", "3"}}});
+  auto head = CurlS3Client(peer_).head(bucket_ + "/exports/m.csv.gz");
+  EXPECT_EQ(head[":status"], "200");
+  EXPECT_EQ(head["x-amz-meta-row-count"], "3");
+  EXPECT_EQ(head.count("x-amz-meta-note"), 0u);
+  EXPECT_EQ(head.count("x-amz-meta-blank"), 0u);
+}
+
+TEST_F(S3StoreIntegrationTest, WrongSecretFailsFastWithAClearAuthenticationError) {
+  auto c = config_for(peer_);
+  c.secret_key = "not-the-secret";
+  auto store = make_store(c, 5);
+  const auto file = staged("auth", 100, 60);
+  try {
+    store->put(PutRequest{"exports/a.csv.gz", file, "application/gzip", {}});
+    FAIL() << "a wrong secret was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_FALSE(e.retriable());
+    EXPECT_TRUE(contains(e.what(), "secret key is wrong")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "AWS_SECRET_ACCESS_KEY")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "'" + peer_.access_key + "'")) << e.what();
+    EXPECT_FALSE(contains(e.what(), "not-the-secret")) << "the secret leaked into the message";
+  }
+  EXPECT_TRUE(clock_.sleeps().empty()) << "an authentication error was retried";
+  EXPECT_EQ(metric("users_export_s3_retries_total"), 0);
+  EXPECT_EQ(metric("users_export_s3_failures_total"), 1);
+  // No retry storm: the HEAD and the GET that explains it, nothing more.
+  EXPECT_LE(requests_with(peer_, "/" + bucket_).size(), 2u);
+  EXPECT_EQ(CurlS3Client(peer_).head(bucket_)[":status"], "404") << "the bucket was created";
+}
+
+TEST_F(S3StoreIntegrationTest, UnknownAccessKeyNamesTheAccessKeyVariable) {
+  auto c = config_for(peer_);
+  c.access_key = "NOBODY";
+  auto store = make_store(c);
+  try {
+    store->ensure_ready();
+    FAIL() << "an unknown access key was accepted";
+  } catch (const Error& e) {
+    EXPECT_FALSE(e.retriable());
+    EXPECT_TRUE(contains(e.what(), "AWS_ACCESS_KEY_ID")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "'NOBODY'")) << e.what();
+  }
+  EXPECT_TRUE(clock_.sleeps().empty());
+}
+
+TEST_F(S3StoreIntegrationTest, BucketDeletedAfterTheCheckFailsFastNamingTheBucket) {
+  auto store = make_store(config_for(peer_));
+  store->ensure_ready();
+  ASSERT_EQ(CurlS3Client(peer_).remove(bucket_), 204);
+  try {
+    store->put(PutRequest{"exports/x.csv.gz", staged("x", 100, 70), "application/gzip", {}});
+    FAIL() << "upload to a missing bucket succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_FALSE(e.retriable());
+    EXPECT_TRUE(contains(e.what(), "bucket '" + bucket_ + "' does not exist")) << e.what();
+  }
+  EXPECT_TRUE(clock_.sleeps().empty());
+}
+
+TEST_F(S3StoreIntegrationTest, StaleUploadCleanUpIsSkippedWhereTheServerLacksTheListing) {
+  auto c = config_for(peer_);
+  c.abort_incomplete_after = std::chrono::hours{1};
+  auto store = make_store(c);
+  ASSERT_NO_THROW(store->ensure_ready());
+  // s3rver answers ListMultipartUploads with 501 NotImplemented; the store asked, in canonical
+  // form (sorted, `uploads=`), and carried on.
+  const auto listed =
+      requests_with(peer_, "\"url\":\"/" + bucket_ + "?prefix=exports%2F&uploads=\"");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(contains(listed[0], "\"status\":501")) << listed[0];
+  const auto file = staged("after-cleanup", 100, 80);
+  store->put(PutRequest{"exports/after.csv.gz", file, "application/gzip", {}});
+  EXPECT_EQ(read_back_sha256(peer_, "exports/after.csv.gz"), testing::sha256_of_file(file));
+}
+
+TEST_F(S3StoreIntegrationTest, FailingPartsAreRetriedThenTheUploadIsAbortedAndReported) {
+  TempDir dir("ue-s3-peer");
+  PrivateS3Peer failing(dir.path(), "--fail-parts-status 503");
+  auto store = make_store(config_for(failing.env()), 3);
+  const std::string key = "exports/fails.csv.gz";
+  try {
+    store->put(PutRequest{key, staged("fails", 12 * kMiB, 90), "application/gzip", {}});
+    FAIL() << "the upload succeeded although every part failed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_TRUE(e.retriable()) << "a 503 must leave the run retriable";
+    EXPECT_TRUE(contains(e.what(), "HTTP 503")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "gave up after 3 attempts")) << e.what();
+  }
+  EXPECT_GE(clock_.sleeps().size(), 2u);
+  EXPECT_GE(metric("users_export_s3_retries_total"), 2);
+  EXPECT_EQ(metric("users_export_s3_failures_total"), 1);
+  EXPECT_EQ(metric("users_export_s3_uploads_total"), 0);
+  // The store asked to abort the upload; s3rver does not implement AbortMultipartUpload (405),
+  // which is counted and logged rather than hiding the real error.
+  const auto aborts = requests_with(
+      failing.env(), "\"method\":\"DELETE\",\"url\":\"/" + bucket_ + "/" + key + "?uploadId=");
+  ASSERT_EQ(aborts.size(), 1u);
+  EXPECT_TRUE(contains(aborts[0], "\"status\":405")) << aborts[0];
+  EXPECT_EQ(metric("users_export_s3_abort_failures_total"), 1);
+  EXPECT_EQ(requests_with(failing.env(),
+                          "\"method\":\"POST\",\"url\":\"/" + bucket_ + "/" + key + "?uploadId=")
+                .size(),
+            0u)
+      << "a failed upload was completed";
+  EXPECT_EQ(CurlS3Client(failing.env()).head(bucket_ + "/" + key)[":status"], "404");
+}
+
+TEST_F(S3StoreIntegrationTest, ServerStoppedMidUploadRetriesThenFailsAndALaterRunSucceeds) {
+  TempDir dir("ue-s3-peer");
+  const std::string key = "exports/crash/run-4.csv.gz";
+  const auto file = staged("crash", 16 * kMiB + 5, 100);  // 4 parts; the server dies on part 2
+  {
+    PrivateS3Peer crashing(dir.path(), "--crash-on-part 2");
+    auto store = make_store(config_for(crashing.env()), 3);
+    try {
+      store->put(PutRequest{key, file, "application/gzip", {}});
+      FAIL() << "the upload succeeded although the server died";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kStorage);
+      EXPECT_TRUE(e.retriable()) << e.what();
+      EXPECT_TRUE(contains(e.what(), "connection failed")) << e.what();
+    }
+    EXPECT_GE(clock_.sleeps().size(), 2u) << "the parts were not retried";
+    EXPECT_GE(metric("users_export_s3_retries_total"), 2);
+    EXPECT_EQ(metric("users_export_s3_failures_total"), 1);
+
+    // The same server restarted on its data: the bucket and the dead upload's parts are there;
+    // a new attempt of the run uploads the same key again.
+    PrivateS3Peer restarted(dir.path(), "");
+    auto again = make_store(config_for(restarted.env()));
+    const StoredObject stored = again->put(PutRequest{key, file, "application/gzip", {}});
+    EXPECT_EQ(stored.bytes, static_cast<std::int64_t>(16 * kMiB + 5));
+    EXPECT_EQ(read_back_sha256(restarted.env(), key), testing::sha256_of_file(file));
+  }
+}
+
+TEST_F(S3StoreIntegrationTest, StagedFileThatCannotBeOpenedIsAnIoError) {
+  auto store = make_store(config_for(peer_));
+  try {
+    store->put(PutRequest{"exports/none.csv.gz", dir_.path() / "missing", "application/gzip", {}});
+    FAIL() << "a missing file was uploaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo);
+    EXPECT_TRUE(contains(e.what(), "missing")) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace user_export

@@ -1,0 +1,157 @@
+// The multipart half of S3Store: start, parts (optionally in parallel), complete, abort.
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <thread>
+
+#include "common/error.hpp"
+#include "observe/metrics.hpp"
+#include "storage/s3/s3_store.hpp"
+#include "storage/s3/s3_xml.hpp"
+
+namespace user_export {
+namespace {
+
+void inc(Counter* counter) {
+  if (counter != nullptr) counter->inc();
+}
+
+}  // namespace
+
+void S3Store::put_multipart(const std::string& key, const S3Headers& headers, int fd,
+                            std::uint64_t size) {
+  const std::vector<S3Part> parts = plan_s3_parts(size, config_.part_size);
+  const auto started = send_with_retry(
+      S3HttpRequest{"POST", addressing_.object_url(key, {{"uploads", ""}}), headers, {}, {}},
+      context("start of multipart upload", key));
+  const std::string upload_id = xml_text(started.body, "UploadId").value_or("");
+  if (upload_id.empty()) {
+    throw Error(ErrorCode::kStorage,
+                "S3 start of multipart upload of '" + key + "' in bucket '" + location_.bucket +
+                    "' got no UploadId from " + addressing_.endpoint_text() +
+                    "; the server is not S3-compatible enough for multipart uploads: raise the "
+                    "multipart threshold to upload with a single PUT",
+                false);
+  }
+
+  // Workers take the next part number from `next`; the first failure stops new parts and
+  // in-flight retries, and is the error reported. `etags` slots are written by one worker each
+  // and read only after every worker has joined.
+  std::vector<std::string> etags(parts.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mu;
+  std::exception_ptr first_error;
+  auto worker = [&] {
+    while (!failed.load()) {
+      const std::size_t i = next.fetch_add(1);
+      if (i >= parts.size()) return;
+      try {
+        etags[i] = upload_part(key, upload_id, parts[i], parts.size(), fd, failed);
+      } catch (...) {
+        std::lock_guard lock(error_mu);
+        if (!first_error) first_error = std::current_exception();
+        failed.store(true);
+        return;
+      }
+    }
+  };
+  const auto threads =
+      std::min<std::size_t>(static_cast<std::size_t>(config_.parallel_parts), parts.size());
+  {
+    std::vector<std::jthread> helpers;
+    for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(worker);
+    worker();
+  }
+  if (first_error) {
+    abort_upload(key, upload_id);
+    std::rethrow_exception(first_error);
+  }
+  try {
+    complete_upload(key, upload_id, etags, size);
+  } catch (const Error&) {
+    abort_upload(key, upload_id);
+    throw;
+  }
+}
+
+std::string S3Store::upload_part(const std::string& key, const std::string& upload_id,
+                                 const S3Part& part, std::size_t part_count, int fd,
+                                 const std::atomic<bool>& cancelled) {
+  const auto ctx = context(
+      "upload of part " + std::to_string(part.number) + " of " + std::to_string(part_count), key);
+  const S3HttpRequest request{
+      "PUT",
+      addressing_.object_url(
+          key, {{"partNumber", std::to_string(part.number)}, {"uploadId", upload_id}}),
+      {},
+      {},
+      S3FileBody{fd, part.offset, part.length}};
+  const auto answer = send_with_retry(request, ctx, {}, &cancelled);
+  std::string etag = answer.header("etag");
+  if (etag.empty()) {
+    throw Error(ErrorCode::kStorage,
+                "S3 " + ctx.operation + " of '" + key + "' got no ETag from " + ctx.endpoint +
+                    "; the server is not S3-compatible enough for multipart uploads: raise the "
+                    "multipart threshold to upload with a single PUT",
+                false);
+  }
+  return etag;
+}
+
+void S3Store::complete_upload(const std::string& key, const std::string& upload_id,
+                              const std::vector<std::string>& etags, std::uint64_t size) {
+  const auto ctx = context("completion of multipart upload", key);
+  const S3HttpRequest request{"POST",
+                              addressing_.object_url(key, {{"uploadId", upload_id}}),
+                              {{"Content-Type", "application/xml"}},
+                              s3_complete_body(etags),
+                              {}};
+  int attempt = 0;
+  with_retry([&] {
+    ++attempt;
+    const auto answer = send(request, ctx, {404});
+    const std::string code = xml_text(answer.body, "Code").value_or("");
+    if (answer.status == 404 && code == "NoSuchUpload" && attempt > 1) {
+      // An earlier attempt may have completed the upload and lost only the answer: the object
+      // is then there with the expected size.
+      const auto head = send(S3HttpRequest{"HEAD", addressing_.object_url(key), {}, {}, {}},
+                             context("check of completed upload", key), {404});
+      if (head.status == 200 && head.header("content-length") == std::to_string(size)) return;
+    }
+    // S3 may answer 200 with an <Error> document when completion fails late.
+    if (answer.status == 404 || !xml_blocks(answer.body, "Error").empty()) {
+      throw s3_http_error(ctx, answer.status, answer.body);
+    }
+  });
+}
+
+bool S3Store::abort_upload(const std::string& key, const std::string& upload_id) {
+  const auto ctx = context("abort of multipart upload", key);
+  try {
+    const auto answer = send_with_retry(
+        S3HttpRequest{"DELETE", addressing_.object_url(key, {{"uploadId", upload_id}}), {}, {}, {}},
+        ctx, {404, 405, 501});
+    if (answer.status == 405 || answer.status == 501) {
+      throw Error(ErrorCode::kStorage,
+                  "the server at " + ctx.endpoint +
+                      " does not implement AbortMultipartUpload (HTTP " +
+                      std::to_string(answer.status) + ")",
+                  false);
+    }
+  } catch (const Error& e) {
+    inc(meters_.abort_failures);
+    spdlog::warn(
+        "could not abort multipart upload upload_id={} bucket={} key={}: {}; its parts "
+        "stay on the server until a lifecycle rule or the stale-upload clean-up "
+        "(abort_incomplete_after) removes them",
+        upload_id, location_.bucket, key, e.what());
+    return false;
+  }
+  inc(meters_.aborted);
+  spdlog::info("aborted multipart upload upload_id={} bucket={} key={}", upload_id,
+               location_.bucket, key);
+  return true;
+}
+
+}  // namespace user_export
