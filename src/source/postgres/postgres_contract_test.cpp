@@ -1,0 +1,56 @@
+// The backend-neutral Repository contract, run against PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "source/postgres/postgres_repository.hpp"
+#include "source/postgres/testing/pg_test_database.hpp"
+#include "source/testing/repository_contract.hpp"
+
+namespace user_export {
+namespace {
+
+using contract::ContractBackend;
+using contract::RepositoryContract;
+
+/// A fresh database on the test server per contract test.
+class PostgresContractDatabase final : public contract::TestDatabase {
+ public:
+  explicit PostgresContractDatabase(const std::string& server_url)
+      : db_(server_url), sql_(db_.connect()) {}
+
+  std::unique_ptr<Repository> open(Clock& clock) override {
+    return std::make_unique<PostgresRepository>(db_.url(), clock);
+  }
+  void exec(const std::string& sql) override { sql_->exec(sql); }
+  std::optional<std::string> query_one(const std::string& sql) override {
+    pg::Result r = sql_->exec(sql);
+    if (r.rows() == 0) throw std::runtime_error("no row from: " + sql);
+    if (r.is_null(0, 0)) return std::nullopt;
+    return r.text(0, 0);
+  }
+
+ private:
+  pg::testing::TestDatabase db_;
+  std::unique_ptr<pg::Connection> sql_;
+};
+
+std::unique_ptr<contract::TestDatabase> make_postgres_database() {
+  auto url = pg::testing::server_url();
+  if (!url) {
+    if (pg::testing::services_required()) {
+      throw std::runtime_error(
+          "UE_TEST_PG_URL is not set but UE_REQUIRE_SERVICES=1; start the server with "
+          "scripts/services/postgres.sh");
+    }
+    return nullptr;  // skipped
+  }
+  return std::make_unique<PostgresContractDatabase>(*url);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, RepositoryContract,
+                         ::testing::Values(ContractBackend{"Postgres", make_postgres_database}),
+                         contract::contract_backend_name);
+
+}  // namespace
+}  // namespace user_export

@@ -1,0 +1,105 @@
+// The transactional outbox on PostgreSQL: read pending messages, record delivery outcomes.
+#include "common/error.hpp"
+#include "source/postgres/postgres_repository.hpp"
+#include "source/postgres/postgres_rows.hpp"
+
+namespace user_export {
+
+using pg::timestamp_param;
+
+namespace {
+
+[[noreturn]] void throw_unknown_message(std::int64_t outbox_id) {
+  throw Error(ErrorCode::kInvalidInput, "there is no outbox message with id " +
+                                            std::to_string(outbox_id) +
+                                            " in export_outbox; pass an id from "
+                                            "pending_messages()");
+}
+
+// Throws Error(kInvalidInput) unless the outbox holds message `outbox_id`.
+void require_message(pg::Connection& c, std::int64_t outbox_id) {
+  pg::Result r = c.exec("SELECT 1 FROM export_outbox WHERE id = $1", {std::to_string(outbox_id)});
+  if (r.rows() == 0) throw_unknown_message(outbox_id);
+}
+
+// Locks the message's run row (so two messages of one run finishing at once cannot both miss
+// the run's completion) and returns the run id; throws Error(kInvalidInput) for an unknown id.
+std::string lock_run_of_message(pg::Connection& c, std::int64_t outbox_id) {
+  pg::Result r = c.exec(
+      "SELECT r.run_id::text FROM export_outbox o JOIN export_runs r ON r.run_id = o.run_id "
+      "WHERE o.id = $1 FOR UPDATE OF r",
+      {std::to_string(outbox_id)});
+  if (r.rows() == 0) throw_unknown_message(outbox_id);
+  return r.text(0, 0);
+}
+
+}  // namespace
+
+std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t limit) {
+  auto conn = pool_.acquire();
+  pg::Result r = conn->exec(
+      "SELECT id, run_id::text, topic, message_key, payload, headers, attempts "
+      "FROM export_outbox WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz "
+      "ORDER BY id LIMIT $2",
+      {timestamp_param(clock_.now()), std::to_string(limit)});
+  std::vector<OutboundMessage> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    OutboundMessage message;
+    message.outbox_id = r.int64(i, 0);
+    message.run_id = r.text(i, 1);
+    message.topic = r.text(i, 2);
+    message.key = r.text(i, 3);
+    message.payload = r.text(i, 4);
+    message.headers = pg::headers_from_json(r.view(i, 5), message.outbox_id);
+    message.attempts = static_cast<int>(r.int64(i, 6));
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+std::int64_t PostgresRepository::pending_count() {
+  auto conn = pool_.acquire();
+  return conn->exec("SELECT count(*) FROM export_outbox WHERE state = 'pending'").int64(0, 0);
+}
+
+void PostgresRepository::finish_message(std::int64_t outbox_id, const char* state,
+                                        const std::string* reason) {
+  const std::string now = timestamp_param(clock_.now());
+  auto conn = pool_.acquire();
+  pg::Transaction tx(*conn);
+  const std::string run_id = lock_run_of_message(*conn, outbox_id);
+  pg::Result updated = conn->exec(
+      "UPDATE export_outbox SET state = $2, published_at = $3::timestamptz, "
+      "last_error = coalesce($4, last_error) WHERE id = $1 AND state = 'pending'",
+      {std::to_string(outbox_id), std::string(state), now,
+       reason ? pg::Param(*reason) : pg::Param()});
+  if (updated.affected() > 0) {
+    conn->exec(
+        "UPDATE export_runs SET state = 'completed', updated_at = $2::timestamptz "
+        "WHERE run_id = $1 AND state = 'committed' AND NOT EXISTS "
+        "(SELECT 1 FROM export_outbox WHERE run_id = $1 AND state = 'pending')",
+        {run_id, now});
+  }
+  tx.commit();
+}
+
+void PostgresRepository::mark_published(std::int64_t outbox_id) {
+  finish_message(outbox_id, "published", nullptr);
+}
+
+void PostgresRepository::mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) {
+  finish_message(outbox_id, "dead_lettered", &reason);
+}
+
+void PostgresRepository::record_publish_failure(std::int64_t outbox_id, const std::string& error,
+                                                SystemTime next_attempt) {
+  auto conn = pool_.acquire();
+  pg::Result updated = conn->exec(
+      "UPDATE export_outbox SET attempts = attempts + 1, last_error = $2, "
+      "next_attempt_at = $3::timestamptz WHERE id = $1 AND state = 'pending'",
+      {std::to_string(outbox_id), error, timestamp_param(next_attempt)});
+  if (updated.affected() == 0) require_message(*conn, outbox_id);
+}
+
+}  // namespace user_export

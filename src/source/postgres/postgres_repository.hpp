@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "source/postgres/pg_pool.hpp"
+#include "source/postgres/pg_url.hpp"
+#include "source/repository.hpp"
+
+namespace user_export {
+
+/// The Repository on PostgreSQL (libpq), for production and for several instances sharing one
+/// database. Thread-safe: each call borrows a connection from a bounded pool. Times written to
+/// the exporter's tables (leases, outbox schedule) come from the injected Clock, so the clock,
+/// not the server, decides whether a lease is live. See docs/POSTGRES.md for how claim, stream
+/// and commit use PostgreSQL's snapshots and locks.
+class PostgresRepository final : public Repository {
+ public:
+  /// Connects lazily to `url` (`postgresql://…`, see pg::parse_url) with at most `pool_size`
+  /// connections (0 = the URL's `pool_size`, else 4). `clock` must outlive this object. Throws
+  /// Error(kConfig) for a malformed URL.
+  PostgresRepository(const std::string& url, Clock& clock, std::size_t pool_size = 0);
+
+  void migrate() override;
+  int schema_version() override;
+  std::vector<MatchingGroup> active_groups(const DomainId& domain) override;
+  std::optional<MatchingGroup> find_group(const GroupId& id) override;
+  ExportRun claim(const ClaimRequest& request) override;
+  void heartbeat(const std::string& run_id, const std::string& owner,
+                 std::chrono::seconds lease) override;
+  void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
+                   RowHandler& handler) override;
+  void record_failure(const std::string& run_id, const std::string& owner,
+                      const std::string& error) override;
+  void complete_empty(const std::string& run_id, const std::string& owner) override;
+  void commit(const CommitRequest& request) override;
+  std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
+  std::int64_t pending_count() override;
+  void mark_published(std::int64_t outbox_id) override;
+  void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;
+  void record_publish_failure(std::int64_t outbox_id, const std::string& error,
+                              SystemTime next_attempt) override;
+  std::vector<ExportRun> recent_runs(std::size_t limit) override;
+  std::optional<ExportRun> find_run(const std::string& run_id) override;
+  void seed(const SeedPlan& plan, const ProgressFn& progress) override;
+
+  /// The connection pool (tests use it to reach the same database).
+  pg::Pool& pool() { return pool_; }
+
+ private:
+  PostgresRepository(const pg::UrlSettings& settings, Clock& clock, std::size_t pool_size);
+  void finish_message(std::int64_t outbox_id, const char* state, const std::string* reason);
+
+  Clock& clock_;
+  pg::Pool pool_;
+};
+
+/// Opens the PostgreSQL backend for `url`; nothing is connected until first use.
+std::unique_ptr<Repository> make_postgres_repository(const std::string& url, Clock& clock);
+
+}  // namespace user_export

@@ -1,0 +1,129 @@
+#include "source/postgres/postgres_rows.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+
+namespace user_export::pg {
+
+const char* const kRunColumns =
+    "run_id::text, group_id::text, domain_id::text, extract(epoch FROM slot)::bigint, state, "
+    "item_count, attempts, lease_owner, (extract(epoch FROM lease_expires_at) * 1000000)::bigint, "
+    "last_error, object_key, row_count, byte_count, sha256, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, "
+    "(extract(epoch FROM updated_at) * 1000000)::bigint";
+
+const char* const kGroupColumns = "id::text, domain_id::text, name, group_type, active";
+
+std::string timestamp_param(SystemTime t) {
+  using namespace std::chrono;
+  auto micros = floor<microseconds>(t);
+  auto day = floor<days>(micros);
+  year_month_day ymd(day);
+  hh_mm_ss<microseconds> time(micros - day);
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02u %02d:%02d:%02d.%06lld+00",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(time.hours().count()),
+                static_cast<int>(time.minutes().count()), static_cast<int>(time.seconds().count()),
+                static_cast<long long>(time.subseconds().count()));
+  return buffer;
+}
+
+SystemTime from_micros(std::int64_t micros) {
+  return SystemTime{
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::microseconds{micros})};
+}
+
+ExportRun read_run(const Result& r, int row) {
+  ExportRun run;
+  run.run_id = r.text(row, 0);
+  run.group_id = GroupId::parse(r.view(row, 1));
+  run.domain_id = DomainId::parse(r.view(row, 2));
+  run.slot = Slot{std::chrono::seconds{r.int64(row, 3)}};
+  auto state = parse_run_state(r.view(row, 4));
+  if (!state) {
+    throw Error(ErrorCode::kDatabase, "run " + run.run_id + " has unknown state '" +
+                                          r.text(row, 4) + "' in export_runs; fix the row");
+  }
+  run.state = *state;
+  run.item_count = r.int64(row, 5);
+  run.attempts = static_cast<int>(r.int64(row, 6));
+  run.lease_owner = r.text(row, 7);
+  if (!r.is_null(row, 8)) run.lease_expires_at = from_micros(r.int64(row, 8));
+  run.last_error = r.text(row, 9);
+  run.object_key = r.text(row, 10);
+  if (!r.is_null(row, 11)) run.rows = r.int64(row, 11);
+  if (!r.is_null(row, 12)) run.bytes = r.int64(row, 12);
+  run.sha256 = r.text(row, 13);
+  run.created_at = from_micros(r.int64(row, 14));
+  run.updated_at = from_micros(r.int64(row, 15));
+  return run;
+}
+
+MatchingGroup read_group(const Result& r, int row) {
+  MatchingGroup group;
+  group.id = GroupId::parse(r.view(row, 0));
+  group.domain_id = DomainId::parse(r.view(row, 1));
+  group.name = r.text(row, 2);
+  group.type_name = r.text(row, 3);
+  group.active = r.view(row, 4) == "t";
+  return group;
+}
+
+std::string headers_to_json(const std::vector<std::pair<std::string, std::string>>& headers) {
+  nlohmann::ordered_json object = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : headers) object[name] = value;
+  return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::vector<std::pair<std::string, std::string>> headers_from_json(std::string_view text,
+                                                                   std::int64_t outbox_id) {
+  auto object = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (!object.is_object()) {
+    throw Error(ErrorCode::kDatabase, "outbox message " + std::to_string(outbox_id) +
+                                          " has headers that are not a JSON object; fix or "
+                                          "dead-letter the row in export_outbox");
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : object.items()) {
+    out.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
+void throw_lease_lost(Connection& connection, const std::string& run_id, const std::string& owner,
+                      SystemTime now, const char* action) {
+  Result r = connection.exec(
+      "SELECT state, lease_owner, (extract(epoch FROM lease_expires_at) * 1000000)::bigint "
+      "FROM export_runs WHERE run_id::text = $1",
+      {run_id});
+  std::string problem;
+  if (r.rows() == 0) {
+    problem = "there is no such run";
+  } else if (r.view(0, 0) != "claimed") {
+    problem = "the run is already " + r.text(0, 0);
+  } else if (r.is_null(0, 1)) {
+    problem = "the run's lease was released after a failed attempt";
+  } else {
+    SystemTime expires = r.is_null(0, 2) ? SystemTime{} : from_micros(r.int64(0, 2));
+    std::string until = format_iso8601_ms(expires);
+    if (r.view(0, 1) != owner) {
+      problem = "it is leased by '" + r.text(0, 1) + "' until " + until;
+    } else if (expires <= now) {
+      problem = "the lease expired at " + until;
+    } else {
+      problem = "the lease is live";
+    }
+  }
+  throw Error(ErrorCode::kLeaseLost,
+              "cannot " + std::string(action) + " run " + run_id + " as '" + owner +
+                  "': " + problem +
+                  "; this instance must stop working on the run (another instance owns it or "
+                  "will resume it)");
+}
+
+}  // namespace user_export::pg

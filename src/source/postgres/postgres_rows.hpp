@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "domain/group.hpp"
+#include "domain/run.hpp"
+#include "source/postgres/pg_connection.hpp"
+
+// Conversions between the exporter's types and PostgreSQL's text forms, shared by the
+// PostgresRepository's source files.
+namespace user_export::pg {
+
+/// The columns read_run() expects, in order, for `SELECT … FROM export_runs`.
+extern const char* const kRunColumns;
+/// The columns read_group() expects, in order, for `SELECT … FROM matching_groups`.
+extern const char* const kGroupColumns;
+
+/// `t` as a timestamptz literal in UTC with microseconds (`2026-01-01 00:00:00.000000+00`).
+std::string timestamp_param(SystemTime t);
+/// Microseconds since the epoch as read from `(extract(epoch FROM col) * 1000000)::bigint`.
+SystemTime from_micros(std::int64_t micros);
+
+/// One row of kRunColumns.
+ExportRun read_run(const Result& result, int row);
+/// One row of kGroupColumns.
+MatchingGroup read_group(const Result& result, int row);
+
+/// Outbox headers as a JSON object (insertion order kept).
+std::string headers_to_json(const std::vector<std::pair<std::string, std::string>>& headers);
+/// Outbox headers from their JSON object; throws Error(kDatabase) naming the row if malformed.
+std::vector<std::pair<std::string, std::string>> headers_from_json(std::string_view text,
+                                                                   std::int64_t outbox_id);
+
+/// Throws Error(kLeaseLost) saying why `owner` cannot `action` run `run_id` (no such run, the
+/// run is finished, the lease was released, is held by another owner, or expired).
+[[noreturn]] void throw_lease_lost(Connection& connection, const std::string& run_id,
+                                   const std::string& owner, SystemTime now, const char* action);
+
+}  // namespace user_export::pg

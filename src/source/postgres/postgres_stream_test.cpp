@@ -1,0 +1,205 @@
+// stream_rows on PostgreSQL: byte-exact values through COPY, and failures mid-stream.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/error.hpp"
+#include "source/postgres/postgres_repository.hpp"
+#include "source/postgres/testing/pg_fixtures.hpp"
+#include "source/postgres/testing/pg_test_database.hpp"
+
+namespace user_export::pg::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Slot kSlot{std::chrono::seconds{1'767'225'600}};
+const std::vector<std::string> kAllFields = {
+    "id",           "ref_id", "username",      "email", "phone", "group_id", "created_at",
+    "display_name", "gender", "date_of_birth", "city",  "bio",   "interests"};
+
+// The same fields in their text forms, read with an ordinary query, for comparison.
+const char* const kReference =
+    "SELECT u.id::text, u.ref_id::text, u.username, u.email, u.phone, u.group_id::text, "
+    "to_char(u.created_at, 'YYYY-MM-DD HH24:MI:SS'), p.display_name, p.gender, "
+    "to_char(p.date_of_birth, 'YYYY-MM-DD'), p.city, p.bio, p.interests "
+    "FROM export_run_items i JOIN users u ON u.id = i.user_id "
+    "LEFT JOIN profiles p ON p.user_id = u.id WHERE i.run_id = $1 ORDER BY u.id";
+
+class PostgresStreamTest : public PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    domain_ = test_uuid(1, 1);
+    group_ = add_group(*sql_, domain_, 1);
+  }
+  ExportRun claim(std::uint64_t n = 1) {
+    return repo_->claim(claim_request(domain_, group_, kSlot, "me", n));
+  }
+  std::string domain_;
+  std::string group_;
+};
+
+// Values a CSV or COPY encoder gets wrong: separators, quotes, line breaks, backslashes,
+// escapes that look like COPY's own, NULL next to empty strings, non-ASCII, huge fields.
+const std::vector<std::optional<std::string>> kHostile = {
+    "comma, inside",
+    "\"double\" and 'single' quotes",
+    "CR\rLF\nCRLF\r\nend",
+    "tab\there\tand\tthere",
+    "back\\slash \\N \\t \\\\ \\x41 \\101 trailing\\",
+    std::string(""),
+    std::nullopt,
+    "=HYPERLINK(\"http://x\")",
+    "+49 30 1234567",
+    "emoji 😀👩‍👩‍👧 東京 Kraków São Paulo",
+    "\x01\x07\b\f\v control",
+    std::string(100 * 1024, 'z') + "\t\n\\end",
+};
+
+TEST_F(PostgresStreamTest, HostileValuesArriveByteExactAsTheDatabaseHoldsThem) {
+  // One user per hostile value, put in every text column that may hold it.
+  for (const auto& value : kHostile) {
+    Param text = value;
+    Result r = sql_->exec(
+        "INSERT INTO users (ref_id, username, email, phone, group_id, created_at) "
+        "VALUES (gen_random_uuid(), coalesce($1, 'null-user') || md5(random()::text), $1, $1, "
+        "$2, '1999-12-31 23:59:59.999') RETURNING id",
+        {text, group_});
+    sql_->exec(
+        "INSERT INTO profiles (user_id, display_name, gender, date_of_birth, city, bio, "
+        "interests) VALUES ($1, $2, $2, '1970-01-01', $2, $2, $2)",
+        {r.text(0, 0), text});
+  }
+  std::int64_t no_profile = add_user(*sql_, group_, false);
+  ExportRun run = claim();
+  ASSERT_EQ(run.item_count, static_cast<std::int64_t>(kHostile.size()) + 1);
+
+  CollectingHandler handler;
+  repo_->stream_rows(run.run_id, kAllFields, handler);
+  Result expected = sql_->exec(kReference, {run.run_id});
+  ASSERT_EQ(handler.rows.size(), static_cast<std::size_t>(expected.rows()));
+  for (int row = 0; row < expected.rows(); ++row) {
+    const auto& got = handler.rows[static_cast<std::size_t>(row)];
+    ASSERT_EQ(got.size(), kAllFields.size());
+    for (int col = 0; col < static_cast<int>(kAllFields.size()); ++col) {
+      const auto& value = got[static_cast<std::size_t>(col)];
+      ASSERT_EQ(value.has_value(), !expected.is_null(row, col))
+          << "row " << row << " " << kAllFields[static_cast<std::size_t>(col)];
+      if (value) {
+        ASSERT_EQ(*value, expected.view(row, col))
+            << "row " << row << " " << kAllFields[static_cast<std::size_t>(col)];
+      }
+    }
+  }
+  // And against the inserted values themselves (not only against another read path).
+  for (std::size_t i = 0; i < kHostile.size(); ++i) {
+    EXPECT_EQ(handler.rows[i][3], kHostile[i]) << i;   // email
+    EXPECT_EQ(handler.rows[i][11], kHostile[i]) << i;  // bio
+    EXPECT_EQ(handler.rows[i][6], "1999-12-31 23:59:59") << i;
+    EXPECT_EQ(handler.rows[i][9], "1970-01-01") << i;
+  }
+  const auto& last = handler.rows.back();
+  EXPECT_EQ(last[0], std::to_string(no_profile));
+  for (std::size_t col = 7; col < kAllFields.size(); ++col) EXPECT_FALSE(last[col]) << col;
+}
+
+TEST_F(PostgresStreamTest, StreamsOnlyTheRequestedFieldsInIdOrder) {
+  add_users(*sql_, group_, 500);
+  ExportRun run = claim();
+  CollectingHandler handler;
+  repo_->stream_rows(run.run_id, {"username", "id"}, handler);
+  ASSERT_EQ(handler.rows.size(), 500u);
+  std::int64_t previous = 0;
+  for (const auto& row : handler.rows) {
+    ASSERT_EQ(row.size(), 2u);
+    std::int64_t id = std::stoll(*row[1]);
+    EXPECT_GT(id, previous);
+    previous = id;
+    EXPECT_TRUE(row[0]->starts_with("bulk-"));
+  }
+}
+
+TEST_F(PostgresStreamTest, RejectsUnknownFieldsAndRuns) {
+  add_user(*sql_, group_);
+  ExportRun run = claim();
+  CountingHandler handler;
+  try {
+    repo_->stream_rows(run.run_id, {"ref_id", "password"}, handler);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kConfig);
+  }
+  for (std::string bad : {test_uuid(4, 77), std::string("x'); DROP TABLE users; --")}) {
+    try {
+      repo_->stream_rows(bad, {"ref_id"}, handler);
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidInput) << bad;
+    }
+  }
+  EXPECT_EQ(handler.rows, 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users"), "1");
+}
+
+TEST_F(PostgresStreamTest, AHandlerThatThrowsAbortsTheStreamAndThePoolRecovers) {
+  add_users(*sql_, group_, 20000, 200);
+  PostgresRepository one_connection(db_->url(), clock_, 1);
+  ExportRun run = claim();
+  struct Throwing : RowHandler {
+    void on_row(RowView) override {
+      if (++rows == 10) throw std::runtime_error("disk full");
+    }
+    int rows = 0;
+  } throwing;
+  EXPECT_THROW(one_connection.stream_rows(run.run_id, {"ref_id", "bio"}, throwing),
+               std::runtime_error);
+  EXPECT_EQ(throwing.rows, 10);
+  // The abandoned COPY session was closed, not reused: the next stream is complete.
+  CountingHandler counting;
+  one_connection.stream_rows(run.run_id, {"ref_id", "bio"}, counting);
+  EXPECT_EQ(counting.rows, 20000);
+  EXPECT_EQ(one_connection.find_run(run.run_id)->item_count, 20000);
+}
+
+// The server side of the stream is killed (as by a failover or an administrator): the stream
+// fails with a retriable database error, nothing is marked, and the next attempt streams the
+// whole run.
+TEST_F(PostgresStreamTest, AConnectionDroppedMidStreamIsARetriableErrorAndNothingIsMarked) {
+  // About 80 MB of rows: far more than socket buffers hold, so the server is still sending.
+  add_users(*sql_, group_, 40000, 2000);
+  ExportRun run = claim();
+  struct Killing : RowHandler {
+    explicit Killing(Connection& c) : c_(c) {}
+    void on_row(RowView) override {
+      if (rows++ != 0) return;
+      Result killed = c_.exec(
+          "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+          "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+          "AND query LIKE 'COPY (SELECT%'");
+      terminated = killed.int64(0, 0);
+    }
+    Connection& c_;
+    std::int64_t rows = 0;
+    std::int64_t terminated = 0;
+  } killing(*sql_);
+  try {
+    repo_->stream_rows(run.run_id, {"ref_id", "bio"}, killing);
+    FAIL() << "the stream survived its backend's termination";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDatabase) << e.what();
+    EXPECT_TRUE(e.retriable()) << e.what();
+  }
+  EXPECT_EQ(killing.terminated, 1);
+  EXPECT_LT(killing.rows, 40000);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "0");
+  EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kClaimed);
+
+  CountingHandler again;
+  repo_->stream_rows(run.run_id, {"ref_id", "bio"}, again);
+  EXPECT_EQ(again.rows, 40000);
+}
+
+}  // namespace
+}  // namespace user_export::pg::testing

@@ -1,0 +1,74 @@
+#include "source/postgres/testing/pg_test_database.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+
+#include "source/postgres/pg_url.hpp"
+
+namespace user_export::pg::testing {
+
+std::optional<std::string> server_url() {
+  const char* url = std::getenv("UE_TEST_PG_URL");
+  if (url == nullptr || *url == '\0') return std::nullopt;
+  return std::string(url);
+}
+
+bool services_required() {
+  const char* value = std::getenv("UE_REQUIRE_SERVICES");
+  return value != nullptr && std::string(value) == "1";
+}
+
+TestDatabase::TestDatabase(const std::string& server_url) : server_url_(server_url) {
+  static std::atomic<int> counter{0};
+  std::random_device random;
+  name_ = "ue_t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
+          std::to_string(random() % 1000000);
+  Connection admin(server_url_);
+  admin.exec("CREATE DATABASE " + name_ + " TEMPLATE template0 ENCODING 'UTF8'");
+  url_ = with_database(server_url_, name_);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    Connection admin(server_url_);
+    admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (...) {
+    // A database left behind is removed with the server's data directory.
+  }
+}
+
+std::unique_ptr<Connection> TestDatabase::connect() const {
+  return std::make_unique<Connection>(url_);
+}
+
+void PostgresTest::SetUp() {
+  auto url = server_url();
+  if (!url) {
+    if (services_required()) {
+      FAIL() << "UE_TEST_PG_URL is not set but UE_REQUIRE_SERVICES=1; start the server with "
+                "scripts/services/postgres.sh";
+    }
+    GTEST_SKIP() << "UE_TEST_PG_URL is not set (see scripts/services/postgres.sh)";
+  }
+  db_ = std::make_unique<TestDatabase>(*url);
+  repo_ = std::make_unique<PostgresRepository>(db_->url(), clock_);
+  repo_->migrate();
+  sql_ = db_->connect();
+}
+
+void PostgresTest::TearDown() {
+  sql_.reset();
+  repo_.reset();
+  db_.reset();
+}
+
+std::string PostgresTest::scalar(const std::string& sql, const std::vector<Param>& params) {
+  Result r = sql_->exec(sql, params);
+  if (r.rows() == 0) return "";
+  return r.text(0, 0);
+}
+
+}  // namespace user_export::pg::testing

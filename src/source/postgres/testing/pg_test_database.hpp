@@ -1,0 +1,61 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/fake_clock.hpp"
+#include "source/postgres/pg_connection.hpp"
+#include "source/postgres/postgres_repository.hpp"
+
+namespace user_export::pg::testing {
+
+/// The server the integration tests use: UE_TEST_PG_URL, or nullopt when it is unset.
+std::optional<std::string> server_url();
+
+/// Whether a missing server fails the tests (UE_REQUIRE_SERVICES=1) instead of skipping them.
+bool services_required();
+
+/// A new, empty database on the test server for one test, so tests can run in parallel; it is
+/// dropped (with any sessions still connected) when this object is destroyed.
+class TestDatabase {
+ public:
+  /// Creates the database; throws Error(kDatabase) if the server refuses.
+  explicit TestDatabase(const std::string& server_url);
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+  ~TestDatabase();
+
+  /// `postgresql://…/<this database>`.
+  const std::string& url() const { return url_; }
+  /// The database's name.
+  const std::string& name() const { return name_; }
+  /// A new connection to this database (for the test's own queries).
+  std::unique_ptr<Connection> connect() const;
+
+ private:
+  std::string server_url_;
+  std::string name_;
+  std::string url_;
+};
+
+/// Base fixture: a fresh migrated database, a FakeClock and a PostgresRepository on it. Skips
+/// the test when no server is configured (fails it when UE_REQUIRE_SERVICES=1).
+class PostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  /// Runs `sql` on a fresh connection and returns the first column of the first row as text
+  /// ("" for NULL or no row).
+  std::string scalar(const std::string& sql, const std::vector<Param>& params = {});
+
+  FakeClock clock_;
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<PostgresRepository> repo_;
+  std::unique_ptr<Connection> sql_;  ///< the test's own connection
+};
+
+}  // namespace user_export::pg::testing
