@@ -1,4 +1,5 @@
 #include "common/error.hpp"
+#include "source/postgres/postgres_repository.hpp"
 #include "source/repository.hpp"
 #include "source/sqlite/sqlite_repository.hpp"
 
@@ -10,9 +11,7 @@ std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock
     return std::make_unique<SqliteRepository>(SqliteRepository::path_from_url(url), clock);
   }
   if (starts_with("postgresql://") || starts_with("postgres://")) {
-    throw Error(ErrorCode::kConfig,
-                "the PostgreSQL backend is not built into this binary; use a "
-                "sqlite:///absolute/path.db database URL or a build with PostgreSQL support");
+    return make_postgres_repository(url, clock);
   }
   // Only the scheme is quoted: the rest of a URL may carry a password.
   const auto colon = url.find(':');
