@@ -29,6 +29,7 @@ start() {
     npm ci --prefix "$peer" --no-audit --no-fund --loglevel=error >&2
   fi
   rm -f "$dir/s3.port" "$dir/s3.env"
+  : >"$dir/s3-requests.log"
   # shellcheck disable=SC2086  # UE_S3_PEER_ARGS is a list of options
   setsid nohup node "$peer/server.js" --dir "$dir/s3-data" --port-file "$dir/s3.port" \
     --request-log "$dir/s3-requests.log" ${UE_S3_PEER_ARGS:-} \

@@ -106,16 +106,26 @@ async function main() {
     await next()
   })
 
-  const { port } = await server.run()
-  const httpServer = server.httpServer
+  // Logged synchronously before the answer is sent, so a client that has its answer finds the
+  // line already in the log. Errors thrown by s3rver's handlers carry their HTTP status.
   if (opts.requestLog) {
-    const log = fs.createWriteStream(opts.requestLog, { flags: 'a' })
-    httpServer.on('request', (req, res) => {
-      res.on('finish', () => {
-        log.write(`${JSON.stringify({ method: req.method, url: req.url, status: res.statusCode })}\n`)
-      })
+    server.middleware.unshift(async (ctx, next) => {
+      let status
+      try {
+        await next()
+        status = ctx.status
+      } catch (err) {
+        status = err.status || 500
+        throw err
+      } finally {
+        const line = { method: ctx.method, url: ctx.url, status }
+        fs.appendFileSync(opts.requestLog, `${JSON.stringify(line)}\n`)
+      }
     })
   }
+
+  const { port } = await server.run()
+  const httpServer = server.httpServer
   if (opts.portFile) {
     fs.writeFileSync(`${opts.portFile}.tmp`, `${port}\n`)
     fs.renameSync(`${opts.portFile}.tmp`, opts.portFile)
