@@ -70,6 +70,11 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
   result.relay = relay.drain(rt.sleeper, config.messages.delivery_timeout);
   rt.sink->flush(config.messages.delivery_timeout);
 
+  for (auto& g : result.groups) {  // the relay may have completed committed runs
+    if (g.ok && !g.run_id.empty()) {
+      if (auto run = rt.repository->find_run(g.run_id)) g.state = run->state;
+    }
+  }
   print_report_table(out, result.groups, options.show_paths_relative_to);
   int failed = 0;
   for (const auto& g : result.groups) {

@@ -44,7 +44,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
         [&](int attempt_no) { return attempt(group, type, slot, attempt_no); },
         [&](int attempt_no, const std::exception& e, Duration delay) {
           metrics
-              .counter("users_export_retries_total", "Retried export attempts", {{"groupId", gid}})
+              .counter("users_export_retries_total", "Retried export attempts", {{"group_id", gid}})
               .inc();
           spdlog::warn(
               "export attempt failed, retrying group={} slot={} attempt={} delay_ms={} "
@@ -59,7 +59,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
     if (e.code() == ErrorCode::kInvalidInput && !parse_group_type(group.type_name)) {
       metrics
           .counter("users_export_invalid_group_type_total", "Groups with an unknown group type",
-                   {{"groupId", gid}, {"groupType", group.type_name}})
+                   {{"group_id", gid}, {"group_type", group.type_name}})
           .inc();
     }
   } catch (const std::exception& e) {
@@ -69,14 +69,14 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   }
   result.group = group;
   result.seconds = seconds_since(deps_.clock, started);
-  const Labels labels{{"groupId", gid}, {"groupType", group.type_name}};
+  const Labels labels{{"group_id", gid}, {"group_type", group.type_name}};
   metrics.histogram("users_export_duration_seconds", "End-to-end time of one group export", labels)
       .observe(result.seconds);
   if (result.ok) {
     if (!result.already_done) {
       metrics
           .gauge("users_export_last_success_timestamp_seconds",
-                 "Unix time of the group's last successful export", {{"groupId", gid}})
+                 "Unix time of the group's last successful export", {{"group_id", gid}})
           .set(std::chrono::duration<double>(deps_.clock.now().time_since_epoch()).count());
     }
     spdlog::info(
@@ -152,7 +152,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     result.rows = outcome.rows;
     result.messages = outcome.messages.size();
     result.file = std::move(outcome.file);
-    const Labels glabel{{"groupId", gid}};
+    const Labels glabel{{"group_id", gid}};
     deps_.metrics
         .counter("users_export_batch_processed_total", "Rows exported and committed", glabel)
         .inc(static_cast<double>(result.rows));
@@ -169,7 +169,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     return result;
   } catch (const std::exception& e) {
     deps_.metrics
-        .counter("users_export_batch_failures_total", "Failed export attempts", {{"groupId", gid}})
+        .counter("users_export_batch_failures_total", "Failed export attempts", {{"group_id", gid}})
         .inc();
     try {
       deps_.repository.record_failure(run.run_id, deps_.owner, e.what());

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "common/error.hpp"
 #include "exporter/export_deps.hpp"
 #include "exporter/group_exporter.hpp"
 

@@ -45,7 +45,7 @@ class StagedFileGuard {
 };
 
 Labels group_labels(const MatchingGroup& group) {
-  return {{"groupId", group.id.str()}};
+  return {{"group_id", group.id.str()}};
 }
 
 }  // namespace
@@ -113,7 +113,7 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
   deps_.metrics
       .histogram("users_export_group_duration_seconds",
                  "Time to stream and stage a group's CSV (excluding upload and messages)",
-                 {{"groupId", group.id.str()}, {"groupType", group.type_name}})
+                 {{"group_id", group.id.str()}, {"group_type", group.type_name}})
       .observe(csv_seconds);
 
   // Upload under the run's deterministic key: a retried run overwrites, never duplicates.

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 BINARY = os.environ.get("USER_EXPORT_BIN", "")
@@ -61,6 +62,10 @@ class Demo:
         return sorted(p for p in (self.dir / "objects").rglob("*.csv.gz"))
 
     def export(self, *extra, env=None, check=True):
+        # A one-shot export's slot is the current second and (group, slot) is the idempotency
+        # key: a second export within the same second is a deliberate no-op. Start each export
+        # in a new second so that every call here is a new slot.
+        time.sleep(1.0 - (time.time() % 1.0) + 0.01)
         return run(["export", "--config", str(self.config), *extra], env=env, check=check)
 
 

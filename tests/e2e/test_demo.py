@@ -168,21 +168,28 @@ class RepeatedExportTest(unittest.TestCase):
         self.assertEqual(len(self.demo.messages()), after)
 
     def test_unknown_group_type_fails_that_group_only(self):
+        refs = self.add_users(4)  # into the two good groups, before the bad one exists
         with self.demo.db() as db:
             bad = str(uuid.uuid4())
             domain = db.execute("SELECT domain_id FROM matching_groups LIMIT 1").fetchone()[0]
             db.execute("INSERT INTO matching_groups (id, domain_id, name, group_type, active, "
                        "created_at) VALUES (?, ?, 'bad', 'PREMIUM', 1, '2026-01-01 00:00:00')",
                        (bad, domain))
+            db.execute("INSERT INTO users (ref_id, username, group_id, sent_to_matching_service, "
+                       "created_at) VALUES (?, 'stuck', ?, 0, '2026-01-01 00:00:00')",
+                       (str(uuid.uuid4()), bad))
             db.commit()
-        refs = self.add_users(4)
         before = len(self.demo.messages())
         proc = self.demo.export("--metrics-file", str(Path(self.tmp) / "m.prom"), check=False)
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn("PREMIUM", proc.stdout + proc.stderr)
         self.assertEqual(sorted(self.exported_ref_ids(before)), sorted(refs))
+        with self.demo.db() as db:
+            stuck = db.execute("SELECT sent_to_matching_service FROM users WHERE username = 'stuck'"
+                               ).fetchone()[0]
+        self.assertEqual(stuck, 0, "a user of the failed group must stay unmarked")
         metrics = (Path(self.tmp) / "m.prom").read_text()
-        self.assertIn(f'users_export_invalid_group_type_total{{groupId="{bad}",groupType="PREMIUM"}} 1',
+        self.assertIn(f'users_export_invalid_group_type_total{{group_id="{bad}",group_type="PREMIUM"}} 1',
                       metrics)
 
     def test_bad_config_is_exit_2_naming_the_key(self):
