@@ -1,10 +1,11 @@
 // Measures the Kafka sink against an in-process librdkafka mock cluster.
 //
-//   kafka_throughput [--messages N] [--batch B] [--bytes S] [--brokers K]
+//   kafka_throughput [--messages N] [--batch B] [--bytes S] [--brokers K] [--linger-ms L]
 //
 // Publishes N messages of S payload bytes (defaults 10000, 500, 200, 3 brokers) in batches of B
-// through make_kafka_sink with the default settings (acks=all, idempotence, zstd), waiting for
-// every delivery report, and prints messages/s and the batch latency percentiles.
+// through make_kafka_sink with the default settings (acks=all, idempotence, zstd, librdkafka's
+// linger.ms unless L is given), waiting for every delivery report, and prints messages/s and the
+// batch latency percentiles.
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -21,7 +22,7 @@
 int main(int argc, char** argv) {
   using namespace user_export;
   using Steady = std::chrono::steady_clock;
-  long messages = 10000, batch = 500, bytes = 200, brokers = 3;
+  long messages = 10000, batch = 500, bytes = 200, brokers = 3, linger_ms = -1;
   try {
     for (int i = 1; i + 1 < argc; i += 2) {
       const std::string_view arg = argv[i];
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
         bytes = value;
       } else if (arg == "--brokers") {
         brokers = value;
+      } else if (arg == "--linger-ms") {
+        linger_ms = value;
       } else {
         throw std::invalid_argument("unknown option " + std::string(arg));
       }
@@ -45,6 +48,7 @@ int main(int argc, char** argv) {
     cluster.create_topic("flairbit-users", 3, static_cast<int>(std::min(brokers, 3L)));
     Config config;
     config.kafka.bootstrap = cluster.bootstrap();
+    if (linger_ms >= 0) config.kafka.extra["linger.ms"] = std::to_string(linger_ms);
     auto sink = make_kafka_sink(config, nullptr);
 
     std::vector<OutboundMessage> all;
