@@ -6,7 +6,9 @@
 #                     and writes `export UE_TEST_S3_…=…` lines to DIR/s3.env
 #   s3.sh stop DIR    stops it and removes its data
 # UE_S3_PEER_ARGS adds options of tests/peers/s3/server.js (fault injection for private
-# instances, e.g. "--crash-on-part 2"). Requires node, npm and curl.
+# instances, e.g. "--crash-on-part 2"). UE_S3_PEER_TLS=1 serves https with a self-signed
+# certificate for 127.0.0.1, written to DIR/s3-tls-cert.pem and exported as
+# UE_TEST_S3_CA_BUNDLE. Requires node, npm, curl (and openssl for TLS).
 set -euo pipefail
 
 cmd=${1:?usage: s3.sh start|stop DIR}
@@ -16,8 +18,9 @@ peer="$root/tests/peers/s3"
 access_key=S3RVER
 secret_key=S3RVER
 
+tls_args=()
 signed_status() { # SECRET URL: HTTP status of a signed HEAD request
-  curl -s -o /dev/null -w '%{http_code}' --max-time 5 -I \
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 -I "${tls_args[@]}" \
     --aws-sigv4 aws:amz:us-east-1:s3 -u "$access_key:$1" \
     -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$2" || true
 }
@@ -30,9 +33,19 @@ start() {
   fi
   rm -f "$dir/s3.port" "$dir/s3.env"
   : >"$dir/s3-requests.log"
+  local scheme=http server_tls=() ca_line=""
+  if [ "${UE_S3_PEER_TLS:-}" = 1 ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+      -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/s3-tls-key.pem" \
+      -out "$dir/s3-tls-cert.pem" 2>/dev/null
+    scheme=https
+    server_tls=(--key "$dir/s3-tls-key.pem" --cert "$dir/s3-tls-cert.pem")
+    tls_args=(--cacert "$dir/s3-tls-cert.pem")
+    ca_line="export UE_TEST_S3_CA_BUNDLE=$dir/s3-tls-cert.pem"
+  fi
   # shellcheck disable=SC2086  # UE_S3_PEER_ARGS is a list of options
   setsid nohup node "$peer/server.js" --dir "$dir/s3-data" --port-file "$dir/s3.port" \
-    --request-log "$dir/s3-requests.log" ${UE_S3_PEER_ARGS:-} \
+    --request-log "$dir/s3-requests.log" "${server_tls[@]}" ${UE_S3_PEER_ARGS:-} \
     >"$dir/s3.log" 2>&1 </dev/null &
   echo $! >"$dir/s3.pid"
 
@@ -47,7 +60,7 @@ start() {
     cat "$dir/s3.log" >&2 || true
     exit 1
   fi
-  local endpoint="http://127.0.0.1:$port"
+  local endpoint="$scheme://127.0.0.1:$port"
   local status=""
   for _ in $(seq 1 100); do
     status=$(signed_status "$secret_key" "$endpoint/")
@@ -69,6 +82,7 @@ export UE_TEST_S3_ENDPOINT=$endpoint
 export UE_TEST_S3_ACCESS_KEY=$access_key
 export UE_TEST_S3_SECRET_KEY=$secret_key
 export UE_TEST_S3_REQUEST_LOG=$dir/s3-requests.log
+$ca_line
 ENV
   echo "s3.sh: S3 test server at $endpoint (pid $(cat "$dir/s3.pid"))" >&2
 }
@@ -87,7 +101,7 @@ stop() {
     fi
     rm -f "$dir/s3.pid"
   fi
-  rm -rf "$dir/s3-data" "$dir/s3.port"
+  rm -rf "$dir/s3-data" "$dir/s3.port" "$dir/s3-tls-key.pem"
 }
 
 case "$cmd" in

@@ -68,6 +68,7 @@ class S3StoreIntegrationTest : public ::testing::Test {
     c.s3_path_style = true;
     c.access_key = peer.access_key;
     c.secret_key = peer.secret_key;
+    c.ca_bundle = peer.ca_bundle;
     c.connect_timeout = std::chrono::milliseconds{2000};
     c.request_timeout = std::chrono::milliseconds{60000};
     c.part_size = 5 * kMiB;
@@ -443,6 +444,36 @@ TEST_F(S3StoreIntegrationTest, ServerStoppedMidUploadRetriesThenFailsAndALaterRu
     EXPECT_EQ(stored.bytes, static_cast<std::int64_t>(16 * kMiB + 5));
     EXPECT_EQ(read_back_sha256(restarted.env(), key), testing::sha256_of_file(file));
   }
+}
+
+TEST_F(S3StoreIntegrationTest, HttpsEndpointIsVerifiedAgainstTheConfiguredCaBundle) {
+  TempDir dir("ue-s3-peer");
+  PrivateS3Peer tls(dir.path(), "", /*tls=*/true);
+  ASSERT_EQ(tls.env().endpoint.rfind("https://", 0), 0u) << tls.env().endpoint;
+  ASSERT_FALSE(tls.env().ca_bundle.empty());
+
+  // Verification is on by default: a self-signed certificate is refused, at once.
+  auto no_ca = config_for(tls.env());
+  no_ca.ca_bundle.clear();
+  auto untrusting = make_store(no_ca);
+  try {
+    untrusting->ensure_ready();
+    FAIL() << "an unverified certificate was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_FALSE(e.retriable());
+    EXPECT_TRUE(contains(e.what(), "CA bundle")) << e.what();
+  }
+  EXPECT_TRUE(clock_.sleeps().empty());
+
+  auto trusting = make_store(config_for(tls.env()));  // trusts the peer's certificate
+  const auto file = staged("tls", 6 * kMiB, 110);
+  trusting->put(PutRequest{"exports/tls.csv.gz", file, "application/gzip", {}});
+  EXPECT_EQ(read_back_sha256(tls.env(), "exports/tls.csv.gz"), testing::sha256_of_file(file));
+
+  auto unverified = config_for(tls.env());
+  unverified.verify_tls = false;
+  EXPECT_NO_THROW(make_store(unverified)->ensure_ready());
 }
 
 TEST_F(S3StoreIntegrationTest, StagedFileThatCannotBeOpenedIsAnIoError) {

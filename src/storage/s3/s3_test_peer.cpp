@@ -39,7 +39,8 @@ std::map<std::string, std::string> read_env_file(const std::filesystem::path& fi
 
 std::optional<S3PeerEnv> s3_peer_from_environment() {
   S3PeerEnv env{env_or_empty("UE_TEST_S3_ENDPOINT"), env_or_empty("UE_TEST_S3_ACCESS_KEY"),
-                env_or_empty("UE_TEST_S3_SECRET_KEY"), env_or_empty("UE_TEST_S3_REQUEST_LOG")};
+                env_or_empty("UE_TEST_S3_SECRET_KEY"), env_or_empty("UE_TEST_S3_REQUEST_LOG"),
+                env_or_empty("UE_TEST_S3_CA_BUNDLE")};
   if (env.endpoint.empty() || env.access_key.empty() || env.secret_key.empty()) {
     return std::nullopt;
   }
@@ -92,18 +93,21 @@ CommandResult run_command(const std::vector<std::string>& argv,
   return result;
 }
 
-PrivateS3Peer::PrivateS3Peer(std::filesystem::path dir, std::string server_args)
+PrivateS3Peer::PrivateS3Peer(std::filesystem::path dir, std::string server_args, bool tls)
     : dir_(std::move(dir)) {
   const std::string script = std::string(UE_SOURCE_DIR) + "/scripts/services/s3.sh";
   const auto started =
-      run_command({"bash", script, "start", dir_.string()}, {{"UE_S3_PEER_ARGS", server_args}});
+      run_command({"bash", script, "start", dir_.string()},
+                  {{"UE_S3_PEER_ARGS", server_args}, {"UE_S3_PEER_TLS", tls ? "1" : ""}});
   const auto values = read_env_file(dir_ / "s3.env");
   if (started.exit_code != 0 || values.count("UE_TEST_S3_ENDPOINT") == 0) {
     run_command({"bash", script, "stop", dir_.string()});
     throw std::runtime_error("could not start a private S3 test server with " + script);
   }
   env_ = S3PeerEnv{values.at("UE_TEST_S3_ENDPOINT"), values.at("UE_TEST_S3_ACCESS_KEY"),
-                   values.at("UE_TEST_S3_SECRET_KEY"), values.at("UE_TEST_S3_REQUEST_LOG")};
+                   values.at("UE_TEST_S3_SECRET_KEY"), values.at("UE_TEST_S3_REQUEST_LOG"),
+                   values.count("UE_TEST_S3_CA_BUNDLE") != 0 ? values.at("UE_TEST_S3_CA_BUNDLE")
+                                                             : std::string()};
 }
 
 PrivateS3Peer::~PrivateS3Peer() {
@@ -112,11 +116,13 @@ PrivateS3Peer::~PrivateS3Peer() {
 }
 
 std::vector<std::string> CurlS3Client::base_args() const {
-  return {"curl",        "-sS",
-          "--max-time",  "120",
-          "--aws-sigv4", "aws:amz:us-east-1:s3",
-          "-u",          peer_.access_key + ":" + peer_.secret_key,
-          "-H",          "x-amz-content-sha256: UNSIGNED-PAYLOAD"};
+  std::vector<std::string> args = {"curl",        "-sS",
+                                   "--max-time",  "120",
+                                   "--aws-sigv4", "aws:amz:us-east-1:s3",
+                                   "-u",          peer_.access_key + ":" + peer_.secret_key,
+                                   "-H",          "x-amz-content-sha256: UNSIGNED-PAYLOAD"};
+  if (!peer_.ca_bundle.empty()) args.insert(args.end(), {"--cacert", peer_.ca_bundle});
+  return args;
 }
 
 int CurlS3Client::get(const std::string& path, const std::filesystem::path& out) const {

@@ -15,10 +15,11 @@ struct S3PeerEnv {
   std::string access_key;   ///< access key id
   std::string secret_key;   ///< secret key
   std::string request_log;  ///< JSON-lines log of the requests it answered ("" if unknown)
+  std::string ca_bundle;    ///< certificate to trust for an https endpoint ("" for http)
 };
 
-/// UE_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY / _REQUEST_LOG; nullopt when any of the
-/// first three is missing.
+/// UE_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY / _REQUEST_LOG / _CA_BUNDLE; nullopt when
+/// any of the first three is missing.
 std::optional<S3PeerEnv> s3_peer_from_environment();
 
 /// Whether UE_REQUIRE_SERVICES=1 (a missing service is then a failure, not a skip).
@@ -38,9 +39,10 @@ CommandResult run_command(const std::vector<std::string>& argv,
 /// can crash it without disturbing others). Stopped by the destructor.
 class PrivateS3Peer {
  public:
-  /// Starts a server in `dir` with extra server.js options (e.g. "--crash-on-part 2"); throws
-  /// std::runtime_error when it does not start.
-  PrivateS3Peer(std::filesystem::path dir, std::string server_args);
+  /// Starts a server in `dir` with extra server.js options (e.g. "--crash-on-part 2"), over
+  /// https with a fresh self-signed certificate when `tls`; throws std::runtime_error when it
+  /// does not start.
+  PrivateS3Peer(std::filesystem::path dir, std::string server_args, bool tls = false);
   ~PrivateS3Peer();
   PrivateS3Peer(const PrivateS3Peer&) = delete;
   PrivateS3Peer& operator=(const PrivateS3Peer&) = delete;

@@ -3,9 +3,11 @@
 //
 // Usage: node server.js --dir DATA_DIR [--port 0] [--port-file FILE] [--request-log FILE]
 //                       [--crash-on-part N] [--fail-parts-status CODE] [--concurrent-create 1]
+//                       [--key KEY.pem --cert CERT.pem]
 //
 //   --port 0             (default) lets the kernel pick a free port; the chosen port is printed
 //                        as "listening PORT" on stdout and written to --port-file when given.
+//   --key/--cert         serve https with this private key and certificate.
 //   --request-log FILE   appends one JSON line per answered request: method, url, status.
 //                        Tests use it to see requests the server does not implement (such as
 //                        AbortMultipartUpload, answered 405).
@@ -49,6 +51,12 @@ function parseArgs(argv) {
       case '--fail-parts-status':
         opts.failPartsStatus = Number(value)
         break
+      case '--key':
+        opts.key = value
+        break
+      case '--cert':
+        opts.cert = value
+        break
       case '--concurrent-create':
         opts.concurrentCreate = value === '1'
         break
@@ -77,6 +85,9 @@ async function main() {
     address: opts.address,
     port: opts.port,
     silent: true,
+    ...(opts.key && opts.cert
+      ? { key: fs.readFileSync(opts.key), cert: fs.readFileSync(opts.cert) }
+      : {}),
   })
 
   let parts = 0
