@@ -1,5 +1,6 @@
 #include "source/synthetic_data.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -119,20 +120,34 @@ void append_digits(std::string& out, std::uint64_t value, int width) {
   out.append(buf, static_cast<std::size_t>(width));
 }
 
-void append_uuid(std::string& out, std::uint64_t a, std::uint64_t b) {
+/// Canonical text of the 128 bits `hi`:`lo` (most significant first).
+void append_uuid_bits(std::string& out, std::uint64_t hi, std::uint64_t lo) {
   static constexpr char kHex[] = "0123456789abcdef";
-  a = (a & ~0xf000ULL) | 0x4000ULL;                         // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   char buf[36];
   int pos = 0;
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) buf[pos++] = '-';
-    std::uint64_t word = i < 8 ? a : b;
-    auto byte = static_cast<unsigned>((word >> (8 * (7 - (i % 8)))) & 0xff);
+    const std::uint64_t word = i < 8 ? hi : lo;
+    const auto byte = static_cast<unsigned>((word >> (8 * (7 - (i % 8)))) & 0xff);
     buf[pos++] = kHex[byte >> 4];
     buf[pos++] = kHex[byte & 0xf];
   }
   out.append(buf, sizeof buf);
+}
+
+constexpr std::uint64_t kVariantMask = 0x3fffffffffffffffULL;
+constexpr std::uint64_t kVariantBits = 0x8000000000000000ULL;  // RFC 9562 variant
+
+/// A random version-4 UUID.
+void append_uuid_v4(std::string& out, std::uint64_t a, std::uint64_t b) {
+  append_uuid_bits(out, (a & ~0xf000ULL) | 0x4000ULL, (b & kVariantMask) | kVariantBits);
+}
+
+/// A version-7 UUID: 48 bits of Unix milliseconds, then random bits. Ids made in time order
+/// sort in that order, so a unique index on them grows at its right edge (fast bulk loads).
+void append_uuid_v7(std::string& out, std::uint64_t unix_ms, std::uint64_t a, std::uint64_t b) {
+  const std::uint64_t hi = (unix_ms << 16) | 0x7000ULL | (a & 0x0fffULL);
+  append_uuid_bits(out, hi, (b & kVariantMask) | kVariantBits);
 }
 
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -172,13 +187,18 @@ std::string& reset(SyntheticText& text, bool null) {
   return text.value;
 }
 
-constexpr std::int64_t k2020 = 1'577'836'800;  // 2020-01-01T00:00:00Z
-constexpr std::int64_t kDays1950 = -7305;      // 1950-01-01
-constexpr std::int64_t kDaysDobRange = 20819;  // to 2006-12-31
+constexpr std::int64_t k2020 = 1'577'836'800;                   // 2020-01-01T00:00:00Z
+constexpr std::int64_t kSignupSpanMs = 5LL * 365 * 86'400'000;  // sign-ups spread over 5 years
+constexpr std::int64_t kDays1950 = -7305;                       // 1950-01-01
+constexpr std::int64_t kDaysDobRange = 20819;                   // to 2006-12-31
 
 }  // namespace
 
-SyntheticData::SyntheticData(const SeedPlan& plan) : seed_(plan.random_seed), users_(plan.users) {
+SyntheticData::SyntheticData(const SeedPlan& plan)
+    : seed_(plan.random_seed),
+      users_(plan.users),
+      signup_step_ms_(
+          std::max<std::int64_t>(1, kSignupSpanMs / std::max<std::int64_t>(1, plan.users))) {
   if (plan.users < 0) {
     throw Error(ErrorCode::kInvalidInput, "cannot seed a negative number of users (" +
                                               std::to_string(plan.users) +
@@ -193,7 +213,7 @@ SyntheticData::SyntheticData(const SeedPlan& plan) : seed_(plan.random_seed), us
     Stream rng(seed_, static_cast<std::uint64_t>(i), kGroupSalt);
     SyntheticGroup group;
     std::string id;
-    append_uuid(id, rng.next(), rng.next());
+    append_uuid_v4(id, rng.next(), rng.next());
     group.id = GroupId::parse(id);
     group.domain_id = plan.domain_id;
     const bool cost_based = i % 2 == 0;
@@ -211,8 +231,13 @@ void SyntheticData::fill_user(std::int64_t index, SyntheticUser& out) const {
   const Name& first = pick(kFirstNames, rng);
   const Name& last = pick(kLastNames, rng);
 
+  // Users sign up in id order, each inside its own time step, as in a real table; the ref id
+  // is time-ordered (v7) from the same instant.
+  const std::int64_t created_ms =
+      k2020 * 1000 + index * signup_step_ms_ +
+      static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(signup_step_ms_));
   out.ref_id.clear();
-  append_uuid(out.ref_id, rng.next(), rng.next());
+  append_uuid_v7(out.ref_id, static_cast<std::uint64_t>(created_ms), rng.next(), rng.next());
 
   out.username.clear();
   out.username.append(first.ascii).push_back('.');
@@ -236,8 +261,7 @@ void SyntheticData::fill_user(std::int64_t index, SyntheticUser& out) const {
 
   out.group_index = static_cast<std::size_t>(index % static_cast<std::int64_t>(groups_.size()));
   out.created_at.clear();
-  append_datetime(out.created_at,
-                  k2020 + static_cast<std::int64_t>(rng.next() % (5 * 31'536'000ULL)));
+  append_datetime(out.created_at, created_ms / 1000);
 
   out.has_profile = rng.below(100) >= 8;
 

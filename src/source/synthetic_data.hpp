@@ -37,12 +37,12 @@ struct SyntheticGroup {
 /// `YYYY-MM-DD`. When `has_profile` is false no profile row is inserted and the profile fields
 /// are unspecified.
 struct SyntheticUser {
-  std::string ref_id;           ///< version-4 UUID text, unique per (seed, index)
+  std::string ref_id;           ///< time-ordered (version-7) UUID from created_at
   std::string username;         ///< ASCII, unique per (seed, index)
   SyntheticText email;          ///< sometimes NULL, sometimes a quoted local part with a comma
   SyntheticText phone;          ///< E.164 (`+` and up to 15 digits) or NULL
   std::size_t group_index = 0;  ///< index into SyntheticData::groups()
-  std::string created_at;       ///< between 2020 and 2025
+  std::string created_at;       ///< 2020 to 2024, increasing with the index
   bool has_profile = true;      ///< false for a share of users (no profile row at all)
   SyntheticText display_name;   ///< non-ASCII names; commas, quotes, tabs, a leading `=`
   SyntheticText gender;         ///< one of four values or NULL
@@ -75,6 +75,7 @@ class SyntheticData {
  private:
   std::uint64_t seed_;
   std::int64_t users_;
+  std::int64_t signup_step_ms_;  ///< time between two consecutive users' sign-ups
   std::vector<SyntheticGroup> groups_;
 };
 

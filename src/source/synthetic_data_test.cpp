@@ -114,7 +114,7 @@ TEST(SyntheticData, UsersAreSpreadEvenlyWithUniqueRefIdsAndUsernames) {
     auto parsed = Uuid::parse(u.ref_id);
     ASSERT_TRUE(parsed) << u.ref_id;
     EXPECT_EQ(parsed->str(), u.ref_id);
-    EXPECT_EQ(u.ref_id[14], '4') << u.ref_id;
+    EXPECT_EQ(u.ref_id[14], '7') << u.ref_id;  // time-ordered
     EXPECT_NE(std::string("89ab").find(u.ref_id[19]), std::string::npos) << u.ref_id;
   }
   EXPECT_EQ(per_group, (std::vector<int>{10'000, 10'000, 10'000}));
@@ -125,8 +125,14 @@ TEST(SyntheticData, UsersAreSpreadEvenlyWithUniqueRefIdsAndUsernames) {
 TEST(SyntheticData, ValuesAreWellFormed) {
   const SyntheticData data(plan_of(20'000, 2));
   SyntheticUser u;
+  std::string previous_ref, previous_created;
   for (std::int64_t i = 0; i < data.user_count(); ++i) {
     data.fill_user(i, u);
+    // Sign-ups and their time-ordered ref ids increase with the index, as in a real table.
+    EXPECT_GT(u.ref_id, previous_ref);
+    EXPECT_GE(u.created_at, previous_created);
+    previous_ref = u.ref_id;
+    previous_created = u.created_at;
     if (!u.phone.null) {
       const std::string& p = u.phone.value;
       ASSERT_GE(p.size(), 3u);

@@ -12,17 +12,20 @@ namespace {
 constexpr std::int64_t kProgressEvery = 50'000;
 
 /// Puts the connection into bulk-load mode for its lifetime: no fsync (the load is one
-/// transaction; a crash just loses it) and a 64 MiB page cache so the unique index on ref_id
-/// stays in memory. Restores the normal settings and shrinks the WAL afterwards.
+/// transaction; a crash just loses it), a 64 MiB page cache, and no foreign-key lookups (each
+/// profile references the user inserted just before it). Restores the normal settings and
+/// shrinks the WAL afterwards. Pragmas take effect only outside a transaction, so this wraps
+/// the load's transaction.
 class BulkLoadMode {
  public:
   explicit BulkLoadMode(Connection& conn) : conn_(conn) {
-    conn_.exec("PRAGMA synchronous=OFF; PRAGMA cache_size=-65536", "enter bulk-load mode");
+    conn_.exec("PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536",
+               "enter bulk-load mode");
   }
   ~BulkLoadMode() {
     try {
       conn_.exec(
-          "PRAGMA synchronous=FULL; PRAGMA cache_size=-2000; "
+          "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-2000; "
           "PRAGMA wal_checkpoint(TRUNCATE)",
           "leave bulk-load mode");
     } catch (const Error&) {
