@@ -446,6 +446,29 @@ TEST_F(S3StoreIntegrationTest, ServerStoppedMidUploadRetriesThenFailsAndALaterRu
   }
 }
 
+TEST_F(S3StoreIntegrationTest, RequestsThatHangAreCutByTheRequestTimeoutAndRetried) {
+  TempDir dir("ue-s3-peer");
+  PrivateS3Peer hanging(dir.path(), "--stall-parts 1");
+  auto c = config_for(hanging.env());
+  c.request_timeout = std::chrono::milliseconds{800};
+  c.parallel_parts = 1;
+  auto store = make_store(c, 2);
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    store->put(
+        PutRequest{"exports/hang.csv.gz", staged("hang", 6 * kMiB, 120), "application/gzip", {}});
+    FAIL() << "an upload to a hanging server succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_TRUE(e.retriable()) << e.what();
+    EXPECT_TRUE(contains(e.what(), "Timeout was reached")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "gave up after 2 attempts")) << e.what();
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::seconds{20}) << "the request timeout was not applied";
+  EXPECT_EQ(clock_.sleeps().size(), 1u);  // the part's one retry; the abort is answered at once
+}
+
 TEST_F(S3StoreIntegrationTest, HttpsEndpointIsVerifiedAgainstTheConfiguredCaBundle) {
   TempDir dir("ue-s3-peer");
   PrivateS3Peer tls(dir.path(), "", /*tls=*/true);

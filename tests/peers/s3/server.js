@@ -3,7 +3,7 @@
 //
 // Usage: node server.js --dir DATA_DIR [--port 0] [--port-file FILE] [--request-log FILE]
 //                       [--crash-on-part N] [--fail-parts-status CODE] [--concurrent-create 1]
-//                       [--key KEY.pem --cert CERT.pem]
+//                       [--stall-parts 1] [--key KEY.pem --cert CERT.pem]
 //
 //   --port 0             (default) lets the kernel pick a free port; the chosen port is printed
 //                        as "listening PORT" on stdout and written to --port-file when given.
@@ -16,6 +16,8 @@
 //   --fail-parts-status C  every UploadPart request is answered with HTTP status C and an S3
 //                        error body, so a client exhausts its part retries while the server
 //                        stays up and can still be asked for other requests.
+//   --stall-parts 1      UploadPart requests are read but never answered, like a server that
+//                        hangs: the client's request timeout has to end them.
 //   --concurrent-create 1  a CreateBucket request finds the bucket already created, as if another
 //                        client created it between this client's HEAD and PUT (the answer is
 //                        s3rver's own 409 BucketAlreadyExists).
@@ -56,6 +58,9 @@ function parseArgs(argv) {
         break
       case '--cert':
         opts.cert = value
+        break
+      case '--stall-parts':
+        opts.stallParts = value === '1'
         break
       case '--concurrent-create':
         opts.concurrentCreate = value === '1'
@@ -102,6 +107,11 @@ async function main() {
       if (opts.crashOnPart && parts >= opts.crashOnPart) {
         ctx.req.socket.destroy()
         process.kill(process.pid, 'SIGKILL')
+        return
+      }
+      if (opts.stallParts) {
+        ctx.req.resume()
+        await new Promise((resolve) => ctx.req.socket.once('close', resolve))
         return
       }
       if (opts.failPartsStatus) {
