@@ -41,7 +41,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
     const GroupType type = group.type();
     Retry retry(deps_.config.retry, deps_.sleeper, deps_.random);
     result = retry.run(
-        [&](int attempt_no) { return attempt(group, type, slot, attempt_no); },
+        [&](int attempt_no) { return attempt(group, type, slot, attempt_no, result); },
         [&](int attempt_no, const std::exception& e, Duration delay) {
           metrics
               .counter("users_export_retries_total", "Retried export attempts", {{"group_id", gid}})
@@ -99,7 +99,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
 }
 
 GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, Slot slot,
-                                   int attempt_no) {
+                                   int attempt_no, GroupResult& progress) {
   const auto started = deps_.clock.monotonic();
   const std::string gid = group.id.str();
   GroupResult result;
@@ -116,6 +116,8 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
   claim.owner_is_dead = local_owner_is_dead;
   ExportRun run = deps_.repository.claim(claim);
   result.run_id = run.run_id;
+  progress.run_id = run.run_id;  // kept for the report if this attempt fails
+  progress.attempts = attempt_no;
   result.state = run.state;
   result.resumed = run.resumed;
   if (run.state != RunState::kClaimed) {

@@ -44,7 +44,9 @@ class ExportService {
   GroupResult export_group(const MatchingGroup& group, Slot slot);
 
  private:
-  GroupResult attempt(const MatchingGroup& group, GroupType type, Slot slot, int attempt);
+  /// One attempt; records the run id and attempt number in `progress` as soon as it has them.
+  GroupResult attempt(const MatchingGroup& group, GroupType type, Slot slot, int attempt,
+                      GroupResult& progress);
   GroupExporter& exporter_for(GroupType type);
 
   ExportDeps deps_;

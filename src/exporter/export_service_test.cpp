@@ -1,0 +1,236 @@
+#include "exporter/export_service.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/fake_clock.hpp"
+#include "common/fault_point.hpp"
+#include "storage/local/local_store.hpp"
+
+namespace user_export {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A store that fails retriably a given number of times, then delegates.
+class FlakyStore final : public ObjectStore {
+ public:
+  explicit FlakyStore(ObjectStore& inner) : inner_(inner) {}
+  void ensure_ready() override { inner_.ensure_ready(); }
+  StoredObject put(const PutRequest& request) override {
+    if (failures_left > 0) {
+      --failures_left;
+      throw Error(ErrorCode::kStorage, "simulated 503 from the object store", true);
+    }
+    return inner_.put(request);
+  }
+  std::string key_prefix() const override { return inner_.key_prefix(); }
+  std::atomic<int> failures_left{0};
+
+ private:
+  ObjectStore& inner_;
+};
+
+class ExportServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("export-service-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    config_.database.url = "sqlite://" + (dir_ / "db.sqlite").string();
+    config_.export_.domain_id = "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41";
+    config_.export_.staging_dir = (dir_ / "staging").string();
+    config_.csv.columns = default_csv_columns();
+    config_.retry.max_attempts = 3;
+    repo_ = open_repository(config_.database.url, clock_);
+    repo_->migrate();
+    repo_->seed(SeedPlan{DomainId::parse(config_.export_.domain_id), 100, 2, 7}, {});
+    local_ = std::make_unique<LocalStore>(dir_ / "objects");
+    store_ = std::make_unique<FlakyStore>(*local_);
+    staging_ = std::make_unique<StagingDir>(config_.export_.staging_dir);
+    groups_ = repo_->active_groups(DomainId::parse(config_.export_.domain_id));
+    ASSERT_EQ(groups_.size(), 2u);
+    set_fault("");
+  }
+  void TearDown() override {
+    set_fault("");
+    service_.reset();
+    staging_.reset();
+    repo_.reset();
+    fs::remove_all(dir_);
+  }
+
+  ExportService& service() {
+    if (!service_) {
+      service_ = std::make_unique<ExportService>(ExportDeps{
+          config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, "test:1"});
+    }
+    return *service_;
+  }
+  const MatchingGroup& group_of(GroupType type) {
+    for (const auto& g : groups_) {
+      if (g.type() == type) return g;
+    }
+    throw std::logic_error("no such group");
+  }
+  std::int64_t query(const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_ / "db.sqlite").c_str(), &db);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+    std::int64_t v = -1;
+    if (sqlite3_step(stmt) == SQLITE_ROW) v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return v;
+  }
+  std::int64_t unsent(const MatchingGroup& g) {
+    return query("SELECT COUNT(*) FROM users WHERE NOT sent_to_matching_service AND group_id = '" +
+                 g.id.str() + "'");
+  }
+  Slot slot(int minutes) {
+    return Slot{std::chrono::seconds{1'767'225'600}} + std::chrono::minutes{minutes};
+  }
+
+  fs::path dir_;
+  Config config_;
+  FakeClock clock_;
+  FakeRandom random_;
+  Metrics metrics_;
+  std::unique_ptr<Repository> repo_;
+  std::unique_ptr<LocalStore> local_;
+  std::unique_ptr<FlakyStore> store_;
+  std::unique_ptr<StagingDir> staging_;
+  std::unique_ptr<ExportService> service_;
+  std::vector<MatchingGroup> groups_;
+};
+
+TEST_F(ExportServiceTest, CostBasedGroupIsStagedUploadedCommittedAndCounted) {
+  const auto& g = group_of(GroupType::kCostBased);
+  GroupResult r = service().export_group(g, slot(0));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.rows, 50);
+  EXPECT_EQ(r.messages, 1u);
+  ASSERT_TRUE(r.file.has_value());
+  EXPECT_TRUE(fs::exists(local_->path_for(r.file->object_key)));
+  EXPECT_EQ(static_cast<std::int64_t>(fs::file_size(local_->path_for(r.file->object_key))),
+            r.file->bytes);
+  EXPECT_EQ(unsent(g), 0);
+  EXPECT_EQ(repo_->pending_count(), 1);
+  auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 1u);
+  auto payload = nlohmann::json::parse(pending[0].payload);
+  EXPECT_EQ(payload["rowCount"], 50);
+  EXPECT_EQ(payload["sha256"], r.file->sha256);
+  EXPECT_TRUE(fs::is_empty(staging_->path()) ||
+              !fs::exists(staging_->file_for(r.run_id)));  // staged file removed
+  const Labels gl{{"group_id", g.id.str()}};
+  EXPECT_EQ(metrics_.value("users_export_batch_processed_total", gl), 50);
+  EXPECT_EQ(metrics_.value("users_export_csv_processed_total", gl), 50);
+  EXPECT_EQ(metrics_.value("users_export_rows_marked_total", gl), 50);
+  EXPECT_EQ(metrics_.value("users_export_bytes_uploaded_total", gl), r.file->bytes);
+  EXPECT_EQ(metrics_.value("users_export_failures_total",
+                           {{"group_id", g.id.str()}, {"group_type", "COST_BASED"}}),
+            -1);
+  // The same slot again is a no-op.
+  GroupResult again = service().export_group(g, slot(0));
+  EXPECT_TRUE(again.ok);
+  EXPECT_TRUE(again.already_done);
+  EXPECT_EQ(repo_->pending_count(), 1);
+}
+
+TEST_F(ExportServiceTest, RetriableFailureIsRetriedWithBackoffOnTheFakeClock) {
+  const auto& g = group_of(GroupType::kCostBased);
+  store_->failures_left = 2;
+  GroupResult r = service().export_group(g, slot(0));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.attempts, 3);
+  auto sleeps = clock_.sleeps();
+  ASSERT_EQ(sleeps.size(), 2u);
+  EXPECT_NEAR(std::chrono::duration<double>(sleeps[0]).count(), 0.1, 0.1 * 0.2 + 1e-9);
+  EXPECT_NEAR(std::chrono::duration<double>(sleeps[1]).count(), 0.3, 0.3 * 0.2 + 1e-9);
+  EXPECT_EQ(metrics_.value("users_export_batch_failures_total", {{"group_id", g.id.str()}}), 2);
+  EXPECT_EQ(metrics_.value("users_export_retries_total", {{"group_id", g.id.str()}}), 2);
+  EXPECT_EQ(unsent(g), 0);
+  EXPECT_EQ(query("SELECT attempts FROM export_runs WHERE run_id = '" + r.run_id + "'"), 3);
+}
+
+TEST_F(ExportServiceTest, ExhaustedRetriesMarkNothingAndTheNextRunResumesTheSameClaim) {
+  const auto& g = group_of(GroupType::kCostBased);
+  store_->failures_left = 3;
+  GroupResult failed = service().export_group(g, slot(0));
+  EXPECT_FALSE(failed.ok);
+  EXPECT_EQ(failed.error_code, ErrorCode::kStorage);
+  EXPECT_EQ(unsent(g), 50);
+  EXPECT_EQ(repo_->pending_count(), 0);
+  EXPECT_EQ(metrics_.value("users_export_failures_total",
+                           {{"group_id", g.id.str()}, {"group_type", "COST_BASED"}}),
+            1);
+  GroupResult next = service().export_group(g, slot(1));
+  ASSERT_TRUE(next.ok) << next.error;
+  EXPECT_TRUE(next.resumed);
+  EXPECT_EQ(next.run_id, failed.run_id);
+  EXPECT_EQ(next.rows, 50);
+  EXPECT_EQ(unsent(g), 0);
+}
+
+TEST_F(ExportServiceTest, InjectedFaultBetweenStepsIsRetried) {
+  const auto& g = group_of(GroupType::kNonCostBased);
+  set_fault("before_commit:fail");
+  GroupResult r = service().export_group(g, slot(0));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(unsent(g), 0);
+}
+
+TEST_F(ExportServiceTest, IdListIsSplitUnderTheLimitAndCoversTheGroupExactly) {
+  config_.messages.max_message_bytes = 1024;
+  const auto& g = group_of(GroupType::kNonCostBased);
+  GroupResult r = service().export_group(g, slot(0));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_FALSE(r.file.has_value());
+  ASSERT_GT(r.messages, 1u);
+  std::set<std::string> ids;
+  for (const auto& m : repo_->pending_messages(100)) {
+    EXPECT_LE(m.payload.size(), 1024u);
+    auto j = nlohmann::json::parse(m.payload);
+    EXPECT_EQ(j["parts"], r.messages);
+    for (const auto& id : j["refIds"]) EXPECT_TRUE(ids.insert(id.get<std::string>()).second);
+  }
+  EXPECT_EQ(static_cast<std::int64_t>(ids.size()), r.rows);
+  EXPECT_EQ(r.rows, 50);
+}
+
+TEST_F(ExportServiceTest, UnknownGroupTypeFailsThatGroupWithItsMetric) {
+  MatchingGroup g = group_of(GroupType::kCostBased);
+  g.type_name = "PREMIUM";
+  GroupResult r = service().export_group(g, slot(0));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("PREMIUM"), std::string::npos);
+  EXPECT_EQ(metrics_.value("users_export_invalid_group_type_total",
+                           {{"group_id", g.id.str()}, {"group_type", "PREMIUM"}}),
+            1);
+  EXPECT_EQ(unsent(g), 50);
+}
+
+TEST_F(ExportServiceTest, EmptyGroupSendsNothing) {
+  const auto& g = group_of(GroupType::kNonCostBased);
+  ASSERT_TRUE(service().export_group(g, slot(0)).ok);
+  GroupResult r = service().export_group(g, slot(1));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.state, RunState::kEmpty);
+  EXPECT_EQ(r.messages, 0u);
+  EXPECT_EQ(repo_->pending_count(), 1);  // only the first run's message
+}
+
+}  // namespace
+}  // namespace user_export
