@@ -6,7 +6,8 @@
 #   postgres.sh stop DIR    stop the server (fast shutdown); DIR is left for the caller to remove
 # PostgreSQL refuses to run as root: when started as root the server runs as the `postgres` OS
 # user (DIR must be enterable by it, e.g. mode 755); as a normal user it runs as that user.
-# Durability is off (fsync, synchronous_commit, full_page_writes): the data is disposable.
+# Durability is off (fsync, synchronous_commit, full_page_writes): the data is disposable. The
+# buffer cache and WAL size fit a benchmark of a million users.
 set -euo pipefail
 
 usage() {
@@ -67,7 +68,7 @@ start() {
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     if as_server_user "$bindir/pg_ctl" start -D "$data" -l "$log" -w -t 60 -o \
-      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -k $sock -p $port -c listen_addresses=127.0.0.1" \
+      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB -k $sock -p $port -c listen_addresses=127.0.0.1" \
       >/dev/null; then
       break
     fi

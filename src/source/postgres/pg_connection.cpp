@@ -90,10 +90,12 @@ std::int64_t Result::affected() const {
 }
 
 Connection::Connection(const std::string& uri) {
-  // Entries before the expanded URI are defaults it may override; entries after it win.
-  const char* keys[] = {"application_name", "connect_timeout", "dbname", "client_encoding",
-                        nullptr};
-  const char* values[] = {"user-export", "10", uri.c_str(), "UTF8", nullptr};
+  // Entries before the expanded URI are defaults it may override; entries after it win. The
+  // keepalives notice a peer that vanished mid-stream within about a minute.
+  const char* keys[] = {
+      "application_name", "connect_timeout", "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "dbname",          "client_encoding", nullptr};
+  const char* values[] = {"user-export", "10", "30", "10", "3", uri.c_str(), "UTF8", nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
   if (conn_ == nullptr) {
     throw Error(ErrorCode::kDatabase, "cannot allocate a PostgreSQL connection (out of memory)",

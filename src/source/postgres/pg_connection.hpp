@@ -51,9 +51,10 @@ class Result {
 /// failure was detected.
 class Connection {
  public:
-  /// Connects to `uri` (a libpq connection URI). Defaults for application_name and
-  /// connect_timeout apply unless the URI sets them; client_encoding is always UTF8. Throws a
-  /// retriable Error(kDatabase) naming the server when it cannot connect.
+  /// Connects to `uri` (a libpq connection URI). Defaults for application_name (user-export),
+  /// connect_timeout (10 s) and TCP keepalives (30 s idle, 3 probes 10 s apart) apply unless the
+  /// URI sets them; client_encoding is always UTF8. Throws Error(kDatabase) naming the server
+  /// when it cannot connect, retriable unless authentication or the database name is wrong.
   explicit Connection(const std::string& uri);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

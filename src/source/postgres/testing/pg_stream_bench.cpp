@@ -5,6 +5,8 @@
 // streams the run REPEATS times (default 3) through a RowHandler that does nothing, printing
 // each time and the SELECT to run with `psql -c "\copy (SELECT …) TO STDOUT" > /dev/null` for
 // the same run. Nothing is ever committed, so the run stays claimed for the next invocation.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +32,14 @@ class NullHandler final : public RowHandler {
   std::int64_t rows_ = 0;
   std::size_t fields_ = 0;
 };
+
+// CPU seconds (user + system) this process has used so far.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -84,9 +94,10 @@ int run(int argc, char** argv) {
   for (int i = 0; i < repeats; ++i) {
     NullHandler handler;
     start = std::chrono::steady_clock::now();
+    const double cpu = cpu_seconds();
     repo.stream_rows(run.run_id, kFields, handler);
-    std::printf("stream: %lld rows in %.3f s\n", static_cast<long long>(handler.rows_),
-                seconds_since(start));
+    std::printf("stream: %lld rows in %.3f s (client CPU %.3f s)\n",
+                static_cast<long long>(handler.rows_), seconds_since(start), cpu_seconds() - cpu);
   }
   return 0;
 }
