@@ -30,11 +30,20 @@ std::string server_said(long status, const std::string& code, const std::string&
 }  // namespace
 
 Error s3_http_error(const S3RequestContext& c, long status, std::string_view body,
-                    std::string_view header_code) {
+                    std::string_view header_code, std::string_view bucket_region) {
   std::string code = xml_text(body, "Code").value_or(std::string(header_code));
   const std::string message = xml_text(body, "Message").value_or("");
   const std::string said = server_said(status, code, message);
   const std::string key = "'" + c.access_key_id + "'";
+
+  if (!bucket_region.empty() && bucket_region != c.region &&
+      (status == 301 || status == 307 || status == 400 || status == 403)) {
+    return storage(c,
+                   "bucket '" + c.bucket + "' is in region '" + std::string(bucket_region) +
+                       "', not '" + c.region + "' (" + said +
+                       "); set USER_EXPORT_S3_REGION=" + std::string(bucket_region),
+                   false);
+  }
 
   if (code == "InvalidAccessKeyId") {
     return storage(c,

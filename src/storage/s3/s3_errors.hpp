@@ -26,9 +26,11 @@ struct S3RequestContext {
 ///   - 5xx (but 501), 429, 408, and 400 RequestTimeout / 409 OperationAborted: retriable;
 ///   - anything else: not retriable.
 /// `status` is the HTTP status; `body` the response body (may be empty, as for HEAD);
-/// `header_code` the `x-amz-error-code` response header when the server sent one.
+/// `header_code` the `x-amz-error-code` response header when the server sent one;
+/// `bucket_region` the `x-amz-bucket-region` header (AWS sends it with every bucket answer): an
+/// error answer naming a region other than the signing region says which region to set.
 Error s3_http_error(const S3RequestContext& context, long status, std::string_view body,
-                    std::string_view header_code = {});
+                    std::string_view header_code = {}, std::string_view bucket_region = {});
 
 /// Whether a libcurl result code is a transient transport failure (connection refused or reset,
 /// timeout, name resolution, a response cut short) that a later attempt may not meet.

@@ -72,6 +72,20 @@ TEST(S3HttpError, WrongRegionSaysWhichRegionToSet) {
       contains(s3_http_error(ctx(), 301, error_xml("PermanentRedirect")), "USER_EXPORT_S3_REGION"));
 }
 
+TEST(S3HttpError, BucketRegionHeaderNamesTheRegionToSet) {
+  // AWS answers a HEAD in the wrong region with 301 or 400, no body, and the bucket's region.
+  for (const long status : {301L, 400L, 403L}) {
+    const Error e = s3_http_error(ctx(), status, "", "", "ap-south-1");
+    EXPECT_FALSE(e.retriable());
+    EXPECT_TRUE(contains(e, "region 'ap-south-1', not 'eu-west-1'")) << e.what();
+    EXPECT_TRUE(contains(e, "USER_EXPORT_S3_REGION=ap-south-1")) << e.what();
+  }
+  // The same region is no hint: the real cause is reported.
+  EXPECT_TRUE(
+      contains(s3_http_error(ctx(), 403, error_xml("SignatureDoesNotMatch"), "", "eu-west-1"),
+               "AWS_SECRET_ACCESS_KEY"));
+}
+
 TEST(S3HttpError, ClockSkewAndExpiredCredentialsAreNotRetried) {
   EXPECT_TRUE(contains(s3_http_error(ctx(), 403, error_xml("RequestTimeTooSkewed")), "clock"));
   EXPECT_FALSE(s3_http_error(ctx(), 403, error_xml("RequestTimeTooSkewed")).retriable());

@@ -132,7 +132,8 @@ S3HttpResponse S3Store::send(const S3HttpRequest& request, const S3RequestContex
                   std::find(accepted.begin(), accepted.end(), status) != accepted.end();
   if (!ok) {
     throw s3_http_error(ctx, status, result.response.body,
-                        result.response.header("x-amz-error-code"));
+                        result.response.header("x-amz-error-code"),
+                        result.response.header("x-amz-bucket-region"));
   }
   return std::move(result.response);
 }
@@ -163,7 +164,7 @@ void S3Store::ensure_ready() {
       if (code.empty()) {
         send(S3HttpRequest{"GET", addressing_.bucket_url({{"location", ""}}), {}, {}, {}}, ctx);
       }
-      throw s3_http_error(ctx, head.status, "", code);
+      throw s3_http_error(ctx, head.status, "", code, head.header("x-amz-bucket-region"));
     }
     if (head.status == 404) create_bucket();
   } catch (const Error&) {
