@@ -8,6 +8,7 @@ set -euo pipefail
 build_dir=$(realpath "${1:-build}")
 cd "$(dirname "$0")/.."
 
+export UE_BUILD_DIR="$build_dir"  # service scripts find test programs (Kafka mock cluster) here
 services_dir=$(mktemp -d /tmp/user-export-services.XXXXXX)
 chmod 755 "$services_dir"
 started=()
@@ -33,5 +34,4 @@ for script in scripts/services/*.sh; do
 done
 
 export UE_REQUIRE_SERVICES=1
-export UE_BUILD_DIR="$build_dir"
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 900

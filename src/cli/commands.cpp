@@ -81,7 +81,7 @@ int run_relay_command(const CommonOptions& common) {
   Config config = load(common);
   Runtime runtime(config);
   runtime.repository->migrate();
-  runtime.sink = open_message_sink(config);
+  runtime.sink = open_message_sink(config, &runtime.metrics);
   OutboxRelay relay(*runtime.repository, *runtime.sink, runtime.metrics, runtime.clock,
                     runtime.random, config);
   RelayStats stats = relay.drain(runtime.sleeper, config.messages.delivery_timeout);

@@ -16,7 +16,7 @@ void Runtime::open_backends() {
   staging = std::make_unique<StagingDir>(config.export_.staging_dir);
   store = open_object_store(config.store);
   store->ensure_ready();
-  sink = open_message_sink(config);
+  sink = open_message_sink(config, &metrics);
 }
 
 ExportDeps Runtime::export_deps() {

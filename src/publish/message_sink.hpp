@@ -45,8 +45,10 @@ class MessageSink {
 };
 
 struct Config;
+class Metrics;
 
 /// Opens Kafka when `kafka.bootstrap` is set, else the JSON-lines file `messages.file`.
-std::unique_ptr<MessageSink> open_message_sink(const Config& config);
+/// `metrics`, when given, must outlive the sink.
+std::unique_ptr<MessageSink> open_message_sink(const Config& config, Metrics* metrics = nullptr);
 
 }  // namespace user_export
