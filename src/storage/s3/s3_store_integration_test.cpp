@@ -2,6 +2,7 @@
 // Every object is read back with an independent client, the curl command-line program with its
 // own SigV4 signing, and compared by SHA-256. Each test uses its own bucket.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -179,6 +180,31 @@ TEST_F(S3StoreIntegrationTest, MultipartUploadOfFourPartsReadsBackWithSameSha256
   EXPECT_TRUE(contains(completes[0], "\"status\":200")) << completes[0];
   EXPECT_EQ(metric("users_export_s3_uploads_total"), 1);
   EXPECT_EQ(metric("users_export_s3_upload_bytes_total"), static_cast<double>(size));
+}
+
+/// The peak resident set size of this process so far, in bytes.
+std::int64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
+}
+
+TEST_F(S3StoreIntegrationTest, UploadsStreamTheFileInsteadOfHoldingItInMemory) {
+  const std::uint64_t size = 64 * kMiB;
+  const auto file = staged("large", size, 5);
+  const std::int64_t before = peak_rss_bytes();
+  auto c = config_for(peer_);
+  c.multipart_threshold = 2 * size;  // one PUT of the whole file
+  make_store(c)->put(PutRequest{"exports/large-single.csv.gz", file, "application/gzip", {}});
+  make_store(config_for(peer_))
+      ->put(PutRequest{"exports/large-multi.csv.gz", file, "application/gzip", {}});
+  const std::int64_t growth = peak_rss_bytes() - before;
+  EXPECT_LT(growth, static_cast<std::int64_t>(16 * kMiB))
+      << "uploading a " << size / kMiB << " MiB file raised the peak memory by " << growth / kMiB
+      << " MiB";
+  const std::string sha = testing::sha256_of_file(file);
+  EXPECT_EQ(read_back_sha256(peer_, "exports/large-single.csv.gz"), sha);
+  EXPECT_EQ(read_back_sha256(peer_, "exports/large-multi.csv.gz"), sha);
 }
 
 TEST_F(S3StoreIntegrationTest, KeysWithSpacesPlusSlashesAndNonAsciiRoundTrip) {
