@@ -241,7 +241,6 @@ TEST(SqliteRepositoryPlan, StreamingWalksTheItemsKeyWithoutSorting) {
   const std::string file = (dir.path() / "export.db").string();
   SqliteRepository repo(file, clock);
   repo.migrate();
-  RawConnection raw(file);
   std::string plan;
   const std::string sql =
       "EXPLAIN QUERY PLAN " + SqliteRepository::stream_query(known_source_fields());
