@@ -83,8 +83,8 @@ int run_relay_command(const CommonOptions& common) {
   runtime.repository->migrate();
   runtime.sink = open_message_sink(config, &runtime.metrics);
   OutboxRelay relay(*runtime.repository, *runtime.sink, runtime.metrics, runtime.clock,
-                    runtime.random, config);
-  RelayStats stats = relay.drain(runtime.sleeper, config.messages.delivery_timeout);
+                    runtime.sleeper, runtime.random, config);
+  RelayStats stats = relay.drain(config.messages.delivery_timeout);
   runtime.sink->flush(config.messages.delivery_timeout);
   std::cout << "delivered " << stats.delivered << ", dead-lettered " << stats.dead_lettered
             << ", still pending " << stats.pending << "\n";

@@ -66,8 +66,8 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
     progress.finish();
   }
 
-  OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.random, config);
-  result.relay = relay.drain(rt.sleeper, config.messages.delivery_timeout);
+  OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.sleeper, rt.random, config);
+  result.relay = relay.drain(config.messages.delivery_timeout);
   rt.sink->flush(config.messages.delivery_timeout);
 
   for (auto& g : result.groups) {  // the relay may have completed committed runs

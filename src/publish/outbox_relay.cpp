@@ -8,21 +8,81 @@
 
 namespace user_export {
 
+namespace {
+
+double state_value(CircuitState state) {
+  switch (state) {
+    case CircuitState::kClosed:
+      return 0;
+    case CircuitState::kOpen:
+      return 1;
+    case CircuitState::kHalfOpen:
+      return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
 OutboxRelay::OutboxRelay(Repository& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
-                         Random& random, const Config& config)
+                         Sleeper& sleeper, Random& random, const Config& config)
     : repository_(repository),
       sink_(sink),
       metrics_(metrics),
       clock_(clock),
+      sleeper_(sleeper),
       config_(config),
-      backoff_(config.retry, random) {}
+      backoff_(config.retry, random),
+      breaker_(config.kafka.circuit_failure_threshold, config.kafka.circuit_cool_down, clock,
+               [this](CircuitState from, CircuitState to) {
+                 metrics_
+                     .gauge("users_export_circuit_breaker_state",
+                            "Circuit breaker around message sends: 0 closed, 1 open, 2 half-open",
+                            {{"name", "publish"}})
+                     .set(state_value(to));
+                 if (to == CircuitState::kOpen) {
+                   spdlog::error(
+                       "circuit breaker {} -> {}: message sends paused for {} ms after "
+                       "repeated failures; check the broker",
+                       to_string(from), to_string(to), config_.kafka.circuit_cool_down.count());
+                 } else {
+                   spdlog::warn("circuit breaker {} -> {}", to_string(from), to_string(to));
+                 }
+               }),
+      message_limiter_(config.kafka.rate_limit_messages_per_second, 0, clock, sleeper),
+      byte_limiter_(config.kafka.rate_limit_bytes_per_second, 0, clock, sleeper) {
+  metrics_
+      .gauge("users_export_circuit_breaker_state",
+             "Circuit breaker around message sends: 0 closed, 1 open, 2 half-open",
+             {{"name", "publish"}})
+      .set(0);
+}
 
 RelayStats OutboxRelay::relay_once(std::size_t batch) {
   RelayStats stats;
   std::vector<OutboundMessage> messages = repository_.pending_messages(batch);
+  if (!messages.empty() && !breaker_.allow()) {
+    stats.circuit_open = true;
+    messages.clear();
+  }
   if (!messages.empty()) {
+    for (const auto& m : messages) {
+      message_limiter_.acquire(1);
+      byte_limiter_.acquire(static_cast<double>(m.payload.size()));
+    }
     std::vector<DeliveryResult> results = sink_.publish(messages);
     fault_point("after_publish");
+    bool any_delivered = false;
+    bool any_retriable = false;
+    for (const auto& r : results) {
+      any_delivered |= r.status == DeliveryResult::Status::kDelivered;
+      any_retriable |= r.status == DeliveryResult::Status::kRetriable;
+    }
+    if (any_retriable && !any_delivered) {
+      breaker_.record_failure();
+    } else {
+      breaker_.record_success();
+    }
     for (std::size_t i = 0; i < messages.size(); ++i) {
       const OutboundMessage& m = messages[i];
       const DeliveryResult& r = i < results.size()
@@ -94,7 +154,7 @@ void OutboxRelay::retry_later(const OutboundMessage& m, const std::string& error
   ++stats.failed;
 }
 
-RelayStats OutboxRelay::drain(Sleeper& sleeper, Duration max_wait) {
+RelayStats OutboxRelay::drain(Duration max_wait) {
   RelayStats total;
   const auto deadline = clock_.monotonic() + max_wait;
   for (int idle_passes = 0;;) {
@@ -112,7 +172,7 @@ RelayStats OutboxRelay::drain(Sleeper& sleeper, Duration max_wait) {
     if (now >= deadline) break;
     ++idle_passes;
     Duration wait = std::min<Duration>(backoff_.delay(std::min(idle_passes, 8)), deadline - now);
-    sleeper.sleep_for(wait);
+    sleeper_.sleep_for(wait);
   }
   return total;
 }

@@ -1,0 +1,206 @@
+#include "publish/outbox_relay.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+
+#include "common/fake_clock.hpp"
+
+namespace user_export {
+namespace {
+
+namespace fs = std::filesystem;
+using Status = DeliveryResult::Status;
+
+/// A sink whose answers the test scripts; records what it was asked to send.
+class ScriptedSink final : public MessageSink {
+ public:
+  std::vector<DeliveryResult> publish(std::span<const OutboundMessage> messages) override {
+    std::vector<DeliveryResult> out;
+    for (const auto& m : messages) {
+      sent.push_back(m);
+      Status s = answers.empty() ? Status::kDelivered : answers.front();
+      if (!answers.empty()) answers.pop_front();
+      out.push_back({s,
+                     s == Status::kDelivered
+                         ? ""
+                         : (s == Status::kFatal ? "MSG_SIZE_TOO_LARGE" : "_TRANSPORT"),
+                     s == Status::kDelivered ? "" : "scripted failure"});
+    }
+    return out;
+  }
+  DeliveryResult publish_dead_letter(const OutboundMessage& m, const DeadLetter& why) override {
+    dead.emplace_back(m, why);
+    return {dlq_ok ? Status::kDelivered : Status::kRetriable, dlq_ok ? "" : "_TRANSPORT", ""};
+  }
+  void flush(std::chrono::milliseconds) override {}
+
+  std::deque<Status> answers;
+  bool dlq_ok = true;
+  std::vector<OutboundMessage> sent;
+  std::vector<std::pair<OutboundMessage, DeadLetter>> dead;
+};
+
+class OutboxRelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("outbox-relay-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    config_.retry.max_attempts = 3;
+    config_.kafka.circuit_failure_threshold = 2;
+    config_.kafka.circuit_cool_down = std::chrono::seconds{30};
+    repo_ = open_repository("sqlite://" + (dir_ / "db.sqlite").string(), clock_);
+    repo_->migrate();
+    DomainId domain = DomainId::parse("5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41");
+    repo_->seed(SeedPlan{domain, 4, 1, 3}, {});
+    auto group = repo_->active_groups(domain).at(0);
+    ClaimRequest claim{group.id,
+                       domain,
+                       Slot{std::chrono::seconds{1'767'225'600}},
+                       "me",
+                       std::chrono::seconds{300},
+                       "11111111-2222-4333-8444-555555555555",
+                       {}};
+    ExportRun run = repo_->claim(claim);
+    CommitRequest commit;
+    commit.run_id = run.run_id;
+    commit.owner = "me";
+    for (int i = 0; i < 3; ++i) {
+      OutboundMessage m;
+      m.run_id = run.run_id;
+      m.topic = "flairbit-users";
+      m.key = group.id.str();
+      m.payload = "{\"n\":" + std::to_string(i) + "}";
+      commit.messages.push_back(m);
+    }
+    repo_->commit(commit);
+    run_id_ = run.run_id;
+  }
+  void TearDown() override {
+    repo_.reset();
+    fs::remove_all(dir_);
+  }
+  OutboxRelay relay() {
+    return OutboxRelay(*repo_, sink_, metrics_, clock_, clock_, random_, config_);
+  }
+
+  fs::path dir_;
+  Config config_;
+  FakeClock clock_;
+  FakeRandom random_;
+  Metrics metrics_;
+  ScriptedSink sink_;
+  std::unique_ptr<Repository> repo_;
+  std::string run_id_;
+};
+
+TEST_F(OutboxRelayTest, DeliveredMessagesArePublishedAndTheRunCompletes) {
+  auto r = relay();
+  RelayStats stats = r.relay_once();
+  EXPECT_EQ(stats.delivered, 3);
+  EXPECT_EQ(stats.pending, 0);
+  ASSERT_EQ(sink_.sent.size(), 3u);
+  EXPECT_EQ(sink_.sent[0].payload, "{\"n\":0}");  // oldest first
+  EXPECT_EQ(repo_->find_run(run_id_)->state, RunState::kCompleted);
+  EXPECT_EQ(metrics_.value("users_export_outbox_pending"), 0);
+  EXPECT_EQ(metrics_.value("users_export_messages_published_total", {{"topic", "flairbit-users"}}),
+            3);
+}
+
+TEST_F(OutboxRelayTest, RetriableFailureStaysPendingUntilItsBackoffHasPassed) {
+  sink_.answers = {Status::kRetriable, Status::kDelivered, Status::kDelivered};
+  auto r = relay();
+  RelayStats first = r.relay_once();
+  EXPECT_EQ(first.failed, 1);
+  EXPECT_EQ(first.pending, 1);
+  EXPECT_EQ(repo_->find_run(run_id_)->state, RunState::kCommitted);
+  EXPECT_TRUE(repo_->pending_messages(10).empty()) << "not due before its back-off";
+  clock_.advance(std::chrono::seconds{1});
+  RelayStats second = r.relay_once();
+  EXPECT_EQ(second.delivered, 1);
+  EXPECT_EQ(second.pending, 0);
+  EXPECT_EQ(sink_.sent.back().payload, "{\"n\":0}");
+  EXPECT_EQ(sink_.sent.back().attempts, 1);
+}
+
+TEST_F(OutboxRelayTest, FatalFailureGoesToTheDeadLetterTopicWithItsReason) {
+  sink_.answers = {Status::kFatal};
+  auto r = relay();
+  RelayStats stats = r.relay_once();
+  EXPECT_EQ(stats.dead_lettered, 1);
+  EXPECT_EQ(stats.delivered, 2);
+  ASSERT_EQ(sink_.dead.size(), 1u);
+  EXPECT_EQ(sink_.dead[0].second.original_topic, "flairbit-users");
+  EXPECT_EQ(sink_.dead[0].second.error_code, "MSG_SIZE_TOO_LARGE");
+  EXPECT_EQ(sink_.dead[0].second.attempts, 1);
+  EXPECT_EQ(metrics_.value("export_to_dlq_total",
+                           {{"key", sink_.dead[0].first.key}, {"topic", "flairbit-dlq"}}),
+            1);
+  EXPECT_EQ(repo_->find_run(run_id_)->state, RunState::kCompleted);
+}
+
+TEST_F(OutboxRelayTest, FailedDeadLetterSendKeepsTheMessagePending) {
+  sink_.answers = {Status::kFatal};
+  sink_.dlq_ok = false;
+  auto r = relay();
+  RelayStats stats = r.relay_once();
+  EXPECT_EQ(stats.dead_lettered, 0);
+  EXPECT_EQ(stats.pending, 1);
+  EXPECT_EQ(metrics_.value("export_to_dlq_total",
+                           {{"key", sink_.dead[0].first.key}, {"topic", "flairbit-dlq"}}),
+            -1);
+}
+
+TEST_F(OutboxRelayTest, CircuitOpensAfterConsecutiveFailedPassesAndProbesAfterCoolDown) {
+  for (int i = 0; i < 6; ++i) sink_.answers.push_back(Status::kRetriable);
+  auto r = relay();
+  auto gauge = [&] {
+    return metrics_.value("users_export_circuit_breaker_state", {{"name", "publish"}});
+  };
+  EXPECT_EQ(gauge(), 0);
+  r.relay_once();
+  clock_.advance(std::chrono::minutes{1});
+  r.relay_once();  // second consecutive failed pass: opens
+  EXPECT_EQ(r.breaker().state(), CircuitState::kOpen);
+  EXPECT_EQ(gauge(), 1);
+  const auto sent = sink_.sent.size();
+  clock_.advance(std::chrono::seconds{10});
+  RelayStats refused = r.relay_once();
+  EXPECT_TRUE(refused.circuit_open);
+  EXPECT_EQ(sink_.sent.size(), sent) << "nothing is sent while the circuit is open";
+  clock_.advance(std::chrono::seconds{30});
+  sink_.answers.clear();
+  RelayStats probe = r.relay_once();  // half-open probe succeeds: closed
+  EXPECT_EQ(probe.delivered, 3);
+  EXPECT_EQ(r.breaker().state(), CircuitState::kClosed);
+  EXPECT_EQ(gauge(), 0);
+}
+
+TEST_F(OutboxRelayTest, RateLimitPacesSendsOnTheInjectedClock) {
+  config_.kafka.rate_limit_messages_per_second = 1;
+  auto r = relay();
+  auto before = clock_.now();
+  r.relay_once();
+  EXPECT_EQ(sink_.sent.size(), 3u);
+  // A bucket of one token refilling at 1/s: the 2nd and 3rd message wait a second each.
+  EXPECT_EQ(clock_.now() - before, std::chrono::seconds{2});
+}
+
+TEST_F(OutboxRelayTest, DrainGivesUpAfterMaxWaitAndLeavesMessagesPending) {
+  for (int i = 0; i < 100; ++i) sink_.answers.push_back(Status::kRetriable);
+  config_.kafka.circuit_failure_threshold = 1000;
+  auto r = relay();
+  RelayStats stats = r.drain(std::chrono::seconds{5});
+  EXPECT_EQ(stats.delivered, 0);
+  EXPECT_EQ(stats.pending, 3);
+  EXPECT_GE(clock_.now() - SystemTime{std::chrono::seconds{1'767'225'600}},
+            std::chrono::seconds{5});
+}
+
+}  // namespace
+}  // namespace user_export
