@@ -199,7 +199,9 @@ TEST_F(S3StoreIntegrationTest, UploadsStreamTheFileInsteadOfHoldingItInMemory) {
   make_store(config_for(peer_))
       ->put(PutRequest{"exports/large-multi.csv.gz", file, "application/gzip", {}});
   const std::int64_t growth = peak_rss_bytes() - before;
-  EXPECT_LT(growth, static_cast<std::int64_t>(16 * kMiB))
+  // Holding the file would add at least its size; half of it leaves room for AddressSanitizer's
+  // quarantine of freed transfer buffers (about 22 MiB here, 6 MiB without sanitizers).
+  EXPECT_LT(growth, static_cast<std::int64_t>(size / 2))
       << "uploading a " << size / kMiB << " MiB file raised the peak memory by " << growth / kMiB
       << " MiB";
   const std::string sha = testing::sha256_of_file(file);
