@@ -3,6 +3,9 @@
 namespace user_export::sqlite {
 namespace {
 
+/// Pause between two attempts to switch a new database to WAL while another process does.
+constexpr int kWalSwitchRetryMs = 5;
+
 std::string hint_for(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -142,11 +145,22 @@ Connection::Connection(std::string path, std::chrono::milliseconds busy_timeout)
   try {
     // WAL lets readers (a long stream) run beside the writer; FULL makes every commit durable
     // (the outbox promise), the cost being one fsync per commit, and commits are few.
-    auto mode = prepare("PRAGMA journal_mode=WAL", "switch to WAL journal mode");
-    if (!mode.step() || mode.text(0) != "wal") {
-      throw Error(ErrorCode::kDatabase,
-                  "SQLite database " + path_ +
-                      " cannot use WAL journal mode; put it on a local file system");
+    // Switching a new file to WAL while another process does the same can fail with
+    // SQLITE_BUSY without consulting the busy handler, so that wait is done here.
+    const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+    for (;;) {
+      try {
+        auto mode = prepare("PRAGMA journal_mode=WAL", "switch to WAL journal mode");
+        if (!mode.step() || mode.text(0) != "wal") {
+          throw Error(ErrorCode::kDatabase,
+                      "SQLite database " + path_ +
+                          " cannot use WAL journal mode; put it on a local file system");
+        }
+        break;
+      } catch (const Error& e) {
+        if (!e.retriable() || std::chrono::steady_clock::now() >= deadline) throw;
+        sqlite3_sleep(kWalSwitchRetryMs);
+      }
     }
     exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL", "configure the connection");
   } catch (...) {

@@ -219,7 +219,8 @@ TEST(SqliteRepositoryLocking, MigrateFromTwoProcessesAtOnce) {
       SystemClock clock;
       SqliteRepository repo(file, clock);
       repo.migrate();
-    } catch (...) {
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child migrate failed: %s\n", e.what());
       code = 1;
     }
     _exit(code);
