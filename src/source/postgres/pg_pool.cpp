@@ -13,7 +13,6 @@ Pool::Pool(std::string uri, std::size_t size)
 
 Pool::Lease Pool::acquire() {
   std::unique_lock lock(mu_);
-  available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
   if (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();
@@ -26,9 +25,13 @@ Pool::Lease Pool::acquire() {
   } catch (...) {
     lock.lock();
     --open_;
-    available_.notify_one();
     throw;
   }
+}
+
+std::size_t Pool::open_connections() {
+  std::lock_guard lock(mu_);
+  return open_;
 }
 
 void Pool::release(std::unique_ptr<Connection> connection) {
@@ -40,15 +43,14 @@ void Pool::release(std::unique_ptr<Connection> connection) {
       connection->mark_broken();
     }
   }
-  bool keep = connection->reusable();
-  if (!keep) connection.reset();  // Closes the session outside the lock.
-  std::lock_guard lock(mu_);
-  if (keep) {
+  std::unique_lock lock(mu_);
+  if (connection->reusable() && idle_.size() < size_) {
     idle_.push_back(std::move(connection));
-  } else {
-    --open_;
+    return;
   }
-  available_.notify_one();
+  --open_;
+  lock.unlock();
+  connection.reset();  // Closes the session outside the lock.
 }
 
 }  // namespace user_export::pg

@@ -12,15 +12,15 @@
 namespace user_export {
 
 /// The Repository on PostgreSQL (libpq), for production and for several instances sharing one
-/// database. Thread-safe: each call borrows a connection from a bounded pool. Times written to
+/// database. Thread-safe: each call borrows a connection from a pool. Times written to
 /// the exporter's tables (leases, outbox schedule) come from the injected Clock, so the clock,
 /// not the server, decides whether a lease is live. See docs/POSTGRES.md for how claim, stream
 /// and commit use PostgreSQL's snapshots and locks.
 class PostgresRepository final : public Repository {
  public:
-  /// Connects lazily to `url` (`postgresql://…`, see pg::parse_url) with at most `pool_size`
-  /// connections (0 = the URL's `pool_size`, else 4). `clock` must outlive this object. Throws
-  /// Error(kConfig) for a malformed URL.
+  /// Connects lazily to `url` (`postgresql://…`, see pg::parse_url), keeping up to `pool_size`
+  /// idle connections (0 = the URL's `pool_size`, else 4). `clock` must outlive this object.
+  /// Throws Error(kConfig) for a malformed URL.
   PostgresRepository(const std::string& url, Clock& clock, std::size_t pool_size = 0);
 
   void migrate() override;

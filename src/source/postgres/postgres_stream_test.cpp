@@ -1,6 +1,7 @@
 // stream_rows on PostgreSQL: byte-exact values through COPY, and failures mid-stream.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "common/error.hpp"
@@ -161,6 +162,33 @@ TEST_F(PostgresStreamTest, AHandlerThatThrowsAbortsTheStreamAndThePoolRecovers) 
   one_connection.stream_rows(run.run_id, {"ref_id", "bio"}, counting);
   EXPECT_EQ(counting.rows, 20000);
   EXPECT_EQ(one_connection.find_run(run.run_id)->item_count, 20000);
+}
+
+// The exporter's handler extends the lease while rows stream: a second connection is needed
+// while the first is busy, even when the pool keeps only one.
+TEST_F(PostgresStreamTest, AHandlerMayUseTheRepositoryWhileItStreams) {
+  add_users(*sql_, group_, 3000);
+  PostgresRepository one_connection(db_->url(), clock_, 1);
+  ExportRun run = claim();
+  struct Heartbeating : RowHandler {
+    Heartbeating(Repository& repo, std::string run_id) : repo_(repo), run_id_(std::move(run_id)) {}
+    void on_row(RowView) override {
+      if (++rows % 1000 == 0) repo_.heartbeat(run_id_, "me", std::chrono::seconds{600});
+    }
+    Repository& repo_;
+    std::string run_id_;
+    int rows = 0;
+  } handler(one_connection, run.run_id);
+  auto done = std::async(std::launch::async,
+                         [&] { one_connection.stream_rows(run.run_id, {"ref_id"}, handler); });
+  if (done.wait_for(60s) != std::future_status::ready) {
+    ADD_FAILURE() << "stream_rows deadlocked waiting for a second connection";
+    std::_Exit(1);  // the stuck thread cannot be joined
+  }
+  done.get();
+  EXPECT_EQ(handler.rows, 3000);
+  EXPECT_EQ(one_connection.find_run(run.run_id)->lease_expires_at, clock_.now() + 600s);
+  EXPECT_EQ(one_connection.pool().open_connections(), 1u);  // the extra one was closed
 }
 
 // The server side of the stream is killed (as by a failover or an administrator): the stream
