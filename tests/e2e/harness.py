@@ -62,11 +62,15 @@ class Demo:
         return sorted(p for p in (self.dir / "objects").rglob("*.csv.gz"))
 
     def export(self, *extra, env=None, check=True):
-        # A one-shot export's slot is the current second and (group, slot) is the idempotency
-        # key: a second export within the same second is a deliberate no-op. Start each export
-        # in a new second so that every call here is a new slot.
-        time.sleep(1.0 - (time.time() % 1.0) + 0.01)
-        return run(["export", "--config", str(self.config), *extra], env=env, check=check)
+        return export(self.config, *extra, env=env, check=check)
+
+
+def export(config, *extra, env=None, check=True):
+    """Runs `user-export export --config config`, starting it in a new second: a one-shot
+    export's slot is the current second and (group, slot) is the idempotency key, so a second
+    export within the same second is a deliberate no-op."""
+    time.sleep(1.0 - (time.time() % 1.0) + 0.01)
+    return run(["export", "--config", str(config), *extra], env=env, check=check)
 
 
 def read_csv_gz(path):
