@@ -14,7 +14,7 @@ Runtime::~Runtime() = default;
 
 void Runtime::open_backends() {
   staging = std::make_unique<StagingDir>(config.export_.staging_dir);
-  store = open_object_store(config.store);
+  store = open_object_store(config.store, &metrics);
   store->ensure_ready();
   sink = open_message_sink(config, &metrics);
 }

@@ -13,11 +13,12 @@
 namespace user_export {
 
 struct StoreConfig;
+class Metrics;
 
 /// An object to upload from a staged file.
 struct PutRequest {
-  std::string key;                   ///< full key inside the store (prefix included)
-  std::filesystem::path file;        ///< staged file, streamed, never loaded whole
+  std::string key;             ///< full key inside the store (prefix included)
+  std::filesystem::path file;  ///< staged file, streamed, never loaded whole
   std::string content_type = "application/gzip";
   std::map<std::string, std::string> metadata;  ///< e.g. schema-version, row-count, sha256
 };
@@ -48,11 +49,13 @@ class ObjectStore {
 /// The deterministic object key of a run:
 /// `{prefix}/{domain_id}/{group_id}/{slot:%Y-%m-%dT%H%M}Z/{run_id}.csv.gz` (no leading slash
 /// when the prefix is empty).
-std::string object_key_for(const std::string& prefix, const DomainId& domain,
-                           const GroupId& group, Slot slot, const std::string& run_id);
+std::string object_key_for(const std::string& prefix, const DomainId& domain, const GroupId& group,
+                           Slot slot, const std::string& run_id);
 
-/// Opens the store named by config.url (`file:///abs/dir` or `s3://bucket/prefix`).
-/// Throws Error(kConfig) for an unknown scheme or a relative path.
-std::unique_ptr<ObjectStore> open_object_store(const StoreConfig& config);
+/// Opens the store named by config.url (`file:///abs/dir` or `s3://bucket/prefix`); `metrics`,
+/// when given, must outlive the store. Throws Error(kConfig) for an unknown scheme or a
+/// relative path.
+std::unique_ptr<ObjectStore> open_object_store(const StoreConfig& config,
+                                               Metrics* metrics = nullptr);
 
 }  // namespace user_export

@@ -43,8 +43,18 @@ TEST(OpenObjectStore, FileUrlOpensAWorkingLocalStore) {
   fs::remove_all(base);
 }
 
+TEST(OpenObjectStore, S3UrlOpensAnS3StoreWithThePrefix) {
+  StoreConfig config;
+  config.url = "s3://exports/nightly/users";
+  config.s3_endpoint = "http://127.0.0.1:9";
+  config.access_key = "AKIDEXAMPLE";
+  config.secret_key = "secret";
+  auto store = open_object_store(config);
+  EXPECT_EQ(store->key_prefix(), "nightly/users");
+}
+
 TEST(OpenObjectStore, OtherUrlsAreConfigErrors) {
-  EXPECT_EQ(code_of("s3://bucket/prefix"), ErrorCode::kConfig);
+  EXPECT_EQ(code_of("s3://Not_A_Bucket/x"), ErrorCode::kConfig);
   EXPECT_EQ(code_of("http://example.invalid/x"), ErrorCode::kConfig);
   EXPECT_EQ(code_of("file://relative/dir"), ErrorCode::kConfig);
   EXPECT_EQ(code_of(""), ErrorCode::kConfig);
