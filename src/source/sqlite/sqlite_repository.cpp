@@ -296,7 +296,8 @@ ExportRun SqliteRepository::claim(const ClaimRequest& request) {
     if (unfinished) {
       ExportRun& run = *unfinished;
       const bool free = run.lease_owner.empty() || to_millis(run.lease_expires_at) <= now ||
-                        run.lease_owner == request.owner;
+                        run.lease_owner == request.owner ||
+                        (request.owner_is_dead && request.owner_is_dead(run.lease_owner));
       if (!free) {
         throw Error(ErrorCode::kLeaseLost,
                     "group " + group + " is being exported by '" + run.lease_owner + "' (run " +

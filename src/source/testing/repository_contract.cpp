@@ -358,6 +358,29 @@ TEST_P(RepositoryContract, ClaimWhileAnotherOwnerHoldsALiveLeaseIsLeaseLost) {
   EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 1);
 }
 
+TEST_P(RepositoryContract, LiveLeaseOfADeadOwnerIsTakenOverAndTheDeadOwnerIsFenced) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "crashed"));
+  ClaimRequest request = claim_request(group, slot2_, "restarted");
+  std::vector<std::string> asked;
+  request.owner_is_dead = [&](const std::string& owner) {
+    asked.push_back(owner);
+    return owner == "crashed";
+  };
+  const ExportRun taken = repo_->claim(request);  // lease still live: no time has passed
+  EXPECT_EQ(asked, std::vector<std::string>{"crashed"});
+  EXPECT_TRUE(taken.resumed);
+  EXPECT_EQ(taken.run_id, run.run_id);
+  EXPECT_EQ(taken.lease_owner, "restarted");
+  EXPECT_EQ(error_code_of([&] { commit_run(run.run_id, "crashed", {message(run.run_id, "m")}); }),
+            ErrorCode::kLeaseLost);
+  // An owner the predicate says is alive keeps its lease.
+  ClaimRequest other = claim_request(group, slot2_, "third");
+  other.owner_is_dead = [](const std::string&) { return false; };
+  EXPECT_EQ(error_code_of([&] { repo_->claim(other); }), ErrorCode::kLeaseLost);
+}
+
 TEST_P(RepositoryContract, ExpiredLeaseIsTakenOverAndTheOldOwnerIsFenced) {
   const std::string group = add_group(domain_);
   const auto u1 = add_user(group);
