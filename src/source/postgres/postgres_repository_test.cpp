@@ -271,6 +271,16 @@ TEST_F(PostgresRepositoryTest, TheUniqueGuardAllowsOneUnfinishedRunPerGroup) {
   }
 }
 
+TEST_F(PostgresRepositoryTest, OpenRepositoryOpensPostgresUrls) {
+  FakeClock clock;
+  auto repository = open_repository(db_->url(), clock);
+  EXPECT_EQ(repository->schema_version(), latest_schema_version());
+  EXPECT_EQ(repository->find_group(GroupId::parse(group_))->domain_id.str(), domain_);
+  std::string postgres_scheme = "postgres" + db_->url().substr(db_->url().find("://"));
+  EXPECT_EQ(open_repository(postgres_scheme, clock)->active_groups(DomainId::parse(domain_)).size(),
+            1u);
+}
+
 TEST_F(PostgresRepositoryTest, ABadUrlOrUnreachableServerIsReportedWithoutThePassword) {
   FakeClock clock;
   try {
