@@ -56,9 +56,14 @@ TEST_F(PostgresConcurrencyTest, ConcurrentClaimsOfOneGroupNeverShareAUser) {
   std::atomic<int> lease_conflicts{0};
   std::vector<std::string> failures(kInstances);
 
+  std::string writer_error;
   std::thread writer([&] {
-    auto c = db_->connect();
-    while (inserting) add_users(*c, group_, 25);
+    try {
+      auto c = db_->connect();
+      while (inserting) add_users(*c, group_, 25);
+    } catch (const std::exception& e) {
+      writer_error = e.what();
+    }
   });
   std::vector<std::thread> instances;
   for (int i = 0; i < kInstances; ++i) {
@@ -93,6 +98,7 @@ TEST_F(PostgresConcurrencyTest, ConcurrentClaimsOfOneGroupNeverShareAUser) {
   inserting = false;
   writer.join();
   for (const auto& failure : failures) EXPECT_EQ(failure, "");
+  EXPECT_EQ(writer_error, "");
 
   EXPECT_GE(runs_with_users.load(), 2);
   EXPECT_EQ(scalar("SELECT count(*) FROM (SELECT user_id FROM export_run_items GROUP BY user_id "
@@ -176,21 +182,34 @@ TEST_F(PostgresConcurrencyTest, ATakeOverWaitsForAnInFlightCommit) {
   auto blocker = db_->connect();
   blocker->exec("BEGIN");
   blocker->exec("SELECT 1 FROM users FOR UPDATE");  // holds commit's UPDATE of users
-  std::thread committer([&] { commit(*repo_, run.run_id, "a"); });
-  // Wait until the commit is blocked inside its transaction (after its fencing check).
-  for (int i = 0; i < 500; ++i) {
-    if (scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-               "AND wait_event_type = 'Lock'") != "0") {
-      break;
+  std::string commit_error;
+  std::thread committer([&] {
+    try {
+      commit(*repo_, run.run_id, "a");
+    } catch (const std::exception& e) {
+      commit_error = e.what();
     }
-    std::this_thread::sleep_for(10ms);
+  });
+  // Wait until the commit is blocked inside its transaction (after its fencing check).
+  bool blocked = false;
+  for (int i = 0; i < 3000 && !blocked; ++i) {
+    blocked = scalar(
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND wait_event_type = 'Lock'") != "0";
+    if (!blocked) std::this_thread::sleep_for(10ms);
   }
+  EXPECT_TRUE(blocked);
   clock_.advance(301s);  // a's lease expires while its commit is in flight
   std::atomic<bool> claimed{false};
   ExportRun other;
+  std::string claim_error;
   std::thread claimer([&] {
-    PostgresRepository repo(db_->url(), clock_, 1);
-    other = repo.claim(claim_request(domain_, group_, kSlot + 1h, "b", 2));
+    try {
+      PostgresRepository repo(db_->url(), clock_, 1);
+      other = repo.claim(claim_request(domain_, group_, kSlot + 1h, "b", 2));
+    } catch (const std::exception& e) {
+      claim_error = e.what();
+    }
     claimed = true;
   });
   std::this_thread::sleep_for(200ms);
@@ -198,6 +217,8 @@ TEST_F(PostgresConcurrencyTest, ATakeOverWaitsForAnInFlightCommit) {
   blocker->exec("COMMIT");
   committer.join();
   claimer.join();
+  EXPECT_EQ(commit_error, "");
+  EXPECT_EQ(claim_error, "");
   EXPECT_FALSE(other.resumed);
   EXPECT_EQ(other.item_count, 0);
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCompleted);
