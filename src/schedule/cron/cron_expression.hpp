@@ -2,6 +2,7 @@
 
 #include <bitset>
 #include <string_view>
+#include <vector>
 
 namespace user_export {
 
@@ -25,21 +26,21 @@ class CronExpression {
   /// Whether the valid civil date `year`-`month`-`day` matches day-of-month and day-of-week.
   bool matches_date(int year, unsigned month, unsigned day) const;
 
- private:
-  /// How the day-of-month field selects days.
-  enum class DayOfMonthRule {
-    kSet,             ///< days in `days_of_month_`
-    kLastDay,         ///< `L` / `L-n`: the last day minus `day_offset_`
-    kNearestWeekday,  ///< `nW`: the weekday nearest to day `day_offset_` within the month
-    kLastWeekday,     ///< `LW`: the last Monday-Friday of the month
+  /// A day-of-month list item that depends on the month (`L`, `L-n`, `nW`, `LW`).
+  struct DayOfMonthRule {
+    /// Which kind of item.
+    enum class Kind { kLastDay, kNearestWeekday, kLastWeekday } kind;
+    unsigned value;  ///< `n` of `L-n` or `nW`
   };
-  /// How the day-of-week field selects days.
-  enum class DayOfWeekRule {
-    kSet,       ///< weekdays in `days_of_week_`
-    kLast,      ///< `dL`: the last weekday `weekday_` of the month
-    kNth,       ///< `d#n`: the `nth_`-th weekday `weekday_` of the month
+  /// A day-of-week list item that depends on the month (`dL`, `d#n`).
+  struct DayOfWeekRule {
+    /// Which kind of item.
+    enum class Kind { kLastInMonth, kNthInMonth } kind;
+    unsigned weekday;  ///< 0 = Sunday ... 6 = Saturday
+    unsigned nth;      ///< `n` of `d#n` (1-5)
   };
 
+ private:
   bool matches_day_of_month(int year, unsigned month, unsigned day) const;
   bool matches_day_of_week(int year, unsigned month, unsigned day) const;
 
@@ -49,11 +50,8 @@ class CronExpression {
   std::bitset<32> days_of_month_;  ///< bits 1-31
   std::bitset<13> months_;         ///< bits 1-12
   std::bitset<7> days_of_week_;    ///< bit 0 = Sunday ... bit 6 = Saturday
-  DayOfMonthRule day_of_month_rule_ = DayOfMonthRule::kSet;
-  unsigned day_offset_ = 0;
-  DayOfWeekRule day_of_week_rule_ = DayOfWeekRule::kSet;
-  unsigned weekday_ = 0;  ///< 0 = Sunday
-  unsigned nth_ = 0;      ///< 1-5
+  std::vector<DayOfMonthRule> day_of_month_rules_;
+  std::vector<DayOfWeekRule> day_of_week_rules_;
 };
 
 }  // namespace user_export
