@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
+#include "common/version.hpp"
+#include "observe/process_meters.hpp"
 
 namespace user_export {
 
 Runtime::Runtime(const Config& cfg) : config(cfg) {
-  repository = open_repository(config.database.url, clock);
+  register_process_meters(metrics, kVersion);
+  repository = open_repository(config.database, clock);
 }
 
 Runtime::~Runtime() = default;

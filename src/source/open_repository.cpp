@@ -1,4 +1,7 @@
+#include <algorithm>
+
 #include "common/error.hpp"
+#include "config/config.hpp"
 #include "source/postgres/postgres_repository.hpp"
 #include "source/repository.hpp"
 #include "source/sqlite/sqlite_repository.hpp"
@@ -22,6 +25,25 @@ std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock
               problem +
                   "; use sqlite:///absolute/path.db or postgresql://user@host:5432/dbname "
                   "(USER_EXPORT_DATABASE_URL or [database] url)");
+}
+
+std::string effective_database_url(const DatabaseConfig& config) {
+  std::string url = config.url;
+  if (url.rfind("postgres", 0) != 0) return url;
+  // [database] pool_size and connect_timeout_ms apply unless the URL sets them itself.
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (url.find(key + "=") != std::string::npos) return;
+    url += (url.find('?') == std::string::npos ? '?' : '&');
+    url += key + "=" + value;
+  };
+  add("pool_size", std::to_string(config.pool_size));
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(config.connect_timeout);
+  add("connect_timeout", std::to_string(std::max<std::int64_t>(1, secs.count())));
+  return url;
+}
+
+std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock) {
+  return open_repository(effective_database_url(config), clock);
 }
 
 }  // namespace user_export

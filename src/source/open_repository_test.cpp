@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
+#include "config/config.hpp"
 #include "source/repository.hpp"
 
 namespace user_export {
@@ -54,6 +55,26 @@ TEST(OpenRepository, RelativeSqlitePathIsAConfigError) {
   auto e = error_of("sqlite://export.db");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), ErrorCode::kConfig);
+}
+
+}  // namespace
+}  // namespace user_export
+
+namespace user_export {
+namespace {
+
+TEST(EffectiveDatabaseUrl, PostgresUrlsGetPoolSizeAndConnectTimeoutUnlessTheySetThem) {
+  DatabaseConfig config;
+  config.pool_size = 7;
+  config.connect_timeout = std::chrono::milliseconds{2500};
+  config.url = "postgresql://u@db:5432/app";
+  EXPECT_EQ(effective_database_url(config),
+            "postgresql://u@db:5432/app?pool_size=7&connect_timeout=2");
+  config.url = "postgres://u@db/app?sslmode=require&pool_size=2";
+  EXPECT_EQ(effective_database_url(config),
+            "postgres://u@db/app?sslmode=require&pool_size=2&connect_timeout=2");
+  config.url = "sqlite:///var/lib/x.db";
+  EXPECT_EQ(effective_database_url(config), "sqlite:///var/lib/x.db");
 }
 
 }  // namespace

@@ -152,4 +152,12 @@ class Repository {
 /// Throws Error(kConfig) for an unknown scheme, Error(kDatabase) when it cannot connect.
 std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock);
 
+struct DatabaseConfig;
+/// `config.url` with `pool_size` and `connect_timeout` (whole seconds) added to the query of a
+/// PostgreSQL URL that does not set them; other URLs unchanged.
+std::string effective_database_url(const DatabaseConfig& config);
+/// Opens effective_database_url(config), applying `pool_size` and `connect_timeout_ms` to
+/// PostgreSQL URLs that do not set them in their query string.
+std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock);
+
 }  // namespace user_export
