@@ -14,7 +14,7 @@ namespace user_export {
 enum class MaskMode {
   kNone,     ///< written as stored
   kRedact,   ///< replaced by `[REDACTED]` (NULL stays empty)
-  kPartial,  ///< first character kept, rest starred: `j***@example.com`, `+4*******89`
+  kPartial,  ///< emails `j***@example.com`; others keep first and last character: `+4*********9`
   kHash,     ///< hex HMAC-SHA-256 of the value keyed with USER_EXPORT_HASH_KEY
 };
 
@@ -137,6 +137,12 @@ struct ScheduleConfig {
   std::string cron = "0 59 20 * * *";      ///< Spring's six fields: sec min hour day month weekday
   std::string time_zone = "Asia/Kolkata";  ///< IANA zone the cron expression is read in
   std::chrono::seconds missed_slot_grace{3600};  ///< a slot missed by less than this still runs
+  /// `sweep_interval_seconds`: how often `run` re-runs the last fired slot to take over runs of
+  /// dead instances; 0 = half the lease.
+  std::chrono::seconds sweep_interval{0};
+  /// Hold a slot while the consumer group's lag on the topic exceeds this; 0 = never.
+  std::int64_t max_consumer_lag = 0;
+  std::string consumer_group;  ///< the downstream consumer group whose lag is read
 
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const ScheduleConfig&, const ScheduleConfig&) = default;
@@ -149,6 +155,15 @@ struct AdminConfig {
 
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
+};
+
+/// `[service]`: the long-running `run` command.
+struct ServiceConfig {
+  /// `shutdown_timeout_seconds`: how long in-flight groups may finish after SIGTERM/SIGINT.
+  std::chrono::seconds shutdown_timeout{30};
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
 
 /// `[log]`
@@ -172,6 +187,7 @@ struct Config {
   ExportConfig export_;     ///< `[export]`
   ScheduleConfig schedule;  ///< `[schedule]`
   AdminConfig admin;        ///< `[admin]`
+  ServiceConfig service;    ///< `[service]`
   LogConfig log;            ///< `[log]`
   std::string hash_key;     ///< USER_EXPORT_HASH_KEY (secret); required when a column uses `hash`
 
