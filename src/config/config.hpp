@@ -14,7 +14,7 @@ namespace user_export {
 enum class MaskMode {
   kNone,     ///< written as stored
   kRedact,   ///< replaced by `[REDACTED]` (NULL stays empty)
-  kPartial,  ///< emails `j***@example.com`; others keep first and last character: `+4*********9`
+  kPartial,  ///< emails `j***@example.com`; others keep first and last character: `+************8`
   kHash,     ///< hex HMAC-SHA-256 of the value keyed with USER_EXPORT_HASH_KEY
 };
 

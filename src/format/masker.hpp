@@ -17,7 +17,7 @@ namespace user_export {
 ///  - partial: an email (`local@domain`, split at the last `@`, both sides non-empty) keeps the
 ///    first character of the local part, then `***`, then `@domain` (`j***@example.com`); any
 ///    other value of more than 4 characters keeps its first and last character with one `*` for
-///    each character in between (`+4*********9`), and a value of 4 characters or fewer becomes
+///    each character in between (`+************8`), and a value of 4 characters or fewer becomes
 ///    one `*` per character. Characters are whole UTF-8 sequences, never split; a byte that is
 ///    not valid UTF-8 counts as one character;
 ///  - hash: 64 lower-case hex characters of HMAC-SHA-256 keyed with USER_EXPORT_HASH_KEY, so
