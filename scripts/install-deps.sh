@@ -12,7 +12,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   libcpp-httplib-dev libhowardhinnant-date-dev tzdata
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3)
 # (The build compiles the unit tests and benchmarks too, so their libraries are build deps.)
-test_pkgs=(gzip sqlite3 curl
+test_pkgs=(gzip sqlite3 curl time
   postgresql kcat)
 
 pkgs=("${build_pkgs[@]}")
