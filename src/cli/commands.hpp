@@ -24,6 +24,9 @@ int run_seed_command(const CommonOptions& common, std::int64_t users, int groups
 int run_check_config_command(const std::string& file);
 /// `relay`: publishes what is pending in the outbox.
 int run_relay_command(const CommonOptions& common);
+/// `schedule`: prints the next `count` fire times strictly after `from` (default now).
+int run_schedule_command(const CommonOptions& common, int count,
+                         const std::optional<std::string>& from);
 /// `demo`: a self-contained export on the embedded backends in `dir`.
 int run_demo_command(const std::string& dir, std::int64_t users, int groups);
 

@@ -65,6 +65,17 @@ int main(int argc, char** argv) {
   auto* relay = app.add_subcommand("relay", "publish the messages pending in the outbox");
   add_config(relay);
 
+  auto* schedule = app.add_subcommand("schedule", "print the next fire times of the schedule");
+  add_config(schedule);
+  int schedule_next = 5;
+  std::optional<std::string> schedule_from;
+  schedule->add_option("--next,-n", schedule_next, "how many fire times")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  schedule->add_option("--from", schedule_from,
+                       "list fire times strictly after this UTC instant, e.g. "
+                       "2026-11-25T00:00:00Z; default: now");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,6 +90,7 @@ int main(int argc, char** argv) {
     if (*seed) return run_seed_command(common, seed_users, seed_groups, seed_random);
     if (*check) return run_check_config_command(check_file);
     if (*relay) return run_relay_command(common);
+    if (*schedule) return run_schedule_command(common, schedule_next, schedule_from);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exit_code_for(e.code());
