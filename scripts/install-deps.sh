@@ -13,7 +13,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3)
 # (The build compiles the unit tests and benchmarks too, so their libraries are build deps.)
 test_pkgs=(gzip sqlite3 curl time
-  postgresql kcat)
+  postgresql kcat prometheus)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$profile" = test ]; then

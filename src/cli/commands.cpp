@@ -19,7 +19,7 @@ namespace {
 Config load(const CommonOptions& common) {
   Environment env = Environment::from_process();
   Config config = load_config(config_path_from(common.config, env), env);
-  init_logging(config.log.level);
+  init_logging(config.log.level, config.log.json);
   return config;
 }
 

@@ -86,7 +86,7 @@ int run_demo_command(const std::string& dir_arg, std::int64_t users, int groups)
 
   Environment env = Environment::from_process();
   Config config = load_config(config_path, env);
-  init_logging(config.log.level);
+  init_logging(config.log.level, config.log.json);
   Runtime runtime(config);
   runtime.repository->migrate();
 

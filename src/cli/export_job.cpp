@@ -1,7 +1,5 @@
 #include "cli/export_job.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <atomic>
 #include <cstdio>
 
@@ -10,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "exporter/export_batch.hpp"
+#include "observe/log.hpp"
 #include "schedule/worker_pool.hpp"
 
 namespace user_export {
@@ -48,8 +47,10 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
 
   const std::vector<MatchingGroup> groups = load_groups(*rt.repository, domain, options.group_ids);
   const Slot slot = std::chrono::floor<std::chrono::seconds>(rt.clock.now());
-  spdlog::info("export started domain={} slot={} groups={} workers={}", domain.str(),
-               format_iso8601(SystemTime{slot}), groups.size(), config.export_.max_parallel_groups);
+  log::info("export started", {{"domain_id", domain.str()},
+                               {"slot", format_iso8601(SystemTime{slot})},
+                               {"groups", groups.size()},
+                               {"workers", config.export_.max_parallel_groups}});
 
   ExportJobResult result;
   {
