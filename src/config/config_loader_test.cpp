@@ -143,8 +143,13 @@ jitter = 0.0
 cron = "0 */5 * * * *"
 time_zone = "UTC"
 missed_slot_grace_seconds = 60
+sweep_interval_seconds = 7
+max_consumer_lag = 5000
+consumer_group = "matching"
 [admin]
 addr = "[::1]:9100"
+[service]
+shutdown_timeout_seconds = 12
 [log]
 level = "debug"
 json = true
@@ -181,7 +186,11 @@ json = true
   EXPECT_EQ(c.schedule.cron, "0 */5 * * * *");
   EXPECT_EQ(c.schedule.time_zone, "UTC");
   EXPECT_EQ(c.schedule.missed_slot_grace, std::chrono::seconds(60));
+  EXPECT_EQ(c.schedule.sweep_interval, std::chrono::seconds(7));
+  EXPECT_EQ(c.schedule.max_consumer_lag, 5000);
+  EXPECT_EQ(c.schedule.consumer_group, "matching");
   EXPECT_EQ(c.admin.addr, "[::1]:9100");
+  EXPECT_EQ(c.service.shutdown_timeout, std::chrono::seconds(12));
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_TRUE(c.log.json);
 }
@@ -354,6 +363,10 @@ INSTANTIATE_TEST_SUITE_P(
         RangeCase{"kafka", "compression = \"brotli\"\n", 10, "kafka.compression",
                   "unknown codec \"brotli\""},
         RangeCase{"log", "level = \"verbose\"\n", 10, "log.level", "unknown level \"verbose\""},
+        RangeCase{"schedule", "max_consumer_lag = -1\n", 10, "schedule.max_consumer_lag",
+                  "must be at least 0, found -1"},
+        RangeCase{"service", "shutdown_timeout_seconds = -5\n", 10,
+                  "service.shutdown_timeout_seconds", "must be between 0"},
         RangeCase{"admin", "addr = \"localhost\"\n", 10, "admin.addr",
                   "\"localhost\" is not host:port"},
         RangeCase{"admin", "addr = \"h:99999\"\n", 10, "admin.addr",

@@ -140,10 +140,16 @@ std::string render_effective_config(const Config& c) {
   t.put("time_zone", c.schedule.time_zone);
   t.put("missed_slot_grace_seconds",
         static_cast<std::int64_t>(c.schedule.missed_slot_grace.count()));
+  t.put("sweep_interval_seconds", static_cast<std::int64_t>(c.schedule.sweep_interval.count()));
+  t.put("max_consumer_lag", c.schedule.max_consumer_lag);
+  t.put("consumer_group", c.schedule.consumer_group);
 
   t.section("[admin]");
   t.put("addr", c.admin.addr);
   t.secret("token", "USER_EXPORT_ADMIN_TOKEN", stars_if_set(c.admin.token));
+
+  t.section("[service]");
+  t.put("shutdown_timeout_seconds", static_cast<std::int64_t>(c.service.shutdown_timeout.count()));
 
   t.section("[log]");
   t.put("level", c.log.level);

@@ -157,8 +157,13 @@ class DocumentReader {
         {"schedule",
          table({{"cron", text(c_.schedule.cron)},
                 {"time_zone", text(c_.schedule.time_zone)},
-                {"missed_slot_grace_seconds", seconds(c_.schedule.missed_slot_grace, 0, 1)}})},
+                {"missed_slot_grace_seconds", seconds(c_.schedule.missed_slot_grace, 0, 1)},
+                {"sweep_interval_seconds", seconds(c_.schedule.sweep_interval, 0, 1)},
+                {"max_consumer_lag", whole(c_.schedule.max_consumer_lag, 0, INT64_MAX)},
+                {"consumer_group", text(c_.schedule.consumer_group)}})},
         {"admin", table({{"addr", text(c_.admin.addr)}})},
+        {"service",
+         table({{"shutdown_timeout_seconds", seconds(c_.service.shutdown_timeout, 0, 1)}})},
         {"log", table({{"level", text(c_.log.level)}, {"json", flag(c_.log.json)}})},
     };
   }
