@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "format/staging_dir.hpp"
@@ -21,6 +23,10 @@ struct ExportDeps {
   Sleeper& sleeper;
   Random& random;
   std::string owner;  ///< this instance's lease-owner name
+  /// Optional shutdown hook: once it reads true, attempts not yet claimed are skipped and
+  /// streaming attempts stop within a few thousand rows with a non-retriable Error (their claim
+  /// is kept and resumed by the next run). Owned by the caller; null = never cancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 }  // namespace user_export

@@ -37,6 +37,12 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   GroupResult result;
   result.group = group;
   auto& metrics = deps_.metrics;
+  if (deps_.cancel != nullptr && deps_.cancel->load()) {
+    result.ok = true;
+    result.skipped = true;
+    result.error = "not started: shutting down";
+    return result;
+  }
   try {
     const GroupType type = group.type();
     Retry retry(deps_.config.retry, deps_.sleeper, deps_.random);
@@ -53,6 +59,20 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
               std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), e.what());
         });
   } catch (const Error& e) {
+    if (result.skipped) {  // claim refused: another instance's live lease
+      result.ok = true;
+      result.error = e.what();
+      result.error_code = e.code();
+      result.seconds = seconds_since(deps_.clock, started);
+      metrics
+          .counter("users_export_groups_skipped_total",
+                   "Group exports skipped because another instance owns the run",
+                   {{"group_id", gid}})
+          .inc();
+      spdlog::info("group skipped: owned by another instance group={} slot={} ({})", gid,
+                   format_iso8601(SystemTime{slot}), e.what());
+      return result;
+    }
     result.ok = false;
     result.error = e.what();
     result.error_code = e.code();
@@ -114,7 +134,14 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
   claim.lease = deps_.config.export_.lease;
   claim.new_run_id = Uuid::random(deps_.random).str();
   claim.owner_is_dead = local_owner_is_dead;
-  ExportRun run = deps_.repository.claim(claim);
+  ExportRun run = [&] {
+    try {
+      return deps_.repository.claim(claim);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::kLeaseLost) progress.skipped = true;
+      throw;
+    }
+  }();
   result.run_id = run.run_id;
   progress.run_id = run.run_id;  // kept for the report if this attempt fails
   progress.attempts = attempt_no;

@@ -20,6 +20,9 @@ struct GroupResult {
   bool ok = false;            ///< committed (or nothing to do); false when it failed
   bool already_done = false;  ///< the slot's run had finished before this call
   bool resumed = false;       ///< an earlier unfinished run was completed
+  /// Not exported by this call and not a failure: another instance holds a live lease on the
+  /// group's unfinished run (it exports it), or shutdown began before the group started.
+  bool skipped = false;
   std::int64_t rows = 0;
   std::size_t messages = 0;
   std::optional<ExportedFile> file;

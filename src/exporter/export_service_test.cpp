@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
 #include "common/fault_point.hpp"
+#include "exporter/lease_keeper.hpp"
 #include "storage/local/local_store.hpp"
 
 namespace user_export {
@@ -230,6 +231,74 @@ TEST_F(ExportServiceTest, EmptyGroupSendsNothing) {
   EXPECT_EQ(r.state, RunState::kEmpty);
   EXPECT_EQ(r.messages, 0u);
   EXPECT_EQ(repo_->pending_count(), 1);  // only the first run's message
+}
+
+TEST_F(ExportServiceTest, LiveLeaseOfAnotherInstanceIsSkippedNotFailed) {
+  const auto& g = group_of(GroupType::kCostBased);
+  ClaimRequest other;
+  other.group_id = g.id;
+  other.domain_id = g.domain_id;
+  other.slot = slot(0);
+  other.owner = "other-host:4242";
+  other.lease = std::chrono::seconds(300);
+  other.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000001";
+  repo_->claim(other);
+
+  GroupResult r = service().export_group(g, slot(0));
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(r.error_code, ErrorCode::kLeaseLost);
+  EXPECT_EQ(unsent(g), 50);
+  EXPECT_EQ(metrics_.value("users_export_groups_skipped_total", {{"group_id", g.id.str()}}), 1);
+  EXPECT_EQ(metrics_.value("users_export_failures_total",
+                           {{"group_id", g.id.str()}, {"group_type", "COST_BASED"}}),
+            -1);
+
+  clock_.advance(std::chrono::seconds(301));  // the other lease expired: taken over
+  GroupResult later = service().export_group(g, slot(0));
+  ASSERT_TRUE(later.ok) << later.error;
+  EXPECT_FALSE(later.skipped);
+  EXPECT_TRUE(later.resumed);
+  EXPECT_EQ(later.rows, 50);
+  EXPECT_EQ(unsent(g), 0);
+}
+
+TEST_F(ExportServiceTest, CancelledServiceStartsNoGroup) {
+  std::atomic<bool> cancel{true};
+  ExportService cancelled(ExportDeps{config_, *repo_, *store_, *staging_, metrics_, clock_, clock_,
+                                     random_, "test:1", &cancel});
+  const auto& g = group_of(GroupType::kNonCostBased);
+  GroupResult r = cancelled.export_group(g, slot(0));
+  EXPECT_TRUE(r.skipped);
+  EXPECT_TRUE(r.run_id.empty());
+  EXPECT_TRUE(repo_->recent_runs(10).empty());
+  EXPECT_EQ(unsent(g), 50);
+}
+
+TEST_F(ExportServiceTest, LeaseKeeperStopsTheStreamOnceCancelledAndKeepsTheClaim) {
+  std::atomic<bool> cancel{false};
+  const auto& g = group_of(GroupType::kCostBased);
+  ClaimRequest claim;
+  claim.group_id = g.id;
+  claim.domain_id = g.domain_id;
+  claim.slot = slot(0);
+  claim.owner = "test:1";
+  claim.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000002";
+  ExportRun run = repo_->claim(claim);
+  LeaseKeeper keeper(*repo_, clock_, run.run_id, "test:1", std::chrono::seconds(300), &cancel);
+  EXPECT_NO_THROW(keeper.tick());
+  cancel = true;
+  try {
+    keeper.tick();
+    FAIL() << "tick() did not stop a cancelled run";
+  } catch (const Error& e) {
+    EXPECT_FALSE(e.retriable());
+    EXPECT_NE(std::string(e.what()).find("cancelled by shutdown"), std::string::npos);
+  }
+  auto stored = repo_->find_run(run.run_id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->state, RunState::kClaimed);
+  EXPECT_EQ(stored->item_count, 50);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ class CsvRowHandler final : public RowHandler {
   CsvRowHandler(CsvWriter& writer, LeaseKeeper& lease) : writer_(writer), lease_(lease) {}
   void on_row(RowView row) override {
     writer_.write_row(row);
-    if ((++rows_ & 0x3fff) == 0) lease_.tick();
+    if ((++rows_ & 0x3ff) == 0) lease_.tick();
   }
 
  private:
@@ -78,9 +78,10 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
     CsvWriter writer(deps_.config.csv, Masker(masks_, deps_.config.hash_key), sink);
     writer.write_header();
     LeaseKeeper lease(deps_.repository, deps_.clock, run.run_id, deps_.owner,
-                      deps_.config.export_.lease);
+                      deps_.config.export_.lease, deps_.cancel);
     CsvRowHandler handler(writer, lease);
     deps_.repository.stream_rows(run.run_id, fields_, handler);
+    lease.tick();  // a shutdown during the stream stops here, before the upload
     writer.flush();
     FileDigest digest = sink.finish();
     rows = writer.rows();

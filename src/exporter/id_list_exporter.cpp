@@ -19,7 +19,7 @@ class RefIdHandler final : public RowHandler {
                   "run " + run_id_ + " has a claimed user without ref_id; fix users.ref_id");
     }
     builder_.add(*row[0]);
-    if ((builder_.count() & 0x3fff) == 0) lease_.tick();
+    if ((builder_.count() & 0x3ff) == 0) lease_.tick();
   }
 
  private:
@@ -42,7 +42,7 @@ ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const Expor
                      deps_.config.messages.topic};
   IdListBuilder builder(ctx, deps_.config.messages.max_message_bytes);
   LeaseKeeper lease(deps_.repository, deps_.clock, run.run_id, deps_.owner,
-                    deps_.config.export_.lease);
+                    deps_.config.export_.lease, deps_.cancel);
   RefIdHandler handler(builder, lease, run.run_id);
   deps_.repository.stream_rows(run.run_id, {"ref_id"}, handler);
   if (builder.count() != run.item_count) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -14,9 +15,11 @@ namespace user_export {
 /// Not thread-safe (one per attempt).
 class LeaseKeeper {
  public:
+  /// `cancel` (optional, may be null) is the shutdown flag checked by every tick().
   LeaseKeeper(Repository& repository, Clock& clock, std::string run_id, std::string owner,
-              std::chrono::seconds lease);
-  /// Heartbeats if due. Throws Error(kLeaseLost) if the lease was lost meanwhile.
+              std::chrono::seconds lease, const std::atomic<bool>* cancel = nullptr);
+  /// Heartbeats if due. Throws Error(kLeaseLost) if the lease was lost meanwhile, and a
+  /// non-retriable Error(kInternal) "cancelled by shutdown" once `cancel` reads true.
   void tick();
 
  private:
@@ -26,6 +29,7 @@ class LeaseKeeper {
   std::string owner_;
   std::chrono::seconds lease_;
   std::chrono::steady_clock::time_point last_;
+  const std::atomic<bool>* cancel_;
 };
 
 }  // namespace user_export
