@@ -3,12 +3,25 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "common/fault_point.hpp"
+#include "observe/log.hpp"
 
 namespace user_export {
 
 namespace {
+
+/// The `slot` field of a message's JSON payload (every run message carries one), or "" when the
+/// payload has none; used only to label log lines.
+std::string slot_of(const OutboundMessage& m) {
+  auto payload = nlohmann::json::parse(m.payload, nullptr, false);
+  if (payload.is_object()) {
+    auto it = payload.find("slot");
+    if (it != payload.end() && it->is_string()) return it->get<std::string>();
+  }
+  return "";
+}
 
 double state_value(CircuitState state) {
   switch (state) {
@@ -130,10 +143,14 @@ void OutboxRelay::dead_letter(const OutboundMessage& m, const DeliveryResult& wh
       .counter("export_to_dlq_total", "Messages sent to the dead-letter topic",
                {{"key", m.key}, {"topic", config_.messages.dlq_topic}})
       .inc();
-  spdlog::error(
-      "message dead-lettered run={} group={} topic={} dlq={} error={} reason=\"{}\"; "
-      "inspect the dead-letter topic and re-publish once fixed",
-      m.run_id, m.key, m.topic, config_.messages.dlq_topic, why.error_code, why.error);
+  log::error("message dead-lettered; inspect the dead-letter topic and re-publish once fixed",
+             {{"run_id", m.run_id},
+              {"group_id", m.key},
+              {"slot", slot_of(m)},
+              {"topic", m.topic},
+              {"dlq", config_.messages.dlq_topic},
+              {"error_code", why.error_code},
+              {"error", why.error}});
   ++stats.dead_lettered;
 }
 
@@ -146,11 +163,14 @@ void OutboxRelay::retry_later(const OutboundMessage& m, const std::string& error
       .counter("users_export_publish_failures_total", "Retriable delivery failures",
                {{"topic", m.topic}})
       .inc();
-  spdlog::warn(
-      "message not delivered, will retry run={} group={} topic={} attempt={} "
-      "retry_in_ms={} error=\"{}\"",
-      m.run_id, m.key, m.topic, m.attempts + 1,
-      std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), error);
+  log::warn("message not delivered, will retry",
+            {{"run_id", m.run_id},
+             {"group_id", m.key},
+             {"slot", slot_of(m)},
+             {"topic", m.topic},
+             {"attempt", m.attempts + 1},
+             {"retry_in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()},
+             {"error", error}});
   ++stats.failed;
 }
 

@@ -1,0 +1,141 @@
+#include "service/admin_server.hpp"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace user_export {
+namespace {
+
+class AdminServerTest : public ::testing::Test {
+ protected:
+  void start(const std::string& token) {
+    AdminHooks hooks;
+    hooks.not_ready = [this]() -> std::optional<std::string> {
+      if (db_down) return "database unreachable";
+      return std::nullopt;
+    };
+    hooks.metrics_text = [] { return std::string("users_export_scheduler_paused 0\n"); };
+    hooks.recent_runs = [](std::size_t limit) {
+      ExportRun r;
+      r.run_id = "run-1";
+      r.group_id = GroupId::parse("11111111-1111-4111-8111-111111111111");
+      r.state = RunState::kCompleted;
+      r.rows = 42;
+      r.bytes = 900;
+      return std::vector<ExportRun>(std::min<std::size_t>(limit, 3), r);
+    };
+    hooks.pause = [this] { ++pauses; };
+    hooks.resume = [this] { ++resumes; };
+    hooks.trigger = [this](std::optional<std::string> group) {
+      if (group && *group == "bad") throw Error(ErrorCode::kInvalidInput, "bad group id");
+      triggered.push_back(group.value_or("*"));
+    };
+    server_ = std::make_unique<AdminServer>("127.0.0.1:0", token, hooks);
+    server_->start();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_read_timeout(30, 0);
+  }
+  httplib::Headers bearer(const std::string& token) {
+    return {{"Authorization", "Bearer " + token}};
+  }
+
+  std::atomic<bool> db_down{false};
+  std::atomic<int> pauses{0};
+  std::atomic<int> resumes{0};
+  std::vector<std::string> triggered;
+  std::unique_ptr<AdminServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(AdminServerTest, HealthReadinessMetricsAndRuns) {
+  start("secret");
+  auto r = client_->Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = client_->Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  db_down = true;
+  r = client_->Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("database unreachable"), std::string::npos);
+  r = client_->Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
+  EXPECT_NE(r->body.find("users_export_scheduler_paused"), std::string::npos);
+  r = client_->Get("/api/runs?limit=2");
+  ASSERT_TRUE(r);
+  auto runs = nlohmann::json::parse(r->body);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["groupId"], "11111111-1111-4111-8111-111111111111");
+  EXPECT_EQ(runs[0]["state"], "completed");
+  EXPECT_EQ(runs[0]["rows"], 42);
+  r = client_->Get("/api/runs?limit=x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST_F(AdminServerTest, PostWithoutTheRightTokenIs401AndChangesNothing) {
+  start("secret");
+  for (const auto& path : {"/api/pause", "/api/resume", "/api/trigger"}) {
+    auto r = client_->Post(path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401) << path;
+    r = client_->Post(path, bearer("secreT"), "", "text/plain");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401) << path;
+  }
+  EXPECT_EQ(pauses, 0);
+  EXPECT_EQ(resumes, 0);
+  EXPECT_TRUE(triggered.empty());
+}
+
+TEST_F(AdminServerTest, PostWithTheTokenActs) {
+  start("secret");
+  auto r = client_->Post("/api/pause", bearer("secret"), "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(pauses, 1);
+  r = client_->Post("/api/resume", bearer("secret"), "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(resumes, 1);
+  r = client_->Post("/api/trigger?group=g1", bearer("secret"), "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  r = client_->Post("/api/trigger", bearer("secret"), "", "text/plain");
+  ASSERT_TRUE(r);
+  r = client_->Post("/api/trigger?group=bad", bearer("secret"), "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(triggered, (std::vector<std::string>{"g1", "*"}));
+}
+
+TEST_F(AdminServerTest, WithoutAConfiguredTokenPostIsDisabled) {
+  start("");
+  auto r = client_->Post("/api/pause", bearer(""), "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_NE(r->body.find("USER_EXPORT_ADMIN_TOKEN"), std::string::npos);
+  EXPECT_EQ(pauses, 0);
+}
+
+TEST(AdminServer, AnAddressInUseIsAConfigError) {
+  AdminServer first("127.0.0.1:0", "", AdminHooks{});
+  first.start();
+  AdminServer second("127.0.0.1:" + std::to_string(first.port()), "", AdminHooks{});
+  try {
+    second.start();
+    FAIL() << "bound a port in use";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kConfig);
+  }
+}
+
+}  // namespace
+}  // namespace user_export

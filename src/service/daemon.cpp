@@ -1,0 +1,240 @@
+#include "service/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "cli/runtime.hpp"
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+#include "exporter/export_batch.hpp"
+#include "publish/outbox_relay.hpp"
+#include "schedule/worker_pool.hpp"
+#include "service/admin_server.hpp"
+#include "service/backpressure.hpp"
+#include "service/consumer_lag.hpp"
+#include "service/scheduler.hpp"
+
+namespace user_export {
+namespace {
+
+/// How often a held slot re-reads the consumer lag.
+constexpr auto kHoldRecheck = std::chrono::seconds(2);
+
+DomainId domain_of(const Config& config) {
+  try {
+    return DomainId::parse(config.export_.domain_id);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kConfig, std::string("export.domain_id is invalid: ") + e.what() +
+                                        "; set it (or USER_EXPORT_DOMAIN_ID) to the domain's UUID");
+  }
+}
+
+std::chrono::seconds sweep_interval(const Config& config) {
+  if (config.schedule.sweep_interval.count() > 0) return config.schedule.sweep_interval;
+  return std::max(std::chrono::seconds(1), config.export_.lease / 2);
+}
+
+}  // namespace
+
+Daemon::Daemon(const Config& config) : config_(config) {}
+
+Daemon::~Daemon() = default;
+
+void Daemon::request_stop() {
+  if (stopping_.exchange(true)) return;
+  spdlog::info("shutdown requested: no new slots; in-flight groups have {} s to finish",
+               config_.service.shutdown_timeout.count());
+  std::lock_guard lock(mu_);
+  if (scheduler_ != nullptr) scheduler_->stop();
+  cv_.notify_all();
+}
+
+int Daemon::run() {
+  const DomainId domain = domain_of(config_);
+  CronSchedule cron = CronSchedule::parse(config_.schedule.cron, config_.schedule.time_zone);
+  Runtime rt(config_);
+  rt.repository->migrate();
+  rt.open_backends();
+
+  std::unique_ptr<ConsumerLagProbe> lag_probe;
+  if (config_.schedule.max_consumer_lag > 0) {
+    if (config_.kafka.bootstrap.empty() || config_.schedule.consumer_group.empty()) {
+      throw Error(ErrorCode::kConfig,
+                  "schedule.max_consumer_lag needs kafka.bootstrap and schedule.consumer_group; "
+                  "set both, or max_consumer_lag = 0");
+    }
+    lag_probe = std::make_unique<ConsumerLagProbe>(config_, config_.schedule.consumer_group,
+                                                   config_.messages.topic);
+  }
+  Backpressure backpressure(rt.metrics, config_.schedule.max_consumer_lag,
+                            lag_probe ? LagProbe([&] { return lag_probe->lag(); }) : LagProbe());
+  Scheduler scheduler(cron, rt.clock,
+                      SchedulerOptions{config_.schedule.missed_slot_grace, sweep_interval(config_),
+                                       std::chrono::seconds(1)});
+  {
+    std::lock_guard lock(mu_);
+    scheduler_ = &scheduler;
+    if (stopping_) scheduler.stop();
+  }
+
+  std::atomic<bool> cancel{false};
+  ExportDeps deps = rt.export_deps();
+  deps.cancel = &cancel;
+  ExportService service(deps);
+  WorkerPool pool(static_cast<std::size_t>(config_.export_.max_parallel_groups),
+                  static_cast<std::size_t>(config_.export_.queue_capacity));
+  auto slots_total = [&](FiringKind kind) -> Counter& {
+    return rt.metrics.counter("users_export_scheduler_slots_total",
+                              "Slots run by the scheduler, by why they ran",
+                              {{"kind", to_string(kind)}});
+  };
+
+  // The relay: a pass whenever woken (after a slot) or every second, until the final pass.
+  std::atomic<bool> relay_stop{false};
+  std::mutex relay_mu;
+  std::condition_variable relay_cv;
+  std::thread relay_thread([&] {
+    OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.sleeper, rt.random,
+                      config_);
+    while (true) {
+      const bool last = relay_stop.load();
+      RelayStats stats;
+      try {
+        stats = last ? relay.drain(config_.messages.delivery_timeout) : relay.relay_once();
+      } catch (const std::exception& e) {
+        spdlog::warn("outbox relay pass failed: {}; retrying", e.what());
+      }
+      if (last) break;
+      if (stats.delivered + stats.dead_lettered == 0 || stats.circuit_open) {
+        std::unique_lock lock(relay_mu);
+        relay_cv.wait_for(lock, std::chrono::seconds(1), [&] { return relay_stop.load(); });
+      }
+    }
+  });
+  auto wake_relay = [&] { relay_cv.notify_all(); };
+
+  AdminHooks hooks;
+  hooks.not_ready = [&]() -> std::optional<std::string> {
+    if (stopping_) return "shutting down";
+    try {
+      rt.repository->schema_version();
+    } catch (const std::exception& e) {
+      return std::string("database unreachable: ") + e.what();
+    }
+    return std::nullopt;
+  };
+  hooks.metrics_text = [&] { return rt.metrics.prometheus_text(); };
+  hooks.recent_runs = [&](std::size_t limit) { return rt.repository->recent_runs(limit); };
+  hooks.pause = [&] { backpressure.pause(); };
+  hooks.resume = [&] {
+    backpressure.resume();
+    scheduler.wake();
+  };
+  hooks.trigger = [&](std::optional<std::string> group) {
+    if (group) {
+      GroupId id = GroupId::parse(*group);  // Error(kInvalidInput) when malformed
+      auto found = rt.repository->find_group(id);
+      if (!found || found->domain_id != domain) {
+        throw Error(ErrorCode::kInvalidInput,
+                    "group " + id.str() + " is not a group of domain " + domain.str());
+      }
+      group = id.str();
+    }
+    scheduler.trigger(group);
+  };
+  AdminServer admin(config_.admin.addr, config_.admin.token, hooks);
+
+  // Cancels what is still running once the shutdown timeout has passed.
+  bool slots_done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopping_.load() || slots_done; });
+    if (slots_done) return;
+    if (!cv_.wait_for(lock, config_.service.shutdown_timeout, [&] { return slots_done; })) {
+      spdlog::warn(
+          "shutdown timeout of {} s passed; cancelling the groups still running (their "
+          "claims are kept and the next start resumes them)",
+          config_.service.shutdown_timeout.count());
+      cancel = true;
+    }
+  });
+
+  auto finish = [&] {
+    {
+      std::lock_guard lock(mu_);
+      slots_done = true;
+      scheduler_ = nullptr;
+    }
+    cv_.notify_all();
+    watchdog.join();
+    admin.stop();
+    relay_stop = true;
+    wake_relay();
+    relay_thread.join();
+    rt.sink->flush(config_.messages.delivery_timeout);
+  };
+
+  try {
+    admin.start();
+    spdlog::info(
+        "service started domain={} schedule=\"{}\" zone={} next slot {} instance={}", domain.str(),
+        config_.schedule.cron, config_.schedule.time_zone,
+        [&] {
+          auto next = cron.next_after(rt.clock.now());
+          return next ? cron.describe(*next) : std::string("never");
+        }(),
+        config_.export_.instance_id);
+    while (auto firing = scheduler.wait_next()) {
+      if (firing->kind != FiringKind::kTrigger) {
+        bool held = false;
+        while (!stopping_ && backpressure.should_hold()) {
+          held = true;
+          scheduler.wait_for(kHoldRecheck);
+        }
+        if (stopping_) break;
+        if (held) backpressure.release();
+      }
+      std::vector<MatchingGroup> groups;
+      try {
+        if (firing->group) {
+          if (auto g = rt.repository->find_group(GroupId::parse(*firing->group))) {
+            groups.push_back(*g);
+          }
+        } else {
+          groups = rt.repository->active_groups(domain);
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("cannot load the groups of slot {} ({}); the next slot or sweep retries",
+                      format_iso8601(SystemTime{firing->slot}), e.what());
+        continue;
+      }
+      slots_total(firing->kind).inc();
+      spdlog::info("slot started kind={} slot={} groups={}", to_string(firing->kind),
+                   cron.describe(SystemTime{firing->slot}), groups.size());
+      auto results = export_groups(service, pool, groups, firing->slot, {});
+      int failed = 0;
+      int skipped = 0;
+      std::int64_t rows = 0;
+      for (const auto& r : results) {
+        if (!r.ok) ++failed;
+        if (r.skipped) ++skipped;
+        rows += r.rows;
+      }
+      spdlog::info("slot finished kind={} slot={} groups={} failed={} skipped={} rows={}",
+                   to_string(firing->kind), format_iso8601(SystemTime{firing->slot}),
+                   results.size(), failed, skipped, rows);
+      wake_relay();
+      if (stopping_) break;
+    }
+  } catch (...) {
+    request_stop();
+    finish();
+    throw;
+  }
+  finish();
+  spdlog::info("service stopped");
+  return kExitOk;
+}
+
+}  // namespace user_export
