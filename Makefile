@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build demo test unit-test sanitize bench format format-check clean
+.PHONY: all deps test-deps build demo test unit-test sanitize bench soak format format-check clean
 
 all: build
 
@@ -27,6 +27,10 @@ demo: build
 ## test: install, build, start the test services, run every test, stop the services
 test: test-deps build
 	scripts/run-tests.sh $(BUILD_DIR)
+
+## soak: 200 crash-anywhere cycles (SIGKILL at random moments) on PostgreSQL, S3 and Kafka
+soak: test-deps build
+	scripts/soak.sh $(BUILD_DIR) 200 3600
 
 ## sanitize: unit tests under AddressSanitizer and UndefinedBehaviorSanitizer
 sanitize: test-deps
