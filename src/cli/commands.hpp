@@ -27,6 +27,8 @@ int run_relay_command(const CommonOptions& common);
 /// `schedule`: prints the next `count` fire times strictly after `from` (default now).
 int run_schedule_command(const CommonOptions& common, int count,
                          const std::optional<std::string>& from);
+/// `run`: the scheduled service with its admin endpoint, until SIGTERM/SIGINT.
+int run_service_command(const CommonOptions& common);
 /// `demo`: a self-contained export on the embedded backends in `dir`.
 int run_demo_command(const std::string& dir, std::int64_t users, int groups);
 

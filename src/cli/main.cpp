@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   auto* relay = app.add_subcommand("relay", "publish the messages pending in the outbox");
   add_config(relay);
 
+  auto* run = app.add_subcommand("run", "run the scheduled service with its admin endpoint");
+  add_config(run);
+
   auto* schedule = app.add_subcommand("schedule", "print the next fire times of the schedule");
   add_config(schedule);
   int schedule_next = 5;
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
     if (*check) return run_check_config_command(check_file);
     if (*relay) return run_relay_command(common);
     if (*schedule) return run_schedule_command(common, schedule_next, schedule_from);
+    if (*run) return run_service_command(common);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exit_code_for(e.code());
