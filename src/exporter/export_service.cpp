@@ -9,6 +9,7 @@
 #include "common/uuid.hpp"
 #include "exporter/file_exporter.hpp"
 #include "exporter/id_list_exporter.hpp"
+#include "observe/log.hpp"
 #include "resilience/retry.hpp"
 
 namespace user_export {
@@ -52,11 +53,14 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
           metrics
               .counter("users_export_retries_total", "Retried export attempts", {{"group_id", gid}})
               .inc();
-          spdlog::warn(
-              "export attempt failed, retrying group={} slot={} attempt={} delay_ms={} "
-              "error=\"{}\"",
-              gid, format_iso8601(SystemTime{slot}), attempt_no,
-              std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), e.what());
+          log::warn(
+              "export attempt failed, retrying",
+              {{"run_id", result.run_id},
+               {"group_id", gid},
+               {"slot", format_iso8601(SystemTime{slot})},
+               {"attempt", attempt_no},
+               {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()},
+               {"error", e.what()}});
         });
   } catch (const Error& e) {
     if (result.skipped) {  // claim refused: another instance's live lease
@@ -99,21 +103,28 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
                  "Unix time of the group's last successful export", {{"group_id", gid}})
           .set(std::chrono::duration<double>(deps_.clock.now().time_since_epoch()).count());
     }
-    spdlog::info(
-        "group export finished run={} group={} type={} slot={} state={} rows={} "
-        "messages={} attempts={} seconds={:.3f}{}",
-        result.run_id, gid, group.type_name, format_iso8601(SystemTime{slot}),
-        to_string(result.state), result.rows, result.messages, result.attempts, result.seconds,
-        result.already_done ? " (already done for this slot)" : "");
+    log::info(
+        result.already_done ? "group export already done for this slot" : "group export finished",
+        {{"run_id", result.run_id},
+         {"group_id", gid},
+         {"slot", format_iso8601(SystemTime{slot})},
+         {"group_type", group.type_name},
+         {"state", to_string(result.state)},
+         {"rows", result.rows},
+         {"messages", result.messages},
+         {"attempts", result.attempts},
+         {"seconds", result.seconds}});
   } else {
     metrics
         .counter("users_export_failures_total", "Group exports that failed after all retries",
                  labels)
         .inc();
-    spdlog::error(
-        "group export failed run={} group={} type={} slot={} error=\"{}\"; the claim is "
-        "kept and the next run resumes it",
-        result.run_id, gid, group.type_name, format_iso8601(SystemTime{slot}), result.error);
+    log::error("group export failed; the claim is kept and the next run resumes it",
+               {{"run_id", result.run_id},
+                {"group_id", gid},
+                {"slot", format_iso8601(SystemTime{slot})},
+                {"group_type", group.type_name},
+                {"error", result.error}});
   }
   return result;
 }
@@ -154,8 +165,11 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     return result;
   }
   if (run.resumed) {
-    spdlog::info("resuming unfinished run run={} group={} slot={} users={} attempt={}", run.run_id,
-                 gid, format_iso8601(SystemTime{run.slot}), run.item_count, run.attempts);
+    log::info("resuming unfinished run", {{"run_id", run.run_id},
+                                          {"group_id", gid},
+                                          {"slot", format_iso8601(SystemTime{run.slot})},
+                                          {"users", run.item_count},
+                                          {"attempt", run.attempts}});
   }
   try {
     fault_point("after_claim");
@@ -203,8 +217,11 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     try {
       deps_.repository.record_failure(run.run_id, deps_.owner, e.what());
     } catch (const std::exception& inner) {
-      spdlog::warn("could not record the failure of run={} group={}: {}", run.run_id, gid,
-                   inner.what());
+      log::warn("could not record the failure of the run",
+                {{"run_id", run.run_id},
+                 {"group_id", gid},
+                 {"slot", format_iso8601(SystemTime{run.slot})},
+                 {"error", inner.what()}});
     }
     throw;
   }

@@ -1,7 +1,5 @@
 #include "exporter/file_exporter.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <system_error>
 
 #include "common/error.hpp"
@@ -10,6 +8,7 @@
 #include "exporter/lease_keeper.hpp"
 #include "format/csv_writer.hpp"
 #include "format/gzip_file_sink.hpp"
+#include "observe/log.hpp"
 
 namespace user_export {
 namespace {
@@ -136,9 +135,13 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
       .counter("users_export_bytes_uploaded_total", "Compressed bytes uploaded to the object store",
                group_labels(group))
       .inc(static_cast<double>(file.bytes));
-  spdlog::info("staged and uploaded run={} group={} slot={} rows={} bytes={} key={} seconds={:.3f}",
-               run.run_id, group.id.str(), format_iso8601(SystemTime{run.slot}), file.rows,
-               file.bytes, file.object_key, csv_seconds);
+  log::info("staged and uploaded", {{"run_id", run.run_id},
+                                    {"group_id", group.id.str()},
+                                    {"slot", format_iso8601(SystemTime{run.slot})},
+                                    {"rows", file.rows},
+                                    {"bytes", file.bytes},
+                                    {"key", file.object_key},
+                                    {"seconds", csv_seconds}});
 
   MessageContext ctx{run.run_id,
                      group.domain_id,

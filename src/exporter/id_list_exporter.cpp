@@ -1,10 +1,9 @@
 #include "exporter/id_list_exporter.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "exporter/lease_keeper.hpp"
+#include "observe/log.hpp"
 
 namespace user_export {
 namespace {
@@ -53,9 +52,11 @@ ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const Expor
   ExportOutcome outcome;
   outcome.rows = builder.count();
   outcome.messages = builder.finish();
-  spdlog::info("built id-list messages run={} group={} slot={} ids={} messages={}", run.run_id,
-               group.id.str(), format_iso8601(SystemTime{run.slot}), outcome.rows,
-               outcome.messages.size());
+  log::info("built id-list messages", {{"run_id", run.run_id},
+                                       {"group_id", group.id.str()},
+                                       {"slot", format_iso8601(SystemTime{run.slot})},
+                                       {"ids", outcome.rows},
+                                       {"messages", outcome.messages.size()}});
   return outcome;
 }
 
