@@ -73,8 +73,9 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
                    "Group exports skipped because another instance owns the run",
                    {{"group_id", gid}})
           .inc();
-      spdlog::info("group skipped: owned by another instance group={} slot={} ({})", gid,
-                   format_iso8601(SystemTime{slot}), e.what());
+      log::info(
+          "group skipped: another instance owns the run",
+          {{"group_id", gid}, {"slot", format_iso8601(SystemTime{slot})}, {"reason", e.what()}});
       return result;
     }
     result.ok = false;
