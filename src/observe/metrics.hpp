@@ -11,7 +11,8 @@
 
 namespace user_export {
 
-/// Label name/value pairs of one time series, e.g. {{"groupId", "…"}, {"groupType", "…"}}.
+/// Label name/value pairs of one time series, e.g. {{"group_id", "…"}, {"group_type", "…"}}
+/// (snake_case: Micrometer's Prometheus naming of the spec's camelCase tags).
 /// The order of the pairs does not matter: a series is identified by its pairs sorted by name.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
