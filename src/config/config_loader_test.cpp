@@ -372,9 +372,18 @@ INSTANTIATE_TEST_SUITE_P(
         RangeCase{"admin", "addr = \"h:99999\"\n", 10, "admin.addr",
                   "\"h:99999\" is not host:port"},
         RangeCase{"schedule", "cron = \"59 20 * * *\"\n", 10, "schedule.cron",
-                  "\"59 20 * * *\" has 5 fields; write six"},
+                  "invalid cron expression '59 20 * * *': it has 5 fields; expected six"},
         RangeCase{"schedule", "time_zone = \"Asia Kolkata\"\n", 10, "schedule.time_zone",
-                  "\"Asia Kolkata\" is not an IANA time zone name"}));
+                  "unknown time zone 'Asia Kolkata'"},
+        RangeCase{"schedule", "time_zone = \"Mars/Olympus\"\n", 10, "schedule.time_zone",
+                  "unknown time zone 'Mars/Olympus'"},
+        RangeCase{"schedule", "cron = \"0 61 * * * *\"\n", 10, "schedule.cron",
+                  "invalid cron expression '0 61 * * * *': minute field '61'"}));
+
+TEST(LoadConfig, CronMacrosAreAccepted) {
+  Config c = load(minimal("[schedule]\ncron = \"@daily\"\n"));
+  EXPECT_EQ(c.schedule.cron, "@daily");
+}
 
 TEST(LoadConfig, CsvColumnProblemsNameTheColumn) {
   std::string message = problems_of(minimal(R"([[csv.columns]]

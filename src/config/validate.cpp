@@ -10,6 +10,7 @@
 #include "config/redact.hpp"
 #include "config/toml_string.hpp"
 #include "domain/ids.hpp"
+#include "schedule/cron/cron_schedule.hpp"
 
 namespace user_export::config_detail {
 namespace {
@@ -253,24 +254,15 @@ void check_csv(const Config& c, Problems& p) {
 }
 
 void check_schedule_and_service(const Config& c, Problems& p) {
-  std::istringstream fields(c.schedule.cron);
-  std::size_t count = 0;
-  for (std::string field; fields >> field;) ++count;
-  if (count != 6) {
-    p.add("schedule.cron", toml_quote(c.schedule.cron) + " has " + std::to_string(count) +
-                               " fields; write six: second minute hour day-of-month month "
-                               "day-of-week, e.g. \"0 59 20 * * *\"");
-  }
-  const std::string& zone = c.schedule.time_zone;
-  bool zone_ok = !zone.empty() && zone.front() != '/' && zone.find("..") == std::string::npos;
-  for (char ch : zone) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '/' && ch != '_' && ch != '-' &&
-        ch != '+')
-      zone_ok = false;
-  }
-  if (!zone_ok) {
-    p.add("schedule.time_zone",
-          toml_quote(zone) + " is not an IANA time zone name; use e.g. Asia/Kolkata or UTC");
+  // The schedule is validated by the parser that will run it: every field, macros and the
+  // zone (against the system time-zone database).
+  try {
+    (void)CronSchedule::parse(c.schedule.cron, c.schedule.time_zone);
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    const bool zone =
+        what.find("zone") != std::string::npos && what.find("field") == std::string::npos;
+    p.add(zone ? "schedule.time_zone" : "schedule.cron", what);
   }
   if (!one_of(c.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"})) {
     p.add("log.level", "unknown level " + toml_quote(c.log.level) +
