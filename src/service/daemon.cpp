@@ -185,20 +185,12 @@ int Daemon::run() {
           return next ? cron.describe(*next) : std::string("never");
         }(),
         config_.export_.instance_id);
-    while (auto firing = scheduler.wait_next()) {
-      if (firing->kind != FiringKind::kTrigger) {
-        bool held = false;
-        while (!stopping_ && backpressure.should_hold()) {
-          held = true;
-          scheduler.wait_for(kHoldRecheck);
-        }
-        if (stopping_) break;
-        if (held) backpressure.release();
-      }
+    // Runs one firing's groups on the pool and waits for them.
+    auto run_firing = [&](const Firing& firing) {
       std::vector<MatchingGroup> groups;
       try {
-        if (firing->group) {
-          if (auto g = rt.repository->find_group(GroupId::parse(*firing->group))) {
+        if (firing.group) {
+          if (auto g = rt.repository->find_group(GroupId::parse(*firing.group))) {
             groups.push_back(*g);
           }
         } else {
@@ -206,13 +198,13 @@ int Daemon::run() {
         }
       } catch (const std::exception& e) {
         spdlog::error("cannot load the groups of slot {} ({}); the next slot or sweep retries",
-                      format_iso8601(SystemTime{firing->slot}), e.what());
-        continue;
+                      format_iso8601(SystemTime{firing.slot}), e.what());
+        return;
       }
-      slots_total(firing->kind).inc();
-      spdlog::info("slot started kind={} slot={} groups={}", to_string(firing->kind),
-                   cron.describe(SystemTime{firing->slot}), groups.size());
-      auto results = export_groups(service, pool, groups, firing->slot, {});
+      slots_total(firing.kind).inc();
+      spdlog::info("slot started kind={} slot={} groups={}", to_string(firing.kind),
+                   cron.describe(SystemTime{firing.slot}), groups.size());
+      auto results = export_groups(service, pool, groups, firing.slot, {});
       int failed = 0;
       int skipped = 0;
       std::int64_t rows = 0;
@@ -222,9 +214,25 @@ int Daemon::run() {
         rows += r.rows;
       }
       spdlog::info("slot finished kind={} slot={} groups={} failed={} skipped={} rows={}",
-                   to_string(firing->kind), format_iso8601(SystemTime{firing->slot}),
-                   results.size(), failed, skipped, rows);
+                   to_string(firing.kind), format_iso8601(SystemTime{firing.slot}), results.size(),
+                   failed, skipped, rows);
       wake_relay();
+    };
+    while (auto firing = scheduler.wait_next()) {
+      if (firing->kind != FiringKind::kTrigger) {
+        bool held = false;
+        while (!stopping_ && backpressure.should_hold()) {
+          held = true;
+          if (auto trigger = scheduler.take_trigger()) {  // run now even while held
+            run_firing(*trigger);
+            continue;
+          }
+          scheduler.wait_for(kHoldRecheck);
+        }
+        if (stopping_) break;
+        if (held) backpressure.release();
+      }
+      run_firing(*firing);
       if (stopping_) break;
     }
   } catch (...) {

@@ -114,6 +114,14 @@ void Scheduler::trigger(std::optional<std::string> group) {
   cv_.notify_all();
 }
 
+std::optional<Firing> Scheduler::take_trigger() {
+  std::lock_guard lock(mu_);
+  if (triggers_.empty()) return std::nullopt;
+  Firing f = triggers_.front();
+  triggers_.pop_front();
+  return f;
+}
+
 void Scheduler::stop() {
   {
     std::lock_guard lock(mu_);

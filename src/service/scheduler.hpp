@@ -56,6 +56,8 @@ class Scheduler {
   bool wait_for(Duration d);
   /// Queues an immediate run of all groups (or one) for the current second as its slot.
   void trigger(std::optional<std::string> group);
+  /// Removes and returns the oldest pending trigger (so triggers run while slots are held).
+  std::optional<Firing> take_trigger();
   /// Ends current and future waits (wait_next() returns nullopt).
   void stop();
   /// Wakes the waiters so they re-check (e.g. after a resume).
