@@ -124,6 +124,9 @@ class ObservabilityTest(unittest.TestCase):
         d.mkdir()
         sink = (f'[kafka]\nbootstrap = "{self.cluster.bootstrap}"\n'
                 "circuit_failure_threshold = 1\ncircuit_cool_down_ms = 60000\n"
+                # One message per produce request, so an injected request error hits exactly
+                # one message.
+                '[kafka.properties]\n"batch.num.messages" = "1"\n'
                 if kafka else "")
         config = d / "user-export.toml"
         config.write_text(f"""
