@@ -100,21 +100,29 @@ def s3_get(endpoint, access, secret, bucket, key):
 
 def s3_list(endpoint, access, secret, bucket):
     """Every object key of the bucket (ListObjectsV2, paginated); [] when the bucket is absent."""
-    keys, token = [], None
+    return list(s3_list_etags(endpoint, access, secret, bucket))
+
+
+def s3_list_etags(endpoint, access, secret, bucket):
+    """{key: (etag, size)} of every object of the bucket; {} when the bucket is absent."""
+    found, token = {}, None
     while True:
         query = "?list-type=2" + (
             "&continuation-token=" + urllib.parse.quote(token, safe="") if token else "")
         status, body = s3_curl(endpoint, access, secret, bucket, query=query)
         if status == 404:
-            return []
+            return {}
         if status != 200:
             raise AssertionError(f"listing bucket {bucket} answered {status}: {body[:300]!r}")
         text = body.decode()
-        keys += [urllib.parse.unquote(k) if "%" in k else k
-                 for k in re.findall(r"<Key>(.*?)</Key>", text)]
+        for item in re.findall(r"<Contents>(.*?)</Contents>", text, re.S):
+            key = html_unescape(re.search(r"<Key>(.*?)</Key>", item, re.S).group(1))
+            etag = re.search(r"<ETag>(.*?)</ETag>", item, re.S)
+            size = re.search(r"<Size>(\d+)</Size>", item)
+            found[key] = (etag.group(1) if etag else "", int(size.group(1)) if size else -1)
         m = re.search(r"<NextContinuationToken>(.*?)</NextContinuationToken>", text)
         if "<IsTruncated>true</IsTruncated>" not in text or not m:
-            return [html_unescape(k) for k in keys]
+            return found
         token = m.group(1)
 
 
