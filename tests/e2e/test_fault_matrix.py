@@ -342,17 +342,17 @@ WHERE datname = '{self.pg.name}' AND query ILIKE 'COPY%' AND state = 'active'"""
         by_ref = {r[0]: r for r in rows}
         self.assertEqual(by_ref[ref][header.index("bio")], junk.decode("utf-8"))
 
-    @unittest.expectedFailure
     def test_invalid_utf8_in_a_text_column_still_gives_a_valid_utf8_file(self):
-        """Known defect: the CSV contract says UTF-8, but bytes that are not UTF-8 (possible only
-        from a SQLite source; PostgreSQL refuses them in a UTF8 database) are copied into the
-        file as they are, so a strict consumer cannot decode the whole file. Expected: invalid
-        sequences replaced (U+FFFD) or the row reported; actual: copied verbatim, exit 0."""
+        """Bytes that are not UTF-8 (possible only from a SQLite source; PostgreSQL refuses them
+        in a UTF8 database) must not break the file's UTF-8 contract: each ill-formed subpart
+        becomes U+FFFD, the user is still exported, and the operator is told."""
         invalid = b"caf\xe9 \xff\xfe \xc3\x28 end"
-        _, raw, ref = self.junk_setup(invalid)
-        header, rows = parse_csv_gz(raw)  # raises UnicodeDecodeError today
+        proc, raw, ref = self.junk_setup(invalid)
+        header, rows = parse_csv_gz(raw)  # a strict UTF-8 decode of the whole file
         bio = {r[0]: r for r in rows}[ref][header.index("bio")]
-        self.assertTrue(bio.startswith("caf") and "\ufffd" in bio, bio)
+        self.assertEqual(bio, "caf\ufffd \ufffd\ufffd \ufffd( end")
+        self.assertIn("not valid UTF-8", proc.stderr)
+        self.assertIn("repaired_values=1", proc.stderr)
 
     def test_unknown_group_type_is_reported_and_the_other_groups_are_exported(self):
         config = self.sqlite_config()

@@ -6,7 +6,9 @@
 
 #include "common/error.hpp"
 #include "common/time_format.hpp"
+#include "common/utf8.hpp"
 #include "common/uuid.hpp"
+#include "observe/log.hpp"
 #include "source/source_fields.hpp"
 #include "source/sqlite/migrations.hpp"
 
@@ -430,10 +432,27 @@ void SqliteRepository::stream_rows(const std::string& run_id,
   auto stmt = conn->prepare(sql, "stream a run's rows");
   stmt.bind(1, run_id);
   std::vector<std::optional<std::string_view>> row(fields.size());
+  std::vector<std::string> repaired(fields.size());
+  std::int64_t repairs = 0;
   const int columns = static_cast<int>(fields.size());
   while (stmt.step()) {
-    for (int i = 0; i < columns; ++i) row[static_cast<std::size_t>(i)] = stmt.view(i);
+    for (int i = 0; i < columns; ++i) {
+      auto& value = row[static_cast<std::size_t>(i)];
+      value = stmt.view(i);
+      // SQLite stores whatever bytes it is given; the CSV and the messages promise UTF-8.
+      if (value && !is_valid_utf8(*value)) {
+        replace_invalid_utf8(*value, repaired[static_cast<std::size_t>(i)]);
+        value = repaired[static_cast<std::size_t>(i)];
+        ++repairs;
+      }
+    }
     handler.on_row(RowView(row));
+  }
+  if (repairs > 0) {
+    log::warn(
+        "values that were not valid UTF-8 were repaired: their ill-formed bytes became "
+        "U+FFFD in the export; fix the source rows",
+        {{"run_id", run_id}, {"repaired_values", repairs}});
   }
 }
 
