@@ -38,7 +38,15 @@ int run_export_command(const CommonOptions& common, const std::vector<std::strin
   Runtime runtime(config);
   ExportJobOptions options;
   options.group_ids = group_ids;
-  ExportJobResult result = run_export_job(runtime, options, std::cout);
+  ExportJobResult result;
+  try {
+    result = run_export_job(runtime, options, std::cout);
+  } catch (...) {
+    // A run refused at start-up (bucket check, database) still leaves its metrics behind for
+    // a Pushgateway or cron wrapper to report.
+    if (!metrics_file.empty()) write_metrics_file(metrics_file, runtime.metrics);
+    throw;
+  }
   if (!metrics_file.empty()) write_metrics_file(metrics_file, runtime.metrics);
   return result.exit_code;
 }

@@ -218,6 +218,8 @@ WHERE datname = '{self.pg.name}' AND query ILIKE 'COPY%' AND state = 'active'"""
         self.assertIn("secret key is wrong", proc.stderr)
         self.assertIn("AWS_SECRET_ACCESS_KEY", proc.stderr)
         self.assertNotIn("revoked", proc.stderr, "the secret is never printed")
+        # A run refused at start-up still writes its metrics file for the operator's tooling.
+        self.assertGreaterEqual(self.metric("users_export_build_info"), 1)
         # The bucket check at start-up refuses the whole run: nothing is claimed or marked,
         # and the wrong signature is not retried (a HEAD and one GET ?location=).
         bucket = re.search(r's3://([^/"]+)', config.read_text()).group(1)
