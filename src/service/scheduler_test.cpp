@@ -96,6 +96,17 @@ TEST(Scheduler, TriggerComesFirstWithItsGroupAndTheCurrentSecond) {
   EXPECT_EQ(SystemTime{f->slot}, kStart + 1s);
 }
 
+TEST(Scheduler, TakeTriggerReturnsOnlyTriggers) {
+  FakeClock clock(kStart + 1s);
+  Scheduler s(CronSchedule::parse("*/5 * * * * *", "UTC"), clock, options(0s, 0s));
+  EXPECT_FALSE(s.take_trigger().has_value());
+  s.trigger(std::nullopt);
+  auto t = s.take_trigger();
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->kind, FiringKind::kTrigger);
+  EXPECT_FALSE(s.take_trigger().has_value());
+}
+
 // Real waits: a trigger or stop() ends wait_next() without waiting for the (hourly) cron.
 TEST(Scheduler, TriggerAndStopWakeAWaiterAtOnce) {
   SystemClock clock;
