@@ -100,7 +100,7 @@ struct CsvConfig {
   bool formula_guard = false;  ///< prefix cells starting with = + - @ with a single quote (opt-in:
                                ///< it changes values, e.g. phone numbers that start with +)
   bool schema_version_column = false;  ///< add a `schema_version` column
-  int gzip_level = 1;  ///< ISA-L level 0..3 (1 is fast and compresses like gzip -6 on text)
+  int gzip_level = 1;  ///< ISA-L level 0..3 (1: ~3.5x faster than gzip -6, files ~17% larger)
 
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const CsvConfig&, const CsvConfig&) = default;
