@@ -1,5 +1,6 @@
 // The transactional outbox on PostgreSQL: read pending messages, record delivery outcomes.
 #include "common/error.hpp"
+#include "source/outbox_headers.hpp"
 #include "source/postgres/postgres_repository.hpp"
 #include "source/postgres/postgres_rows.hpp"
 
@@ -51,7 +52,7 @@ std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t li
     message.topic = r.text(i, 2);
     message.key = r.text(i, 3);
     message.payload = r.text(i, 4);
-    message.headers = pg::headers_from_json(r.view(i, 5), message.outbox_id);
+    message.headers = headers_from_json(r.view(i, 5), message.outbox_id);
     message.attempts = static_cast<int>(r.int64(i, 6));
     out.push_back(std::move(message));
   }

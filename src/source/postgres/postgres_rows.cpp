@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/time_format.hpp"
+#include "source/outbox_headers.hpp"
 
 namespace user_export::pg {
 
@@ -72,27 +73,6 @@ MatchingGroup read_group(const Result& r, int row) {
   group.type_name = r.text(row, 3);
   group.active = r.view(row, 4) == "t";
   return group;
-}
-
-std::string headers_to_json(const std::vector<std::pair<std::string, std::string>>& headers) {
-  nlohmann::ordered_json object = nlohmann::ordered_json::object();
-  for (const auto& [name, value] : headers) object[name] = value;
-  return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
-std::vector<std::pair<std::string, std::string>> headers_from_json(std::string_view text,
-                                                                   std::int64_t outbox_id) {
-  auto object = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (!object.is_object()) {
-    throw Error(ErrorCode::kDatabase, "outbox message " + std::to_string(outbox_id) +
-                                          " has headers that are not a JSON object; fix or "
-                                          "dead-letter the row in export_outbox");
-  }
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [name, value] : object.items()) {
-    out.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
-  }
-  return out;
 }
 
 void throw_lease_lost(Connection& connection, const std::string& run_id, const std::string& owner,

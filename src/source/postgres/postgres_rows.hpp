@@ -30,12 +30,6 @@ ExportRun read_run(const Result& result, int row);
 /// One row of kGroupColumns.
 MatchingGroup read_group(const Result& result, int row);
 
-/// Outbox headers as a JSON object (insertion order kept).
-std::string headers_to_json(const std::vector<std::pair<std::string, std::string>>& headers);
-/// Outbox headers from their JSON object; throws Error(kDatabase) naming the row if malformed.
-std::vector<std::pair<std::string, std::string>> headers_from_json(std::string_view text,
-                                                                   std::int64_t outbox_id);
-
 /// Throws Error(kLeaseLost) saying why `owner` cannot `action` run `run_id` (no such run, the
 /// run is finished, the lease was released, is held by another owner, or expired).
 [[noreturn]] void throw_lease_lost(Connection& connection, const std::string& run_id,

@@ -2,6 +2,7 @@
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
+#include "source/outbox_headers.hpp"
 #include "source/postgres/postgres_repository.hpp"
 #include "source/postgres/postgres_rows.hpp"
 
@@ -198,7 +199,7 @@ void PostgresRepository::commit(const CommitRequest& request) {
         "attempts, next_attempt_at, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7::timestamptz, $7::timestamptz)",
         {request.run_id, std::to_string(seq++), message.topic, message.key, message.payload,
-         pg::headers_to_json(message.headers), now_param});
+         headers_to_json(message.headers), now_param});
   }
   conn->exec(
       "UPDATE export_runs SET state = $2, lease_expires_at = NULL, updated_at = $3::timestamptz "

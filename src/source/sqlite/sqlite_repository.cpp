@@ -9,6 +9,7 @@
 #include "common/utf8.hpp"
 #include "common/uuid.hpp"
 #include "observe/log.hpp"
+#include "source/outbox_headers.hpp"
 #include "source/source_fields.hpp"
 #include "source/sqlite/migrations.hpp"
 
@@ -65,27 +66,6 @@ MatchingGroup read_group(const Statement& row) {
   group.type_name = row.text(3);
   group.active = row.int64(4) != 0;
   return group;
-}
-
-std::string headers_to_json(const std::vector<std::pair<std::string, std::string>>& headers) {
-  nlohmann::ordered_json object = nlohmann::ordered_json::object();
-  for (const auto& [name, value] : headers) object[name] = value;
-  return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
-std::vector<std::pair<std::string, std::string>> headers_from_json(std::string_view text,
-                                                                   std::int64_t outbox_id) {
-  auto object = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (!object.is_object()) {
-    throw Error(ErrorCode::kDatabase, "outbox message " + std::to_string(outbox_id) +
-                                          " has headers that are not a JSON object; fix or "
-                                          "dead-letter the row in export_outbox");
-  }
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [name, value] : object.items()) {
-    out.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
-  }
-  return out;
 }
 
 /// Why `owner` does not hold a live lease on `run_id`, for the kLeaseLost message.
