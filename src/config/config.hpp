@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace user_export {
@@ -194,6 +195,12 @@ struct Config {
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const Config&, const Config&) = default;
 };
+
+/// Parses a mask mode as written in the config: `none`, `redact`, `partial`, `hash`; nullopt
+/// for anything else.
+std::optional<MaskMode> parse_mask_mode(std::string_view text);
+/// The config name of a mode.
+const char* to_string(MaskMode mode);
 
 /// The default CSV columns, in order: ref_id, username, email, phone, created_at, display_name,
 /// gender, date_of_birth, city, bio, interests.

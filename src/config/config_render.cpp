@@ -125,7 +125,7 @@ std::string render_effective_config(const Config& c) {
     t.section("[[csv.columns]]");
     t.put("source", column.source);
     t.put("header", column.header);
-    t.put("mask", config_detail::mask_mode_name(column.mask));
+    t.put("mask", std::string_view(to_string(column.mask)));
   }
 
   t.section("[retry]");

@@ -4,28 +4,6 @@
 
 namespace user_export::config_detail {
 
-std::optional<MaskMode> mask_mode_from_name(std::string_view name) {
-  if (name == "none") return MaskMode::kNone;
-  if (name == "redact") return MaskMode::kRedact;
-  if (name == "partial") return MaskMode::kPartial;
-  if (name == "hash") return MaskMode::kHash;
-  return std::nullopt;
-}
-
-std::string_view mask_mode_name(MaskMode mode) {
-  switch (mode) {
-    case MaskMode::kNone:
-      return "none";
-    case MaskMode::kRedact:
-      return "redact";
-    case MaskMode::kPartial:
-      return "partial";
-    case MaskMode::kHash:
-      return "hash";
-  }
-  return "none";
-}
-
 std::span<const std::string_view> csv_source_fields() {
   static constexpr std::array<std::string_view, 13> kFields = {
       "id",           "ref_id", "username",      "email", "phone", "group_id", "created_at",

@@ -8,12 +8,6 @@
 
 namespace user_export::config_detail {
 
-/// Parses a `[[csv.columns]] mask` value: none, redact, partial or hash; nullopt otherwise.
-/// (The config keeps its own copy so it does not depend on the format library.)
-std::optional<MaskMode> mask_mode_from_name(std::string_view name);
-/// The configuration name of `mode`.
-std::string_view mask_mode_name(MaskMode mode);
-
 /// The source fields a CSV column may name; the same list as the repository's
 /// known_source_fields(), kept here so the config does not depend on the source library.
 std::span<const std::string_view> csv_source_fields();

@@ -436,7 +436,7 @@ class DocumentReader {
                                    {"mask", [&](const toml::node& value, const std::string& k) {
                                       if (!expect(value, k, toml::node_type::string)) return;
                                       std::string name = value.as_string()->get();
-                                      if (auto mode = mask_mode_from_name(name)) {
+                                      if (auto mode = parse_mask_mode(name)) {
                                         column.mask = *mode;
                                       } else {
                                         p_.add_at(line_of(value), k,

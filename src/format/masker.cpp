@@ -111,26 +111,4 @@ std::string_view Masker::partial(std::string_view value) {
   return buffer_;
 }
 
-std::optional<MaskMode> parse_mask_mode(std::string_view text) {
-  if (text == "none") return MaskMode::kNone;
-  if (text == "redact") return MaskMode::kRedact;
-  if (text == "partial") return MaskMode::kPartial;
-  if (text == "hash") return MaskMode::kHash;
-  return std::nullopt;
-}
-
-const char* to_string(MaskMode mode) {
-  switch (mode) {
-    case MaskMode::kNone:
-      return "none";
-    case MaskMode::kRedact:
-      return "redact";
-    case MaskMode::kPartial:
-      return "partial";
-    case MaskMode::kHash:
-      return "hash";
-  }
-  return "unknown";
-}
-
 }  // namespace user_export

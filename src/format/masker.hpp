@@ -49,10 +49,4 @@ class Masker {
   std::string buffer_;              // reused for every masked value; grows to the largest one
 };
 
-/// Parses `none`, `redact`, `partial`, `hash` (lower case, as written in the config); nullopt
-/// for anything else.
-std::optional<MaskMode> parse_mask_mode(std::string_view text);
-/// The config name of a mode.
-const char* to_string(MaskMode mode);
-
 }  // namespace user_export
