@@ -7,8 +7,8 @@ namespace user_export {
 namespace {
 
 std::tm to_utc_tm(SystemTime t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(
-      std::chrono::floor<std::chrono::seconds>(t));
+  std::time_t secs =
+      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return tm;
@@ -19,15 +19,15 @@ std::tm to_utc_tm(SystemTime t) {
 std::string format_iso8601(SystemTime t) {
   std::tm tm = to_utc_tm(t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
 std::string format_iso8601_ms(SystemTime t) {
   std::tm tm = to_utc_tm(t);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
-            1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   if (ms < 0) ms += 1000;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
@@ -38,8 +38,8 @@ std::string format_iso8601_ms(SystemTime t) {
 std::optional<SystemTime> parse_iso8601(std::string_view text) {
   int y, mo, d, h, mi, s, consumed = 0;
   std::string str(text);
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
-                  &consumed) != 6) {
+  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
+      6) {
     return std::nullopt;
   }
   std::string_view rest = text.substr(static_cast<std::size_t>(consumed));
@@ -60,8 +60,8 @@ std::optional<SystemTime> parse_iso8601(std::string_view text) {
   std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{unsigned(mo)},
                                   std::chrono::day{unsigned(d)}};
   if (!ymd.ok()) return std::nullopt;
-  return SystemTime{std::chrono::sys_days{ymd}} + std::chrono::hours{h} +
-         std::chrono::minutes{mi} + std::chrono::seconds{s} + std::chrono::milliseconds{millis};
+  return SystemTime{std::chrono::sys_days{ymd}} + std::chrono::hours{h} + std::chrono::minutes{mi} +
+         std::chrono::seconds{s} + std::chrono::milliseconds{millis};
 }
 
 }  // namespace user_export

@@ -14,10 +14,11 @@ TEST(Uuid, ParsesCanonicalFormAndPrintsLowerCase) {
 }
 
 TEST(Uuid, RejectsMalformedText) {
-  for (const char* bad : {"", "not-a-uuid", "3f2504e0-4f89-11d3-9a0c-0305e82c330",
-                          "3f2504e0-4f89-11d3-9a0c-0305e82c33012", "3f2504e04f8911d39a0c0305e82c3301",
-                          "{3f2504e0-4f89-11d3-9a0c-0305e82c3301}", " 3f2504e0-4f89-11d3-9a0c-0305e82c330",
-                          "3f2504e0-4f89-11d3-9a0c-0305e82c33g1", "3f2504e0_4f89-11d3-9a0c-0305e82c3301"}) {
+  for (const char* bad :
+       {"", "not-a-uuid", "3f2504e0-4f89-11d3-9a0c-0305e82c330",
+        "3f2504e0-4f89-11d3-9a0c-0305e82c33012", "3f2504e04f8911d39a0c0305e82c3301",
+        "{3f2504e0-4f89-11d3-9a0c-0305e82c3301}", " 3f2504e0-4f89-11d3-9a0c-0305e82c330",
+        "3f2504e0-4f89-11d3-9a0c-0305e82c33g1", "3f2504e0_4f89-11d3-9a0c-0305e82c3301"}) {
     EXPECT_FALSE(Uuid::parse(bad).has_value()) << bad;
   }
 }

@@ -4,10 +4,14 @@ namespace user_export {
 
 const char* to_string(RunState state) {
   switch (state) {
-    case RunState::kClaimed: return "claimed";
-    case RunState::kCommitted: return "committed";
-    case RunState::kCompleted: return "completed";
-    case RunState::kEmpty: return "empty";
+    case RunState::kClaimed:
+      return "claimed";
+    case RunState::kCommitted:
+      return "committed";
+    case RunState::kCompleted:
+      return "completed";
+    case RunState::kEmpty:
+      return "empty";
   }
   return "claimed";
 }
