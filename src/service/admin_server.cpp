@@ -3,7 +3,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/time_format.hpp"
@@ -170,6 +172,11 @@ void AdminServer::start() {
                                         "host:port with USER_EXPORT_ADMIN_ADDR");
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() only interrupts a server that is already listening: wait (bounded) until
+  // the listener runs, so a stop() right after start() cannot leave it serving forever.
+  for (int i = 0; i < 10'000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   spdlog::info("admin endpoint listening on {}:{}", host, port_);
 }
 
