@@ -69,6 +69,12 @@ OutboxRelay::OutboxRelay(Repository& repository, MessageSink& sink, Metrics& met
              "Circuit breaker around message sends: 0 closed, 1 open, 2 half-open",
              {{"name", "publish"}})
       .set(0);
+  // Counters start at 0 for the configured topic so rate() and alerts see them before the
+  // first delivery (or when every message of a run was dead-lettered).
+  metrics_
+      .counter("users_export_messages_published_total", "Messages delivered to the broker",
+               {{"topic", config.messages.topic}})
+      .inc(0);
 }
 
 RelayStats OutboxRelay::relay_once(std::size_t batch) {

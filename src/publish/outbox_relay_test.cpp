@@ -112,6 +112,13 @@ TEST_F(OutboxRelayTest, DeliveredMessagesArePublishedAndTheRunCompletes) {
             3);
 }
 
+TEST_F(OutboxRelayTest, CountersAndGaugesExistAtZeroBeforeAnyDelivery) {
+  auto r = relay();
+  EXPECT_EQ(metrics_.value("users_export_messages_published_total", {{"topic", "flairbit-users"}}),
+            0);
+  EXPECT_EQ(metrics_.value("users_export_circuit_breaker_state", {{"name", "publish"}}), 0);
+}
+
 TEST_F(OutboxRelayTest, RetriableFailureStaysPendingUntilItsBackoffHasPassed) {
   sink_.answers = {Status::kRetriable, Status::kDelivered, Status::kDelivered};
   auto r = relay();

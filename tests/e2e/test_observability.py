@@ -222,13 +222,16 @@ initial_backoff_ms = 20
         self.assertEqual(total(s, "users_export_batch_failures_total"), 1)
         self.assertEqual(total(s, "users_export_retries_total"), 1)
 
-        # Delivery: one message dead-lettered (and on the DLQ topic), the rest delivered.
-        self.assertEqual(dead, 1)
+        # Delivery: the injected error fails one produce request. librdkafka may put both
+        # groups' messages (on different partitions of one broker) into that request, so one or
+        # two messages are dead-lettered; the metric, the outbox and the DLQ topic must agree.
+        self.assertIn(dead, (1, 2))
         dlq = self.cluster.consume("flairbit-dlq")
-        self.assertEqual(len(dlq), 1)
-        self.assertEqual(value(s, "export_to_dlq_total", key=dlq[0]["key"],
-                               topic="flairbit-dlq"), 1)
-        self.assertEqual(total(s, "export_to_dlq_total"), 1)
+        self.assertEqual(len(dlq), dead)
+        for message in dlq:
+            self.assertEqual(value(s, "export_to_dlq_total", key=message["key"],
+                                   topic="flairbit-dlq"), 1)
+        self.assertEqual(total(s, "export_to_dlq_total"), dead)
         self.assertEqual(total(s, "users_export_messages_published_total"), published)
         self.assertEqual(value(s, "users_export_outbox_pending"), 0)
         self.assertEqual(value(s, "users_export_circuit_breaker_state", name="publish"), 0)
