@@ -3,37 +3,13 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/escape.hpp"
+
 namespace user_export::config_detail {
 
 std::string toml_quote(std::string_view text) {
   std::string out = "\"";
-  for (char ch : text) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(ch));
-          out += escaped;
-        } else {
-          out += ch;
-        }
-    }
-  }
+  append_escaped(out, text);
   out += '"';
   return out;
 }

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/escape.hpp"
+#include "common/utf8.hpp"
+
 namespace user_export::log {
 namespace {
 
@@ -19,22 +22,6 @@ bool needs_quotes(std::string_view v) {
     if (c <= 0x20 || c == '"' || c == '=' || c == '\\' || c == 0x7f) return true;
   }
   return false;
-}
-
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid.
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80           ? 1
-                  : (c >> 5) == 0x6  ? 2
-                  : (c >> 4) == 0xe  ? 3
-                  : (c >> 3) == 0x1e ? 4
-                                     : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
-  }
-  if (n == 2 && c < 0xc2) return 0;  // overlong
-  return n;
 }
 
 }  // namespace
@@ -52,46 +39,12 @@ Field::Field(std::string_view k, double v) : key(k) {
 
 std::string json_escape(std::string_view text) {
   std::string out;
-  out.reserve(text.size() + 8);
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      std::size_t n = utf8_length(text, i);
-      if (n == 0) {
-        out += "\\ufffd";
-        ++i;
-      } else {
-        out.append(text.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
+  if (is_valid_utf8(text)) {
+    append_escaped(out, text);
+  } else {  // every line must parse: ill-formed bytes become U+FFFD first
+    std::string repaired;
+    replace_invalid_utf8(text, repaired);
+    append_escaped(out, repaired);
   }
   return out;
 }
