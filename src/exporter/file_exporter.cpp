@@ -122,6 +122,7 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
       object_key_for(deps_.store.key_prefix(), group.domain_id, group.id, run.slot, run.run_id);
   put.file = path;
   put.content_type = file.content_type;
+  put.cancel = deps_.cancel;  // a shutdown interrupts the upload, the claim is kept
   put.metadata = {{"schema-version", kSchemaVersion},
                   {"row-count", std::to_string(file.rows)},
                   {"sha256", file.sha256},

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -21,6 +22,11 @@ struct PutRequest {
   std::filesystem::path file;  ///< staged file, streamed, never loaded whole
   std::string content_type = "application/gzip";
   std::map<std::string, std::string> metadata;  ///< e.g. schema-version, row-count, sha256
+  /// Optional shutdown flag, owned by the caller (ExportDeps::cancel). A store that observes it
+  /// (S3: before each request, between multipart parts and during a transfer) stops once it
+  /// reads true, leaves nothing under the key and throws a non-retriable Error(kStorage)
+  /// "… cancelled by shutdown". Null = never cancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 /// Where an uploaded object lives.

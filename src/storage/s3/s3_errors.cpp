@@ -171,4 +171,13 @@ Error s3_transport_error(const S3RequestContext& c, int curl_code, std::string_v
   return storage(c, "the transfer failed (" + detail + ")", false);
 }
 
+Error s3_cancelled_error(const S3RequestContext& context) {
+  return Error(ErrorCode::kStorage,
+               "S3 " + context.operation + " of '" + context.key + "' in bucket '" +
+                   context.bucket +
+                   "' cancelled by shutdown; nothing is stored under the key, the claim is kept "
+                   "and the next start uploads it again",
+               false);
+}
+
 }  // namespace user_export

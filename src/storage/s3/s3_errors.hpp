@@ -41,4 +41,9 @@ bool s3_transport_retriable(int curl_code);
 Error s3_transport_error(const S3RequestContext& context, int curl_code,
                          std::string_view curl_message);
 
+/// The non-retriable Error(kStorage) of a request stopped by the shutdown flag (PutRequest::
+/// cancel): `S3 {operation} of '{key}' cancelled by shutdown; …`. Nothing is stored under the
+/// key; the run keeps its claim and the next start uploads again.
+Error s3_cancelled_error(const S3RequestContext& context);
+
 }  // namespace user_export

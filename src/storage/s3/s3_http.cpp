@@ -55,6 +55,13 @@ std::size_t read_body(char* buffer, std::size_t size, std::size_t count, void* u
   return static_cast<std::size_t>(n);
 }
 
+/// libcurl's progress callback: a non-zero answer aborts the transfer
+/// (CURLE_ABORTED_BY_CALLBACK). Called often while data moves and about once a second otherwise.
+int check_cancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* t = static_cast<const Transfer*>(user);
+  return t->request->cancel->load(std::memory_order_relaxed) ? 1 : 0;
+}
+
 int seek_body(void* user, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(user);
   const std::uint64_t size = t->request->file ? t->request->file->length : t->request->body.size();
@@ -183,7 +190,8 @@ S3HttpResult S3HttpClient::perform(const S3HttpRequest& request) {
   set(h, CURLOPT_USERNAME, options_.access_key.c_str());
   set(h, CURLOPT_PASSWORD, options_.secret_key.c_str());
   set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+  const auto timeout = request.timeout.count() > 0 ? request.timeout : options_.request_timeout;
+  set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   set(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   set(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_bundle.empty()) set(h, CURLOPT_CAINFO, options_.ca_bundle.c_str());
@@ -198,6 +206,11 @@ S3HttpResult S3HttpClient::perform(const S3HttpRequest& request) {
   set(h, CURLOPT_READDATA, &transfer);
   set(h, CURLOPT_SEEKFUNCTION, seek_body);
   set(h, CURLOPT_SEEKDATA, &transfer);
+  if (request.cancel != nullptr) {
+    set(h, CURLOPT_NOPROGRESS, 0L);
+    set(h, CURLOPT_XFERINFOFUNCTION, check_cancel);
+    set(h, CURLOPT_XFERINFODATA, &transfer);
+  }
 
   const auto body_size =
       static_cast<curl_off_t>(streamed ? request.file->length : request.body.size());
@@ -220,6 +233,8 @@ S3HttpResult S3HttpClient::perform(const S3HttpRequest& request) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.response.status);
   } else {
     result.curl_message = error_buffer;
+    result.cancelled = code == CURLE_ABORTED_BY_CALLBACK && request.cancel != nullptr &&
+                       request.cancel->load() && !result.body_read_failed;
   }
   curl_slist_free_all(headers);
   curl_easy_reset(h);  // drops pointers to this call's buffers; cached connections stay

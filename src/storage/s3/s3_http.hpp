@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -40,6 +41,12 @@ struct S3HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
   std::string body;                ///< in-memory body (small XML documents)
   std::optional<S3FileBody> file;  ///< streamed body; takes precedence over `body`
+  /// Optional cancel flag (owned by the caller): perform() polls it from libcurl's progress
+  /// callback (at least once a second, also while waiting for the answer) and stops the
+  /// transfer once it reads true. Null = never cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+  /// Limit of this whole request; 0 = the client's request_timeout.
+  std::chrono::milliseconds timeout{0};
 };
 
 /// What the server answered.
@@ -58,6 +65,7 @@ struct S3HttpResult {
   std::string curl_message;       ///< libcurl's error text for a failure
   bool body_read_failed = false;  ///< the file body could not be read (short file, I/O error)
   std::string body_read_error;    ///< why, when body_read_failed
+  bool cancelled = false;         ///< the request's cancel flag stopped the transfer
   S3HttpResponse response;        ///< valid when curl_code == 0
 };
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "observe/log.hpp"
 #include "observe/metrics.hpp"
 #include "storage/s3/s3_xml.hpp"
 
@@ -119,7 +120,9 @@ S3RequestContext S3Store::context(std::string operation, std::string key) const 
 
 S3HttpResponse S3Store::send(const S3HttpRequest& request, const S3RequestContext& ctx,
                              const std::vector<long>& accepted) {
+  if (request.cancel != nullptr && request.cancel->load()) throw s3_cancelled_error(ctx);
   S3HttpResult result = http_.perform(request);
+  if (result.cancelled) throw s3_cancelled_error(ctx);
   if (result.body_read_failed) {
     throw Error(ErrorCode::kIo,
                 "S3 " + ctx.operation + " of '" + ctx.key +
@@ -264,11 +267,19 @@ StoredObject S3Store::put(const PutRequest& request) {
   const auto started = std::chrono::steady_clock::now();
   try {
     if (size <= config_.multipart_threshold) {
-      put_single(request.key, headers, file.get(), size);
+      put_single(request.key, headers, file.get(), size, request.cancel);
     } else {
-      put_multipart(request.key, headers, file.get(), size);
+      put_multipart(request.key, headers, file.get(), size, request.cancel);
     }
   } catch (const Error& e) {
+    if (request.cancel != nullptr && request.cancel->load()) {
+      // Not a storage failure: the process is shutting down.
+      log::warn("S3 upload cancelled by shutdown", {{"bucket", location_.bucket},
+                                                    {"key", request.key},
+                                                    {"bytes", size},
+                                                    {"error", e.what()}});
+      throw;
+    }
     inc(meters_.failures);
     spdlog::error("S3 upload failed bucket={} key={} bytes={}: {}", location_.bucket, request.key,
                   size, e.what());
@@ -284,8 +295,9 @@ StoredObject S3Store::put(const PutRequest& request) {
 }
 
 void S3Store::put_single(const std::string& key, const S3Headers& headers, int fd,
-                         std::uint64_t size) {
+                         std::uint64_t size, const std::atomic<bool>* cancel) {
   S3HttpRequest request{"PUT", addressing_.object_url(key), headers, {}, S3FileBody{fd, 0, size}};
+  request.cancel = cancel;
   send_with_retry(request, context("upload", key));
 }
 

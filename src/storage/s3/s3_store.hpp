@@ -38,7 +38,11 @@ struct S3StoreOptions {
 /// SigV4 signing. Small files go up with one PUT; larger ones as a multipart upload streamed part
 /// by part from the staged file (optionally several parts at once), each request retried with
 /// back-off; a multipart upload that finally fails is aborted. Objects get Content-Type and
-/// `x-amz-meta-*` metadata from the PutRequest. Thread-safe: put() may run on several threads.
+/// `x-amz-meta-*` metadata from the PutRequest. A PutRequest::cancel flag that turns true stops
+/// the upload: no further request or part starts, the transfer in flight is interrupted
+/// (libcurl's progress callback), a multipart upload is aborted with one best-effort request,
+/// and put() throws a non-retriable "cancelled by shutdown" Error(kStorage).
+/// Thread-safe: put() may run on several threads.
 class S3Store final : public ObjectStore {
  public:
   /// Validates `config` (Error(kConfig) for a bad URL, endpoint, missing credentials or a part
@@ -82,7 +86,8 @@ class S3Store final : public ObjectStore {
   /// A context for error messages.
   S3RequestContext context(std::string operation, std::string key = {}) const;
   /// Sends once; returns the response for 2xx or a status in `accepted`, else throws the
-  /// classified Error.
+  /// classified Error. A request whose cancel flag is set is not sent (or is stopped) and
+  /// throws s3_cancelled_error.
   S3HttpResponse send(const S3HttpRequest& request, const S3RequestContext& context,
                       const std::vector<long>& accepted = {});
   /// Runs `op` with the request retries; once `*cancelled` is set no further attempt starts.
@@ -101,19 +106,26 @@ class S3Store final : public ObjectStore {
   /// Aborts this prefix's multipart uploads older than the configured age; logs failures.
   void abort_stale_uploads();
 
-  /// One PUT of the whole file.
-  void put_single(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size);
-  /// Multipart upload of the whole file; aborts it when it fails.
-  void put_multipart(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size);
-  /// Uploads one part and returns its ETag.
+  /// One PUT of the whole file; `cancel` (may be null) stops it.
+  void put_single(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size,
+                  const std::atomic<bool>* cancel);
+  /// Multipart upload of the whole file; aborts it when it fails or `cancel` (may be null) turns
+  /// true.
+  void put_multipart(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size,
+                     const std::atomic<bool>* cancel);
+  /// Uploads one part and returns its ETag; `failed` stops its retries (another part failed),
+  /// `cancel` (may be null) the part itself.
   std::string upload_part(const std::string& key, const std::string& upload_id, const S3Part& part,
-                          std::size_t part_count, int fd, const std::atomic<bool>& cancelled);
+                          std::size_t part_count, int fd, const std::atomic<bool>& failed,
+                          const std::atomic<bool>* cancel);
   /// Completes the upload; a retried completion answered NoSuchUpload succeeds if the object
   /// is there with the expected size (the first completion went through).
   void complete_upload(const std::string& key, const std::string& upload_id,
                        const std::vector<std::string>& etags, std::uint64_t size);
-  /// Aborts an upload (best effort: returns false and logs when it cannot).
-  bool abort_upload(const std::string& key, const std::string& upload_id);
+  /// Aborts an upload (best effort: returns false and logs when it cannot). `once`: a single
+  /// request with a short timeout and no retries (after a cancellation, so shutdown is not held
+  /// up; an upload left behind is removed by the stale-upload clean-up).
+  bool abort_upload(const std::string& key, const std::string& upload_id, bool once = false);
 
   StoreConfig config_;
   S3Location location_;

@@ -1,6 +1,8 @@
 // The multipart half of S3Store: start, parts (optionally in parallel), complete, abort.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <thread>
 
@@ -16,14 +18,17 @@ void inc(Counter* counter) {
   if (counter != nullptr) counter->inc();
 }
 
+/// Limit of the single abort request sent after a cancellation.
+constexpr std::chrono::milliseconds kQuickAbortTimeout{5000};
+
 }  // namespace
 
 void S3Store::put_multipart(const std::string& key, const S3Headers& headers, int fd,
-                            std::uint64_t size) {
+                            std::uint64_t size, const std::atomic<bool>* cancel) {
   const std::vector<S3Part> parts = plan_s3_parts(size, config_.part_size);
-  const auto started = send_with_retry(
-      S3HttpRequest{"POST", addressing_.object_url(key, {{"uploads", ""}}), headers, {}, {}},
-      context("start of multipart upload", key));
+  S3HttpRequest start{"POST", addressing_.object_url(key, {{"uploads", ""}}), headers, {}, {}};
+  start.cancel = cancel;
+  const auto started = send_with_retry(start, context("start of multipart upload", key));
   const std::string upload_id = xml_text(started.body, "UploadId").value_or("");
   if (upload_id.empty()) {
     throw Error(ErrorCode::kStorage,
@@ -35,8 +40,9 @@ void S3Store::put_multipart(const std::string& key, const S3Headers& headers, in
   }
 
   // Workers take the next part number from `next`; the first failure stops new parts and
-  // in-flight retries, and is the error reported. `etags` slots are written by one worker each
-  // and read only after every worker has joined.
+  // in-flight retries, and is the error reported. A cancellation is such a failure: the part in
+  // flight is interrupted and the next one is not sent. `etags` slots are written by one worker
+  // each and read only after every worker has joined.
   std::vector<std::string> etags(parts.size());
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
@@ -47,7 +53,7 @@ void S3Store::put_multipart(const std::string& key, const S3Headers& headers, in
       const std::size_t i = next.fetch_add(1);
       if (i >= parts.size()) return;
       try {
-        etags[i] = upload_part(key, upload_id, parts[i], parts.size(), fd, failed);
+        etags[i] = upload_part(key, upload_id, parts[i], parts.size(), fd, failed, cancel);
       } catch (...) {
         std::lock_guard lock(error_mu);
         if (!first_error) first_error = std::current_exception();
@@ -63,8 +69,12 @@ void S3Store::put_multipart(const std::string& key, const S3Headers& headers, in
     for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(worker);
     worker();
   }
+  const bool cancelled = cancel != nullptr && cancel->load();
+  if (cancelled && !first_error) {  // every part went up just before the cancellation
+    first_error = std::make_exception_ptr(s3_cancelled_error(context("multipart upload", key)));
+  }
   if (first_error) {
-    abort_upload(key, upload_id);
+    abort_upload(key, upload_id, cancelled);
     std::rethrow_exception(first_error);
   }
   try {
@@ -77,17 +87,17 @@ void S3Store::put_multipart(const std::string& key, const S3Headers& headers, in
 
 std::string S3Store::upload_part(const std::string& key, const std::string& upload_id,
                                  const S3Part& part, std::size_t part_count, int fd,
-                                 const std::atomic<bool>& cancelled) {
+                                 const std::atomic<bool>& failed, const std::atomic<bool>* cancel) {
   const auto ctx = context(
       "upload of part " + std::to_string(part.number) + " of " + std::to_string(part_count), key);
-  const S3HttpRequest request{
-      "PUT",
-      addressing_.object_url(
-          key, {{"partNumber", std::to_string(part.number)}, {"uploadId", upload_id}}),
-      {},
-      {},
-      S3FileBody{fd, part.offset, part.length}};
-  const auto answer = send_with_retry(request, ctx, {}, &cancelled);
+  S3HttpRequest request{"PUT",
+                        addressing_.object_url(key, {{"partNumber", std::to_string(part.number)},
+                                                     {"uploadId", upload_id}}),
+                        {},
+                        {},
+                        S3FileBody{fd, part.offset, part.length}};
+  request.cancel = cancel;
+  const auto answer = send_with_retry(request, ctx, {}, &failed);
   std::string etag = answer.header("etag");
   if (etag.empty()) {
     throw Error(ErrorCode::kStorage,
@@ -126,12 +136,15 @@ void S3Store::complete_upload(const std::string& key, const std::string& upload_
   });
 }
 
-bool S3Store::abort_upload(const std::string& key, const std::string& upload_id) {
+bool S3Store::abort_upload(const std::string& key, const std::string& upload_id, bool once) {
   const auto ctx = context("abort of multipart upload", key);
   try {
-    const auto answer = send_with_retry(
-        S3HttpRequest{"DELETE", addressing_.object_url(key, {{"uploadId", upload_id}}), {}, {}, {}},
-        ctx, {404, 405, 501});
+    S3HttpRequest request{
+        "DELETE", addressing_.object_url(key, {{"uploadId", upload_id}}), {}, {}, {}};
+    const std::vector<long> accepted{404, 405, 501};
+    if (once) request.timeout = std::min(config_.request_timeout, kQuickAbortTimeout);
+    const auto answer =
+        once ? send(request, ctx, accepted) : send_with_retry(request, ctx, accepted);
     if (answer.status == 405 || answer.status == 501) {
       throw Error(ErrorCode::kStorage,
                   "the server at " + ctx.endpoint +
