@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "publish/kafka/producer_config.hpp"
+#include "publish/kafka/rdkafka_logging.hpp"
 
 namespace user_export {
 namespace {
@@ -32,6 +33,7 @@ ConsumerLagProbe::ConsumerLagProbe(const Config& config, std::string group, std:
   props.emplace_back("group.id", group_);
   props.emplace_back("enable.auto.commit", "false");
   KafkaConfPtr conf = make_kafka_conf(props);
+  route_rdkafka_logs_to_spdlog(conf.get());
   char reason[512] = {};
   rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason, sizeof reason);
   if (rk_ == nullptr) {
@@ -46,6 +48,7 @@ ConsumerLagProbe::~ConsumerLagProbe() {
 }
 
 std::int64_t ConsumerLagProbe::lag() {
+  rd_kafka_poll(rk_, 0);  // serves queued error events (logged), so they do not pile up
   rd_kafka_topic_t* topic = rd_kafka_topic_new(rk_, topic_.c_str(), nullptr);
   const rd_kafka_metadata_t* meta = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, topic, &meta, timeout_ms_);
@@ -68,6 +71,13 @@ std::int64_t ConsumerLagProbe::lag() {
   std::int64_t total = 0;
   for (int i = 0; i < list->cnt; ++i) {
     const auto& p = list->elems[i];
+    if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Not "never committed" (that is no error and an invalid offset): the offset is unknown,
+      // and counting the whole partition would hold slots for a lag that may not exist.
+      throw lag_error("committed offset of " + group_ + " on " + topic_ + " partition " +
+                          std::to_string(p.partition),
+                      p.err);
+    }
     std::int64_t low = 0;
     std::int64_t high = 0;
     err = rd_kafka_query_watermark_offsets(rk_, topic_.c_str(), p.partition, &low, &high,
