@@ -1,9 +1,9 @@
 #include "service/backpressure.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <exception>
 #include <string>
+
+#include "observe/log.hpp"
 
 namespace user_export {
 
@@ -47,14 +47,15 @@ bool Backpressure::should_hold() {
     if (lag > max_lag_) {
       const std::string why = "consumer lag " + std::to_string(lag) + " is above " +
                               std::to_string(max_lag_) + " messages";
-      set_held(true, why.c_str());
+      set_held(true, why.c_str(), {{"lag", lag}, {"max_lag", max_lag_}});
       return true;
     }
-    set_held(false, "consumer lag is below the threshold");
+    set_held(false, "consumer lag is at or below the threshold",
+             {{"lag", lag}, {"max_lag", max_lag_}});
     return false;
   } catch (const std::exception& e) {
-    spdlog::warn("cannot read the consumer lag ({}); the slot runs without back-pressure",
-                 e.what());
+    log::warn("cannot read the consumer lag; the slot runs without back-pressure",
+              {{"max_lag", max_lag_}, {"error", e.what()}});
     set_held(false, "consumer lag unknown");
     return false;
   }
@@ -65,14 +66,15 @@ void Backpressure::release() {
   if (!by_hand_) set_held(false, "slot released");
 }
 
-void Backpressure::set_held(bool held, const char* why) {
+void Backpressure::set_held(bool held, const char* why, log::Fields fields) {
   paused_gauge_.set(held ? 1 : 0);
   if (held == held_) return;
   held_ = held;
+  fields.insert(fields.begin(), log::Field("reason", why));
   if (held) {
-    spdlog::warn("scheduler paused: {}; slots are held until it resumes", why);
+    log::warn("scheduler paused: slots are held until it resumes", fields);
   } else {
-    spdlog::info("scheduler resumed: {}", why);
+    log::info("scheduler resumed", fields);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <mutex>
 
+#include "observe/log.hpp"
 #include "observe/metrics.hpp"
 
 namespace user_export {
@@ -33,7 +34,8 @@ class Backpressure {
   void release();
 
  private:
-  void set_held(bool held, const char* why);
+  /// Sets the gauge; logs a change with `why` as `reason` and `fields` (lag, max_lag).
+  void set_held(bool held, const char* why, log::Fields fields = {});
 
   Gauge& paused_gauge_;
   const std::int64_t max_lag_;

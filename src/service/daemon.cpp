@@ -1,13 +1,12 @@
 #include "service/daemon.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <thread>
 
 #include "cli/runtime.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "exporter/export_batch.hpp"
+#include "observe/log.hpp"
 #include "publish/outbox_relay.hpp"
 #include "schedule/worker_pool.hpp"
 #include "service/admin_server.hpp"
@@ -43,8 +42,8 @@ Daemon::~Daemon() = default;
 
 void Daemon::request_stop() {
   if (stopping_.exchange(true)) return;
-  spdlog::info("shutdown requested: no new slots; in-flight groups have {} s to finish",
-               config_.service.shutdown_timeout.count());
+  log::info("shutdown requested: no new slots; in-flight groups get the shutdown timeout to finish",
+            {{"shutdown_timeout_seconds", config_.service.shutdown_timeout.count()}});
   std::lock_guard lock(mu_);
   if (scheduler_ != nullptr) scheduler_->stop();
   cv_.notify_all();
@@ -103,7 +102,7 @@ int Daemon::run() {
       try {
         stats = last ? relay.drain(config_.messages.delivery_timeout) : relay.relay_once();
       } catch (const std::exception& e) {
-        spdlog::warn("outbox relay pass failed: {}; retrying", e.what());
+        log::warn("outbox relay pass failed; retrying", {{"error", e.what()}});
       }
       if (last) break;
       if (stats.delivered + stats.dead_lettered == 0 || stats.circuit_open) {
@@ -152,10 +151,10 @@ int Daemon::run() {
     cv_.wait(lock, [&] { return stopping_.load() || slots_done; });
     if (slots_done) return;
     if (!cv_.wait_for(lock, config_.service.shutdown_timeout, [&] { return slots_done; })) {
-      spdlog::warn(
-          "shutdown timeout of {} s passed; cancelling the groups still running (their "
-          "claims are kept and the next start resumes them)",
-          config_.service.shutdown_timeout.count());
+      log::warn(
+          "shutdown timeout passed; cancelling the groups still running (streams and uploads "
+          "stop, their claims are kept and the next start resumes them)",
+          {{"shutdown_timeout_seconds", config_.service.shutdown_timeout.count()}});
       cancel = true;
     }
   });
@@ -177,14 +176,12 @@ int Daemon::run() {
 
   try {
     admin.start();
-    spdlog::info(
-        "service started domain={} schedule=\"{}\" zone={} next slot {} instance={}", domain.str(),
-        config_.schedule.cron, config_.schedule.time_zone,
-        [&] {
-          auto next = cron.next_after(rt.clock.now());
-          return next ? cron.describe(*next) : std::string("never");
-        }(),
-        config_.export_.instance_id);
+    const auto next = cron.next_after(rt.clock.now());
+    log::info("service started", {{"domain_id", domain.str()},
+                                  {"schedule", config_.schedule.cron},
+                                  {"zone", config_.schedule.time_zone},
+                                  {"next_slot", next ? cron.describe(*next) : "never"},
+                                  {"instance", config_.export_.instance_id}});
     // Runs one firing's groups on the pool and waits for them.
     auto run_firing = [&](const Firing& firing) {
       std::vector<MatchingGroup> groups;
@@ -197,13 +194,14 @@ int Daemon::run() {
           groups = rt.repository->active_groups(domain);
         }
       } catch (const std::exception& e) {
-        spdlog::error("cannot load the groups of slot {} ({}); the next slot or sweep retries",
-                      format_iso8601(SystemTime{firing.slot}), e.what());
+        log::error("cannot load the groups of the slot; the next slot or sweep retries",
+                   {{"slot", format_iso8601(SystemTime{firing.slot})}, {"error", e.what()}});
         return;
       }
       slots_total(firing.kind).inc();
-      spdlog::info("slot started kind={} slot={} groups={}", to_string(firing.kind),
-                   cron.describe(SystemTime{firing.slot}), groups.size());
+      log::info("slot started", {{"kind", to_string(firing.kind)},
+                                 {"slot", cron.describe(SystemTime{firing.slot})},
+                                 {"groups", groups.size()}});
       auto results = export_groups(service, pool, groups, firing.slot, {});
       int failed = 0;
       int skipped = 0;
@@ -213,9 +211,12 @@ int Daemon::run() {
         if (r.skipped) ++skipped;
         rows += r.rows;
       }
-      spdlog::info("slot finished kind={} slot={} groups={} failed={} skipped={} rows={}",
-                   to_string(firing.kind), format_iso8601(SystemTime{firing.slot}), results.size(),
-                   failed, skipped, rows);
+      log::info("slot finished", {{"kind", to_string(firing.kind)},
+                                  {"slot", format_iso8601(SystemTime{firing.slot})},
+                                  {"groups", results.size()},
+                                  {"failed", failed},
+                                  {"skipped", skipped},
+                                  {"rows", rows}});
       wake_relay();
     };
     while (auto firing = scheduler.wait_next()) {
@@ -241,7 +242,7 @@ int Daemon::run() {
     throw;
   }
   finish();
-  spdlog::info("service stopped");
+  log::info("service stopped", {{"instance", config_.export_.instance_id}});
   return kExitOk;
 }
 
