@@ -24,11 +24,15 @@ class MockCluster:
         if not answer.startswith("OK"):
             raise RuntimeError(f"mock cluster refused {text!r}: {answer}")
 
-    def consume(self, topic, idle_ms=1500, max_wait_ms=20000):
-        """Every message of `topic` from the beginning, as dicts (key, headers, value, ...)."""
+    def consume(self, topic, idle_ms=1500, max_wait_ms=20000, commit_group=None):
+        """Every message of `topic` from the beginning, as dicts (key, headers, value, ...).
+        With `commit_group`, that consumer group then commits the end of what was read (a
+        downstream consumer that caught up)."""
         binary = os.environ["UE_KAFKA_CONSUME_BIN"]
+        commit = ["--commit-group", commit_group] if commit_group else []
         out = subprocess.run([binary, "--bootstrap", self.bootstrap, "--topic", topic,
-                              "--idle-ms", str(idle_ms), "--max-wait-ms", str(max_wait_ms)],
+                              "--idle-ms", str(idle_ms), "--max-wait-ms", str(max_wait_ms),
+                              *commit],
                              capture_output=True, text=True, check=True, timeout=120)
         return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 

@@ -1,9 +1,11 @@
 """End-to-end: `user-export run`, the service, on PostgreSQL, S3 and a private Kafka mock
 cluster: two instances export each group once per slot, a killed instance's run is taken over
-once its lease expired, SIGTERM mid-run then a restart loses and duplicates nothing, and the
-admin HTTP API (tokens, pause/resume/trigger, /metrics)."""
+once its lease expired, SIGTERM mid-run then a restart loses and duplicates nothing, SIGTERM
+during a stalled S3 upload cancels it promptly, the consumer-lag back-pressure holds slots until
+the downstream group commits, and the admin HTTP API (tokens, pause/resume/trigger, /metrics)."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -119,6 +121,9 @@ class ServiceTest(unittest.TestCase):
         self.instances = []
         self.cron = "*/3 * * * * *"
         self.lease = 30
+        self.shutdown_timeout = 5
+        self.s3_extra = ""        # more [store.s3] keys
+        self.schedule_extra = ""  # more [schedule] keys
 
     def tearDown(self):
         for i in self.instances:
@@ -146,6 +151,7 @@ url = "s3://{self.bucket}/exports"
 
 [store.s3]
 endpoint = "{self.endpoint}"
+{self.s3_extra}
 
 [messages]
 delivery_timeout_ms = 5000
@@ -162,9 +168,9 @@ cron = "{self.cron}"
 time_zone = "UTC"
 missed_slot_grace_seconds = 0
 sweep_interval_seconds = 2
-
+{self.schedule_extra}
 [service]
-shutdown_timeout_seconds = 5
+shutdown_timeout_seconds = {self.shutdown_timeout}
 """)
         return path
 
@@ -261,6 +267,75 @@ shutdown_timeout_seconds = 5
         again = self.start("instance-a2")
         wait_until("the restarted instance to finish", self.all_done)
         self.assertEqual(again.stop(), 0, again.text())
+        self.assert_exported_exactly_once()
+
+    def test_sigterm_during_a_stalled_upload_cancels_it_and_a_restart_exports_once(self):
+        # A private S3 server that never answers upload parts: without cancellation the part
+        # would hang until its 120 s request timeout and then be retried.
+        s3 = stack.PrivateS3(self.tmp / "s3", "--stall-parts", "1")
+        try:
+            self.endpoint, self.access, self.secret = s3.endpoint, s3.access, s3.secret
+            self.s3_extra = "multipart_threshold_mib = 0\nrequest_timeout_ms = 120000\n"
+            self.shutdown_timeout = 1
+            self.seed(400, 1)  # one cost-based group: its file goes up as a multipart upload
+            a = self.start("instance-a")
+            wait_until("a multipart upload to start", lambda: any(
+                r["method"] == "POST" and "uploads" in r["url"] for r in s3.requests()))
+            time.sleep(1.5)  # the part is in flight, unanswered
+            started = time.monotonic()
+            self.assertEqual(a.stop(signal.SIGTERM, timeout=30), 0, a.text())
+            took = time.monotonic() - started
+            self.assertLess(took, 15, f"shutdown took {took:.1f} s:\n{a.text()}")
+            text = a.text()
+            self.assertIn("cancelled by shutdown", text)
+            self.assertIn("service stopped", text)
+            # Nothing marked, nothing committed, the claim kept; the upload was aborted.
+            self.assertEqual(self.count("SELECT count(*) FROM users WHERE "
+                                        "sent_to_matching_service"), 0)
+            self.assertEqual(self.sql("SELECT DISTINCT state FROM export_runs"), [["claimed"]])
+            aborts = [r for r in s3.requests()
+                      if r["method"] == "DELETE" and "uploadId=" in r["url"]]
+            self.assertTrue(aborts, f"no AbortMultipartUpload request: {s3.requests()}")
+            self.assertEqual(stack.s3_list(s3.endpoint, s3.access, s3.secret, self.bucket), [])
+
+            s3.restart()  # answers parts again, same port and data
+            b = self.start("instance-b")
+            wait_until("the restarted instance to finish", self.all_done)
+            self.assertEqual(b.stop(), 0, b.text())
+            self.assertIn("resuming unfinished run", b.text())
+            self.assert_exported_exactly_once()
+        finally:
+            s3.stop()
+
+    def test_consumer_lag_holds_slots_until_the_consumer_group_commits(self):
+        self.schedule_extra = 'max_consumer_lag = 1\nconsumer_group = "downstream"\n'
+        self.seed(400, 2)
+        a = self.start("instance-a")
+        a.wait_ready()
+        wait_until("the first export", self.all_done)
+        # Its messages are on the topic and the group "downstream" committed none of them.
+        def published():
+            n = len(self.cluster.consume(TOPIC))
+            return n if n >= 2 else 0
+        published = wait_until("the messages on the topic", published)
+        wait_until("the lag to hold a slot",
+                   lambda: a.metric("users_export_scheduler_paused") == 1)
+        m = re.search(r'scheduler paused.*reason="consumer lag (\d+) is above 1 messages"',
+                      a.text())
+        self.assertTrue(m, a.text())
+        self.assertTrue(1 < int(m.group(1)) <= published, m.group(0))
+        held_at = self.count("SELECT count(*) FROM export_runs")
+        time.sleep(7)  # two cron periods: nothing runs while held
+        self.assertEqual(self.count("SELECT count(*) FROM export_runs"), held_at)
+        self.assertEqual(a.metric("users_export_scheduler_paused"), 1)
+
+        # The downstream consumer catches up and commits the end of the topic.
+        self.cluster.consume(TOPIC, commit_group="downstream")
+        wait_until("slots to run again", lambda: self.count(
+            "SELECT count(*) FROM export_runs") >= held_at + 2)
+        self.assertEqual(a.metric("users_export_scheduler_paused"), 0)
+        self.assertIn("scheduler resumed", a.text())
+        self.assertEqual(a.stop(), 0, a.text())
         self.assert_exported_exactly_once()
 
     def test_admin_api_tokens_pause_resume_trigger_and_metrics(self):
