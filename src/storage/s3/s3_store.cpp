@@ -98,7 +98,7 @@ S3Store::S3Store(const StoreConfig& config, S3StoreOptions options, Metrics* met
         &metrics->counter("users_export_s3_failures_total",
                           "S3 uploads and bucket checks that failed after their retries");
     meters_.aborted = &metrics->counter("users_export_s3_aborted_uploads_total",
-                                        "Multipart uploads aborted (failed or stale)");
+                                        "Multipart uploads aborted (failed, cancelled or stale)");
     meters_.abort_failures = &metrics->counter(
         "users_export_s3_abort_failures_total",
         "Multipart uploads that could not be aborted (their parts stay on the server)");
