@@ -1,7 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/clock.hpp"
@@ -53,8 +56,30 @@ class PostgresRepository final : public Repository {
   PostgresRepository(const pg::UrlSettings& settings, Clock& clock, std::size_t pool_size);
   void finish_message(std::int64_t outbox_id, const char* state, const std::string* reason);
 
+  /// A read-only REPEATABLE READ transaction that imported the snapshot a new claim was taken
+  /// in, kept from claim() to the run's first stream_rows(): streaming the group's claimable
+  /// users under that snapshot reads exactly the claimed users straight from `users`, without
+  /// joining the claim (docs/POSTGRES.md, "Claim").
+  struct ClaimSnapshot {
+    GroupId group_id;
+    std::int64_t item_count = 0;
+    std::chrono::steady_clock::time_point taken;
+    std::unique_ptr<pg::Pool::Lease> connection;
+  };
+  /// Opens a transaction on the snapshot `snapshot_id` (from pg_export_snapshot(), whose
+  /// transaction must still be open); null if that fails (the stream then reads the claim).
+  std::unique_ptr<ClaimSnapshot> import_snapshot(const std::string& snapshot_id,
+                                                 const GroupId& group_id, std::int64_t item_count);
+  /// Keeps `snapshot` for run `run_id`, and lets go of any kept longer than a minute (their
+  /// runs were never streamed here, e.g. a failed attempt).
+  void keep_snapshot(const std::string& run_id, std::unique_ptr<ClaimSnapshot> snapshot);
+  /// The snapshot kept for `run_id`, removed from the map; null if there is none.
+  std::unique_ptr<ClaimSnapshot> take_snapshot(const std::string& run_id);
+
   Clock& clock_;
   pg::Pool pool_;
+  std::mutex snapshots_mu_;
+  std::map<std::string, std::unique_ptr<ClaimSnapshot>> snapshots_;  // by run id; after pool_
 };
 
 /// Opens the PostgreSQL backend for `url`; nothing is connected until first use.

@@ -50,6 +50,58 @@ TEST_F(PostgresRepositoryTest, MigrateTwiceRecordsEachVersionOnce) {
   EXPECT_EQ(scalar("SELECT to_regclass('export_outbox') IS NOT NULL"), "t");
 }
 
+// Version 3 turns the per-user items of version 2 into id arrays: a run claimed before the
+// upgrade is resumed after it with exactly its users, and the old table name still reads them.
+TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) {
+  // Back to version 2's shape, with a run that claimed three users (one beyond the first
+  // 65,536-id chunk) while a fourth user was left unclaimed.
+  const std::int64_t a = add_user(*sql_, group_);
+  const std::int64_t b = add_user(*sql_, group_);
+  sql_->exec("SELECT setval(pg_get_serial_sequence('users', 'id'), $1)",
+             {std::to_string(b + 70'000)});
+  const std::int64_t c = add_user(*sql_, group_);
+  const std::int64_t unclaimed = add_user(*sql_, group_);
+  const std::string run = test_uuid(4, 77);
+  sql_->exec(
+      "DROP VIEW export_run_items; DROP TABLE export_run_claims; "
+      "DELETE FROM schema_version WHERE version >= 3; "
+      "CREATE TABLE export_run_items (run_id uuid NOT NULL REFERENCES export_runs (run_id), "
+      "user_id bigint NOT NULL, PRIMARY KEY (run_id, user_id))");
+  sql_->exec(
+      "INSERT INTO export_runs (run_id, group_id, domain_id, slot, state, item_count, attempts, "
+      "lease_owner, lease_expires_at, created_at, updated_at) VALUES ($1, $2, $3, "
+      "to_timestamp(1767225600), 'claimed', 3, 1, NULL, NULL, now(), now())",
+      {run, group_, domain_});
+  sql_->exec("INSERT INTO export_run_items VALUES ($1, $2), ($1, $3), ($1, $4)",
+             {run, std::to_string(a), std::to_string(b), std::to_string(c)});
+
+  repo_->migrate();
+  EXPECT_EQ(repo_->schema_version(), latest_schema_version());
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_run_claims WHERE run_id = $1", {run}), "2");
+  EXPECT_EQ(scalar("SELECT string_agg(user_id::text, ',' ORDER BY user_id) FROM "
+                   "export_run_items WHERE run_id = $1",
+                   {run}),
+            std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c));
+
+  ExportRun resumed = repo_->claim(claim_request(domain_, group_, kSlot, "me", 1));
+  ASSERT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.run_id, run);
+  CollectingHandler rows;
+  repo_->stream_rows(run, {"id"}, rows);
+  ASSERT_EQ(rows.rows.size(), 3u);
+  EXPECT_EQ(rows.rows[0][0], std::to_string(a));
+  EXPECT_EQ(rows.rows[1][0], std::to_string(b));
+  EXPECT_EQ(rows.rows[2][0], std::to_string(c));
+  CommitRequest commit;
+  commit.run_id = run;
+  commit.owner = "me";
+  repo_->commit(commit);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "3");
+  EXPECT_EQ(scalar("SELECT sent_to_matching_service::text FROM users WHERE id = $1",
+                   {std::to_string(unclaimed)}),
+            "false");
+}
+
 TEST(PostgresMigrations, TwoInstancesMigratingAtOnceBothSucceed) {
   auto url = server_url();
   if (!url) {

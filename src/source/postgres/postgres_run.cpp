@@ -1,10 +1,14 @@
 // The run's steps on PostgreSQL: claim, heartbeat, record_failure, complete_empty, commit.
+#include <optional>
+#include <vector>
+
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "source/outbox_headers.hpp"
 #include "source/postgres/postgres_repository.hpp"
 #include "source/postgres/postgres_rows.hpp"
+#include "source/postgres/postgres_stream_sql.hpp"
 
 namespace user_export {
 
@@ -20,16 +24,56 @@ std::string select_runs(const char* where) {
   return std::string("SELECT ") + pg::kRunColumns + " FROM export_runs " + where;
 }
 
-// Whether `owner` holds a live lease on a claimed run; locks the run row until the end of the
-// transaction so that a concurrent claim cannot take the lease over meanwhile.
-bool lock_live_lease(pg::Connection& c, const std::string& run_id, const std::string& owner,
-                     SystemTime now) {
-  if (!Uuid::parse(run_id)) return false;
+struct ClaimedRun {
+  std::string group_id;
+  std::int64_t item_count = 0;
+};
+
+// The run, if `owner` holds a live lease on it and it is claimed; locks the run row until the
+// end of the transaction so that a concurrent claim cannot take the lease over meanwhile.
+std::optional<ClaimedRun> lock_live_lease(pg::Connection& c, const std::string& run_id,
+                                          const std::string& owner, SystemTime now) {
+  if (!Uuid::parse(run_id)) return std::nullopt;
   pg::Result r = c.exec(
-      "SELECT 1 FROM export_runs WHERE run_id = $1 AND state = 'claimed' AND lease_owner = $2 "
-      "AND lease_expires_at > $3::timestamptz FOR UPDATE",
+      "SELECT group_id::text, item_count FROM export_runs WHERE run_id = $1 "
+      "AND state = 'claimed' AND lease_owner = $2 AND lease_expires_at > $3::timestamptz "
+      "FOR UPDATE",
       {run_id, owner, timestamp_param(now)});
-  return r.rows() == 1;
+  if (r.rows() != 1) return std::nullopt;
+  return ClaimedRun{std::string(r.view(0, 0)), r.int64(0, 1)};
+}
+
+// Claims at least this large are marked with a merge join (sorted claim ids against the
+// group's unsent users in id order); smaller ones with index lookups, which the planner picks
+// by itself because it cannot see how many ids an array holds.
+constexpr std::int64_t kMergeMarkThreshold = 10'000;
+
+// Marks the run's claimed users sent. The first UPDATE covers the users still in the run's
+// group; a claimed user who has moved to another group since is marked by the second, which
+// only runs when the first marked fewer than were claimed.
+void mark_claimed_users(pg::Connection& c, const std::string& run_id, const ClaimedRun& run) {
+  const char* claimed_ids =
+      "(SELECT x.id FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x (id) "
+      "WHERE c.run_id = $1) AS x";
+  if (run.item_count >= kMergeMarkThreshold) {
+    c.exec("SET LOCAL enable_nestloop = off");
+    c.exec("SET LOCAL enable_hashjoin = off");
+    c.exec("SET LOCAL work_mem = '64MB'");
+    c.exec("SET LOCAL jit = off");  // the disabled join kinds make the cost look huge
+  }
+  pg::Result marked =
+      c.exec(std::string("UPDATE users u SET sent_to_matching_service = true FROM ") + claimed_ids +
+                 " WHERE u.id = x.id AND u.group_id = $2 "
+                 "AND NOT u.sent_to_matching_service",
+             {run_id, run.group_id});
+  if (marked.affected() >= run.item_count) return;
+  if (run.item_count >= kMergeMarkThreshold) {
+    c.exec("SET LOCAL enable_nestloop = on");
+    c.exec("SET LOCAL enable_hashjoin = on");
+  }
+  c.exec(std::string("UPDATE users u SET sent_to_matching_service = true FROM ") + claimed_ids +
+             " WHERE u.id = x.id AND NOT u.sent_to_matching_service",
+         {run_id});
 }
 
 }  // namespace
@@ -94,9 +138,11 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
     return pg::read_run(finished, 0);
   }
 
-  // 3. A new run claiming exactly the unsent users that no unfinished run holds. The INSERT's
-  // snapshot fixes the set: a user whose insert (or un-marking) commits after this statement
-  // started is not in it, and is never streamed or marked by this run.
+  // 3. A new run claiming exactly the unsent users that no unfinished run holds, recorded as
+  // sorted id arrays (one per 65,536 consecutive ids). The INSERT's snapshot fixes the set: a
+  // user whose insert (or un-marking) commits after this statement started is not in it, and
+  // is never streamed or marked by this run. The same statement exports that snapshot, so the
+  // stream can read the very same users straight from `users` (import_snapshot).
   conn->exec(
       "INSERT INTO export_runs (run_id, group_id, domain_id, slot, state, item_count, "
       "attempts, lease_owner, lease_expires_at, created_at, updated_at) "
@@ -104,20 +150,77 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
       "$7::timestamptz, $7::timestamptz)",
       {request.new_run_id, group, request.domain_id.str(), slot, request.owner, expires_param,
        now_param});
+  conn->exec("SET LOCAL work_mem = '64MB'");  // sorts the ids of a million users in memory
   pg::Result items = conn->exec(
-      "INSERT INTO export_run_items (run_id, user_id) "
-      "SELECT $1, u.id FROM users u "
-      "WHERE u.group_id = $2 AND NOT u.sent_to_matching_service "
-      "AND NOT EXISTS (SELECT 1 FROM export_run_items i "
-      "                JOIN export_runs r ON r.run_id = i.run_id "
-      "                WHERE i.user_id = u.id AND r.state = 'claimed' AND r.run_id <> $1)",
+      "WITH claimed AS (INSERT INTO export_run_claims (run_id, chunk, user_ids) "
+      "SELECT $1, u.id >> 16, array_agg(u.id ORDER BY u.id) FROM users u WHERE " +
+          pg::claimable_users_condition("$2", "$1") +
+          " GROUP BY u.id >> 16 RETURNING cardinality(user_ids) AS n) "
+          "SELECT coalesce(sum(n), 0)::bigint, pg_export_snapshot() FROM claimed",
       {request.new_run_id, group});
+  const std::int64_t item_count = items.int64(0, 0);
   pg::Result created =
       conn->exec("UPDATE export_runs SET item_count = $2 WHERE run_id = $1 RETURNING " +
                      std::string(pg::kRunColumns),
-                 {request.new_run_id, std::to_string(items.affected())});
+                 {request.new_run_id, std::to_string(item_count)});
+  // Import before COMMIT: an exported snapshot lives only as long as its transaction.
+  std::unique_ptr<ClaimSnapshot> snapshot;
+  if (item_count > 0) {
+    snapshot = import_snapshot(std::string(items.view(0, 1)), request.group_id, item_count);
+  }
   tx.commit();
+  if (snapshot) keep_snapshot(request.new_run_id, std::move(snapshot));
   return pg::read_run(created, 0);
+}
+
+std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::import_snapshot(
+    const std::string& snapshot_id, const GroupId& group_id, std::int64_t item_count) {
+  // The server's snapshot names are hex digits and dashes; anything else is not embedded.
+  if (snapshot_id.empty() ||
+      snapshot_id.find_first_not_of("0123456789ABCDEFabcdef-") != std::string::npos) {
+    return nullptr;
+  }
+  try {
+    auto snapshot = std::make_unique<ClaimSnapshot>();
+    snapshot->group_id = group_id;
+    snapshot->item_count = item_count;
+    snapshot->taken = std::chrono::steady_clock::now();
+    snapshot->connection = std::make_unique<pg::Pool::Lease>(pool_.acquire());
+    pg::Connection& c = **snapshot->connection;
+    c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    c.exec("SET TRANSACTION SNAPSHOT '" + snapshot_id + "'");
+    return snapshot;
+  } catch (const Error&) {
+    return nullptr;  // e.g. no connection to spare: the stream reads the claim's arrays instead
+  }
+}
+
+void PostgresRepository::keep_snapshot(const std::string& run_id,
+                                       std::unique_ptr<ClaimSnapshot> snapshot) {
+  std::vector<std::unique_ptr<ClaimSnapshot>> stale;  // released outside the lock
+  {
+    std::lock_guard lock(snapshots_mu_);
+    const auto oldest = std::chrono::steady_clock::now() - std::chrono::minutes(1);
+    for (auto it = snapshots_.begin(); it != snapshots_.end();) {
+      if (it->second->taken < oldest) {
+        stale.push_back(std::move(it->second));
+        it = snapshots_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    snapshots_[run_id] = std::move(snapshot);
+  }
+}
+
+std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::take_snapshot(
+    const std::string& run_id) {
+  std::lock_guard lock(snapshots_mu_);
+  auto it = snapshots_.find(run_id);
+  if (it == snapshots_.end()) return nullptr;
+  std::unique_ptr<ClaimSnapshot> snapshot = std::move(it->second);
+  snapshots_.erase(it);
+  return snapshot;
 }
 
 void PostgresRepository::heartbeat(const std::string& run_id, const std::string& owner,
@@ -137,6 +240,7 @@ void PostgresRepository::heartbeat(const std::string& run_id, const std::string&
 
 void PostgresRepository::record_failure(const std::string& run_id, const std::string& owner,
                                         const std::string& error) {
+  take_snapshot(run_id);  // a retry reads the claim's arrays
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
   pg::Result r;
@@ -157,6 +261,7 @@ void PostgresRepository::complete_empty(const std::string& run_id, const std::st
   if (!lock_live_lease(*conn, run_id, owner, now)) {
     pg::throw_lease_lost(*conn, run_id, owner, now, "complete empty");
   }
+  take_snapshot(run_id);  // nothing to stream
   pg::Result r = conn->exec(
       "UPDATE export_runs SET state = 'empty', lease_expires_at = NULL, "
       "updated_at = $2::timestamptz WHERE run_id = $1 AND item_count = 0",
@@ -176,15 +281,10 @@ void PostgresRepository::commit(const CommitRequest& request) {
   pg::Transaction tx(*conn);
   // Fencing: the run row stays locked until COMMIT, so no claim can take the lease over
   // between this check and the writes below.
-  if (!lock_live_lease(*conn, request.run_id, request.owner, now)) {
-    pg::throw_lease_lost(*conn, request.run_id, request.owner, now, "commit");
-  }
-  if (request.mark_sent) {
-    conn->exec(
-        "UPDATE users u SET sent_to_matching_service = true FROM export_run_items i "
-        "WHERE i.run_id = $1 AND u.id = i.user_id AND NOT u.sent_to_matching_service",
-        {request.run_id});
-  }
+  std::optional<ClaimedRun> claimed = lock_live_lease(*conn, request.run_id, request.owner, now);
+  if (!claimed) pg::throw_lease_lost(*conn, request.run_id, request.owner, now, "commit");
+  take_snapshot(request.run_id);
+  if (request.mark_sent) mark_claimed_users(*conn, request.run_id, *claimed);
   if (request.file) {
     conn->exec(
         "UPDATE export_runs SET object_key = $2, row_count = $3, byte_count = $4, sha256 = $5 "

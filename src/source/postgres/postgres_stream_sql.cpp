@@ -1,5 +1,8 @@
 #include "source/postgres/postgres_stream_sql.hpp"
 
+#include <cstdint>
+#include <string>
+
 #include "source/source_fields.hpp"
 
 namespace user_export::pg {
@@ -15,22 +18,48 @@ std::string field_expression(const std::string& field) {
   return std::string(table) + field + "::text";
 }
 
-}  // namespace
-
-std::string stream_copy_sql(const Uuid& run_id, const std::vector<std::string>& fields) {
-  std::string sql = "COPY (SELECT ";
+// "SELECT <fields> FROM users u [LEFT JOIN profiles p …]".
+std::string select_from_users(const std::vector<std::string>& fields) {
+  std::string sql = "SELECT ";
   bool profiles = false;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) sql += ", ";
     sql += field_expression(fields[i]);
     profiles = profiles || source_table_of(fields[i]) == SourceTable::kProfiles;
   }
-  // Ordering by the items' key follows the (run_id, user_id) primary key: the rows come in id
-  // order without a sort, in constant memory whatever the run's size.
-  sql += " FROM export_run_items i JOIN users u ON u.id = i.user_id";
+  sql += " FROM users u";
   if (profiles) sql += " LEFT JOIN profiles p ON p.user_id = u.id";
-  sql += " WHERE i.run_id = '" + run_id.str() + "' ORDER BY i.user_id) TO STDOUT";
   return sql;
+}
+
+std::string quoted(const Uuid& id) {
+  return "'" + id.str() + "'";
+}
+
+}  // namespace
+
+std::string claimable_users_condition(const std::string& group, const std::string& run) {
+  return "u.group_id = " + group +
+         " AND NOT u.sent_to_matching_service"
+         " AND NOT EXISTS (SELECT 1 FROM export_runs r"
+         " JOIN export_run_claims c ON c.run_id = r.run_id"
+         " CROSS JOIN LATERAL unnest(c.user_ids) AS x (id)"
+         " WHERE r.state = 'claimed' AND r.run_id <> " +
+         run + " AND x.id = u.id)";
+}
+
+std::string snapshot_stream_copy_sql(const Uuid& run_id, const Uuid& group_id,
+                                     const std::vector<std::string>& fields) {
+  return "COPY (" + select_from_users(fields) + " WHERE " +
+         claimable_users_condition(quoted(group_id), quoted(run_id)) + " ORDER BY u.id) TO STDOUT";
+}
+
+std::string stream_copy_sql(const Uuid& run_id, std::int64_t chunk,
+                            const std::vector<std::string>& fields) {
+  return "COPY (" + select_from_users(fields) +
+         " WHERE u.id = ANY ((SELECT user_ids FROM export_run_claims WHERE run_id = " +
+         quoted(run_id) + " AND chunk = " + std::to_string(chunk) +
+         ")::bigint[]) ORDER BY u.id) TO STDOUT";
 }
 
 }  // namespace user_export::pg

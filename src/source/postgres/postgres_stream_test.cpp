@@ -122,6 +122,65 @@ TEST_F(PostgresStreamTest, StreamsOnlyTheRequestedFieldsInIdOrder) {
   }
 }
 
+// The first stream after a claim reads the group's users under the claim's snapshot; any
+// later one (a resumed run, another process) reads the claim's id arrays. Both must give exactly
+// the claimed users, whatever changed in between, and the commit marks exactly them.
+TEST_F(PostgresStreamTest, TheClaimSnapshotAndTheClaimArraysStreamTheSameUsers) {
+  add_users(*sql_, group_, 70'000, 4);  // ids over two 65,536-id chunks
+  const std::int64_t first = std::stoll(scalar("SELECT min(id) FROM users"));
+  sql_->exec("SELECT setval(pg_get_serial_sequence('users', 'id'), $1)",
+             {std::to_string(first + 140'000)});
+  add_users(*sql_, group_, 3, 4);  // a third chunk
+  ExportRun run = claim();
+  ASSERT_EQ(run.item_count, 70'003);
+
+  // After the claim: a newcomer, a claimed user marked by someone else, one moved away.
+  const std::int64_t newcomer = add_user(*sql_, group_);
+  const std::string other_group = add_group(*sql_, domain_, 2);
+  sql_->exec("UPDATE users SET sent_to_matching_service = true WHERE id = $1",
+             {std::to_string(first + 10)});
+  sql_->exec("UPDATE users SET group_id = $2 WHERE id = $1",
+             {std::to_string(first + 20), other_group});
+
+  CollectingHandler from_snapshot;
+  repo_->stream_rows(run.run_id, {"id", "username"}, from_snapshot);
+  PostgresRepository other_process(db_->url(), clock_, 1);
+  CollectingHandler from_arrays;
+  other_process.stream_rows(run.run_id, {"id", "username"}, from_arrays);
+  CollectingHandler again;  // the snapshot is used once; this reads the arrays too
+  repo_->stream_rows(run.run_id, {"id", "username"}, again);
+
+  Result claimed = sql_->exec(
+      "SELECT user_id FROM export_run_items WHERE run_id = $1 ORDER BY user_id", {run.run_id});
+  ASSERT_EQ(claimed.rows(), 70'003);
+  ASSERT_EQ(from_snapshot.rows.size(), 70'003u);
+  ASSERT_EQ(from_arrays.rows.size(), 70'003u);
+  ASSERT_EQ(again.rows.size(), 70'003u);
+  for (int i = 0; i < claimed.rows(); ++i) {
+    const auto row = static_cast<std::size_t>(i);
+    ASSERT_EQ(from_snapshot.rows[row][0], claimed.view(i, 0)) << i;
+    ASSERT_EQ(from_arrays.rows[row][0], claimed.view(i, 0)) << i;
+    ASSERT_EQ(again.rows[row][1], from_snapshot.rows[row][1]) << i;
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_run_items WHERE user_id = $1",
+                   {std::to_string(newcomer)}),
+            "0");
+
+  // The commit marks every claimed user (the moved one too) and nobody else.
+  CommitRequest commit;
+  commit.run_id = run.run_id;
+  commit.owner = "me";
+  repo_->commit(commit);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users u JOIN export_run_items i ON i.user_id = u.id "
+                   "WHERE i.run_id = $1 AND u.sent_to_matching_service",
+                   {run.run_id}),
+            "70003");
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "70003");
+  EXPECT_EQ(scalar("SELECT sent_to_matching_service::text FROM users WHERE id = $1",
+                   {std::to_string(newcomer)}),
+            "false");
+}
+
 TEST_F(PostgresStreamTest, RejectsUnknownFieldsAndRuns) {
   add_user(*sql_, group_);
   ExportRun run = claim();
