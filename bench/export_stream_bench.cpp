@@ -4,13 +4,16 @@
 // psql on the same rows (BENCHMARKS.md).
 //
 // Usage: export_stream_bench CONFIG [REPEATS] [GROUP_ID]
-//   CONFIG    a user-export TOML file (database, staging dir, [csv]); the environment applies
-//   REPEATS   times to stream the run (default 3); 0 only claims and prints the SELECT
+//   CONFIG    a PostgreSQL user-export TOML file (database, staging dir, [csv]); the
+//             environment applies
+//   REPEATS   times to claim and stream the group (default 3); 0 only claims once and prints
+//             the SELECT
 //   GROUP_ID  the group to claim (default: the domain's first active COST_BASED group)
-// The group is claimed once under the owner `export_stream_bench`; later invocations resume the
-// same run (nothing is ever committed), so every stream reads the same claimed rows. Output,
-// one `key: value` line each, for the script to parse:
-//   claim: <users> users in <s> s (<new|resumed> run <id>)
+// Each repeat claims the group anew under the owner `export_stream_bench` (not timed), streams
+// that fresh claim as the exporter's first attempt does (under the claim's snapshot; timed), and
+// then deletes the run and its claim, so nothing changes and every repeat reads the same rows.
+// Output, one `key: value` line each, for the script to parse:
+//   claim: <users> users in <s> s (run <id>)
 //   select: <the SELECT the repository streams, without COPY (…) TO STDOUT>
 //   stream: <rows> rows, <csv bytes> CSV bytes, <gz bytes> gzip bytes in <s> s (client CPU <s> s)
 #include <sys/resource.h>
@@ -34,6 +37,7 @@
 #include "format/gzip_file_sink.hpp"
 #include "format/masker.hpp"
 #include "format/staging_dir.hpp"
+#include "source/postgres/postgres_repository.hpp"
 #include "source/postgres/postgres_stream_sql.hpp"
 #include "source/repository.hpp"
 
@@ -94,38 +98,63 @@ int run(int argc, char** argv) {
   auto repo = open_repository(config.database.url, clock);
   StagingDir staging(config.export_.staging_dir);
 
+  auto* postgres = dynamic_cast<PostgresRepository*>(repo.get());
+  if (postgres == nullptr) {
+    throw Error(ErrorCode::kConfig, "export_stream_bench needs a postgresql:// database URL");
+  }
   const DomainId domain = DomainId::parse(config.export_.domain_id);
   const MatchingGroup group = pick_group(*repo, domain, argc > 3 ? argv[3] : nullptr);
-  ClaimRequest request;
-  request.group_id = group.id;
-  request.domain_id = domain;
-  request.slot = std::chrono::floor<std::chrono::seconds>(clock.now());
-  request.owner = "export_stream_bench";
-  request.lease = std::chrono::seconds{3600};
-  request.new_run_id = Uuid::random(random).str();
-  auto start = std::chrono::steady_clock::now();
-  const ExportRun run = repo->claim(request);
-  std::printf("claim: %lld users in %.3f s (%s run %s)\n", static_cast<long long>(run.item_count),
-              seconds_since(start), run.resumed ? "resumed" : "new", run.run_id.c_str());
-
   std::vector<std::string> fields;
   std::vector<MaskMode> masks;
   for (const auto& column : config.csv.columns) {
     fields.push_back(column.source);
     masks.push_back(column.mask);
   }
-  if (config.database.url.starts_with("postgres")) {
-    const std::string sql = pg::stream_copy_sql(*Uuid::parse(run.run_id), fields);
+  ClaimRequest request;
+  request.group_id = group.id;
+  request.domain_id = domain;
+  request.slot = std::chrono::floor<std::chrono::seconds>(clock.now());
+  request.owner = "export_stream_bench";
+  request.lease = std::chrono::seconds{3600};
+
+  // A fresh claim of the group; the run is deleted again by forget().
+  auto claim = [&] {
+    request.new_run_id = Uuid::random(random).str();
+    const auto start = std::chrono::steady_clock::now();
+    ExportRun run = repo->claim(request);
+    if (run.resumed || run.state != RunState::kClaimed) {
+      throw Error(ErrorCode::kInvalidInput, "group " + group.id.str() +
+                                                " already has a run for this slot or an "
+                                                "unfinished one; use a fresh copy of the data");
+    }
+    std::printf("claim: %lld users in %.3f s (run %s)\n", static_cast<long long>(run.item_count),
+                seconds_since(start), run.run_id.c_str());
+    return run;
+  };
+  auto forget = [&](const ExportRun& run) {
+    auto conn = postgres->pool().acquire();
+    pg::Transaction tx(*conn);
+    conn->exec("DELETE FROM export_run_claims WHERE run_id = $1", {run.run_id});
+    conn->exec("DELETE FROM export_runs WHERE run_id = $1", {run.run_id});
+    tx.commit();
+  };
+
+  if (repeats == 0) {
+    const ExportRun run = claim();
+    const std::string sql =
+        pg::snapshot_stream_copy_sql(*Uuid::parse(run.run_id), group.id.uuid(), fields);
     // Without the leading "COPY (" and the trailing ") TO STDOUT".
     std::printf("select: %s\n", sql.substr(6, sql.size() - 6 - 11).c_str());
+    forget(run);
   }
   std::fflush(stdout);
 
-  const auto path = staging.file_for(run.run_id);
+  const auto path = staging.file_for("export_stream_bench");
   for (int i = 0; i < repeats; ++i) {
+    const ExportRun run = claim();
     std::error_code ec;
     std::filesystem::remove(path, ec);
-    start = std::chrono::steady_clock::now();
+    const auto start = std::chrono::steady_clock::now();
     const double cpu = cpu_seconds();
     GzipFileSink sink(path, config.csv.gzip_level);
     CsvWriter writer(config.csv, Masker(masks, config.hash_key), sink);
@@ -145,6 +174,7 @@ int run(int argc, char** argv) {
         static_cast<long long>(writer.rows()), static_cast<long long>(writer.bytes()),
         static_cast<long long>(digest.bytes), seconds, cpu_seconds() - cpu);
     std::fflush(stdout);
+    forget(run);
   }
   std::error_code ec;
   std::filesystem::remove(path, ec);

@@ -93,9 +93,10 @@ seed_template tpl_many "$users" "$many_groups"
 group=$(value tpl_big "SELECT id FROM matching_groups")
 echo "database size of $users users with profiles: $(value tpl_big "SELECT pg_size_pretty(pg_database_size('tpl_big'))")"
 
-# (a)-(c) run on one claim of the big group: export_stream_bench claims it once (the run stays
-# claimed) and prints the SELECT the repository streams; psql runs that same SELECT, which
-# joins the claimed items, so all three read the same rows in the same order.
+# (a)-(c) read the same rows in the same order: export_stream_bench claims the big group, prints
+# the SELECT the repository streams under the claim's snapshot (the group's claimable users) and
+# deletes the claim again; psql runs that same SELECT. Every timed stream of (c) claims anew
+# (not timed), streams that fresh claim as an export's first attempt does, and deletes it.
 fresh_db stream_big tpl_big
 fresh_db stream_small tpl_small
 cfg_stream_big=$(config stream-big stream_big)
@@ -184,6 +185,33 @@ run_baseline() {
   admin -c "DROP DATABASE run_base"
 }
 
+# (f)'s database baseline: the same per-group work done by psql alone, in as many sessions as
+# the export has workers (4): each session copies its share of the groups (COPY of a group's
+# unsent users, then the plain UPDATE marking them), so it pays PostgreSQL's own cost of reading
+# and updating 1,000 scattered rows per group, without any claim, file, or message.
+run_many_baseline() {
+  local s i
+  fresh_db run_many_base tpl_many
+  value run_many_base "SELECT id FROM matching_groups ORDER BY id" >"$work/many-groups.txt"
+  for ((i = 0; i < 4; i++)); do
+    awk -v i="$i" -v f="$fields" 'NR % 4 == i {
+      printf "\\copy (SELECT %s FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.group_id = '"'"'%s'"'"' AND NOT u.sent_to_matching_service ORDER BY u.id) TO '"'"'/dev/null'"'"' WITH (FORMAT csv)\n", f, $1
+      printf "UPDATE users SET sent_to_matching_service = true WHERE group_id = '"'"'%s'"'"' AND NOT sent_to_matching_service;\n", $1
+    }' "$work/many-groups.txt" >"$work/many-baseline-$i.sql"
+  done
+  s=$(now)
+  for ((i = 0; i < 4; i++)); do
+    psql "$server/run_many_base" -X -q -v ON_ERROR_STOP=1 -f "$work/many-baseline-$i.sql" >/dev/null &
+  done
+  wait
+  t[many_base]+="$(since "$s") "
+  [ "$(value run_many_base "SELECT count(*) FROM users WHERE NOT sent_to_matching_service")" = 0 ] || {
+    echo "bench.sh: the many-groups baseline left users unmarked" >&2
+    exit 1
+  }
+  admin -c "DROP DATABASE run_many_base"
+}
+
 steps=(run_copy run_gzip run_stream)
 for ((round = 1; round <= rounds; round++)); do
   echo "round $round of $rounds"
@@ -199,14 +227,20 @@ for ((round = 1; round <= rounds; round++)); do
     run_baseline
   fi
   run_export whole_small tpl_small "$small_users" 1
-  run_export whole_many tpl_many "$users" "$many_groups"
+  if ((round % 2)); then
+    run_many_baseline
+    run_export whole_many tpl_many "$users" "$many_groups"
+  else
+    run_export whole_many tpl_many "$users" "$many_groups"
+    run_many_baseline
+  fi
   echo "  copy ${t[copy]}| psql|gzip ${t[gzip]}| stream ${t[stream]}| baseline ${t[baseline]}|" \
-    "whole ${t[whole_big]}| $many_groups groups ${t[whole_many]}"
+    "whole ${t[whole_big]}| $many_groups groups ${t[whole_many]}| their baseline ${t[many_base]}"
 done
 
 m() { median <<<"${t[$1]}" | awk '{ printf "%.3f", $1 }'; }
 copy=$(m copy) gzip=$(m gzip) stream=$(m stream) baseline=$(m baseline)
-whole=$(m whole_big) many=$(m whole_many)
+whole=$(m whole_big) many=$(m whole_many) many_base=$(m many_base)
 mb() { awk -v k="$(max <<<"${t[$1]}")" 'BEGIN { printf "%.1f", k / 1024 }'; }
 rss_sb=$(mb rss_stream_big) rss_ss=$(mb rss_stream_small) rss_wb=$(mb rss_whole_big)
 rss_ws=$(mb rss_whole_small) rss_wm=$(mb rss_whole_many)
@@ -247,9 +281,11 @@ row "(f) $many_groups groups x $((users / many_groups)) users in one export" "$m
 row "    peak RSS, $many_groups groups" "$rss_wm MB" "<= 64 MB" "$(verdict "$rss_wm" "<=" 64)"
 r=$(ratio "$many" "$whole")
 row "    $many_groups groups / one group of $users" "$r" "<= 2.0" "$(verdict "$r" "<=" 2.0)"
+row "    psql alone, per group COPY + UPDATE in 4 sessions" "$many_base s" "" ""
+row "    $many_groups groups / that baseline" "$(ratio "$many" "$many_base")" "" ""
 echo
 echo "samples (s): copy ${t[copy]}; gzip ${t[gzip]}; stream ${t[stream]}; whole ${t[whole_big]};" \
-  "baseline ${t[baseline]}; $many_groups groups ${t[whole_many]}"
+  "baseline ${t[baseline]}; $many_groups groups ${t[whole_many]}; their baseline ${t[many_base]}"
 # Where a whole run's time goes, from the exporter's own log lines: `staged and uploaded` ends
 # the stream/stage/upload step (its seconds= is the stream and stage alone), `group export
 # finished` ends the run (seconds= since the claim began).
