@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/error.hpp"
 #include "domain/exported_file.hpp"
 #include "domain/group.hpp"
 #include "domain/message.hpp"
@@ -47,6 +48,26 @@ struct ClaimRequest {
   /// A live lease held by an owner for which this returns true is taken over like an expired
   /// one, so a restart after a crash need not wait for the lease to run out.
   std::function<bool(const std::string& owner)> owner_is_dead;
+};
+
+/// What claim_batch() needs: new runs for several groups of one domain and slot at once.
+struct BatchClaimRequest {
+  std::vector<GroupId> groups;  ///< distinct groups
+  DomainId domain_id;
+  Slot slot{};
+  std::string owner;                     ///< this instance's lease-owner name
+  std::chrono::seconds lease{300};       ///< how long each run's lease lasts without heartbeat
+  std::vector<std::string> new_run_ids;  ///< one UUID text per group, in the same order
+  /// A group with more claimable users than this is left out (exported on its own).
+  std::int64_t max_users_per_group = 10'000;
+};
+
+/// Receives the rows of several runs, one run after the other (stream_batch()).
+class BatchRowHandler : public RowHandler {
+ public:
+  /// The rows that follow belong to run `index` of stream_batch()'s run ids. Called once for
+  /// every run, in ascending order, also for a run that streams no row.
+  virtual void begin_run(std::size_t index) = 0;
 };
 
 /// What commit() writes in one transaction.
@@ -123,6 +144,27 @@ class Repository {
   /// stores the file's key/rows/bytes/sha256 on the run, inserts the messages into the outbox,
   /// sets the run `committed` (or `completed` when there is no message).
   virtual void commit(const CommitRequest& request) = 0;
+
+  /// Batched steps for many small groups: one claim, one stream and one commit for all of
+  /// them instead of one each per group, so the database reads and updates each page once per
+  /// batch rather than once per group (docs/POSTGRES.md, "Batches of small groups").
+  ///
+  /// Whether claim_batch() can claim anything; false means it always returns no run.
+  virtual bool supports_batches() const { return false; }
+  /// In one transaction, creates a new run (as claim() step 3 does) for each requested group
+  /// that has no unfinished run, no run for the slot, and between 1 and `max_users_per_group`
+  /// claimable users. Returns those runs ordered by group id; groups left out are for claim().
+  virtual std::vector<ExportRun> claim_batch(const BatchClaimRequest& request);
+  /// Streams the runs `run_ids` (those of one claim_batch(), in its order): begin_run(i), then
+  /// run i's claimed users as stream_rows() would. This default streams run after run.
+  virtual void stream_batch(const std::vector<std::string>& run_ids,
+                            const std::vector<std::string>& fields, BatchRowHandler& handler);
+  /// Commits several runs, in one transaction where the backend can (this default commits one
+  /// after the other). Returns, for each request in order, nothing when it was committed, or
+  /// the Error(kLeaseLost) that left that run untouched. Any other failure throws; then, in one
+  /// transaction, no run was committed.
+  virtual std::vector<std::optional<Error>> commit_batch(
+      const std::vector<CommitRequest>& requests);
 
   /// Step 5: up to `limit` outbox messages that are pending and due (next attempt <= now),
   /// oldest first, with their outbox ids and attempt counts.

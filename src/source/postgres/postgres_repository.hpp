@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "source/postgres/pg_pool.hpp"
@@ -39,6 +40,12 @@ class PostgresRepository final : public Repository {
                       const std::string& error) override;
   void complete_empty(const std::string& run_id, const std::string& owner) override;
   void commit(const CommitRequest& request) override;
+  bool supports_batches() const override { return true; }
+  std::vector<ExportRun> claim_batch(const BatchClaimRequest& request) override;
+  void stream_batch(const std::vector<std::string>& run_ids, const std::vector<std::string>& fields,
+                    BatchRowHandler& handler) override;
+  std::vector<std::optional<Error>> commit_batch(
+      const std::vector<CommitRequest>& requests) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
   std::int64_t pending_count() override;
   void mark_published(std::int64_t outbox_id) override;
@@ -57,11 +64,12 @@ class PostgresRepository final : public Repository {
   void finish_message(std::int64_t outbox_id, const char* state, const std::string* reason);
 
   /// A read-only REPEATABLE READ transaction that imported the snapshot a new claim was taken
-  /// in, kept from claim() to the run's first stream_rows(): streaming the group's claimable
-  /// users under that snapshot reads exactly the claimed users straight from `users`, without
+  /// in, kept from claim() to the run's first stream_rows() (or from claim_batch() to
+  /// stream_batch(), under the batch's first run id): streaming the groups' claimable users
+  /// under that snapshot reads exactly the claimed users straight from `users`, without
   /// joining the claim (docs/POSTGRES.md, "Claim").
   struct ClaimSnapshot {
-    GroupId group_id;
+    std::vector<GroupId> group_ids;  ///< the claim's groups, in run order
     std::int64_t item_count = 0;
     std::chrono::steady_clock::time_point taken;
     std::unique_ptr<pg::Pool::Lease> connection;
@@ -69,7 +77,8 @@ class PostgresRepository final : public Repository {
   /// Opens a transaction on the snapshot `snapshot_id` (from pg_export_snapshot(), whose
   /// transaction must still be open); null if that fails (the stream then reads the claim).
   std::unique_ptr<ClaimSnapshot> import_snapshot(const std::string& snapshot_id,
-                                                 const GroupId& group_id, std::int64_t item_count);
+                                                 std::vector<GroupId> group_ids,
+                                                 std::int64_t item_count);
   /// Keeps `snapshot` for run `run_id`, and lets go of any kept longer than a minute (their
   /// runs were never streamed here, e.g. a failed attempt).
   void keep_snapshot(const std::string& run_id, std::unique_ptr<ClaimSnapshot> snapshot);

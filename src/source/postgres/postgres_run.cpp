@@ -9,71 +9,21 @@
 #include "source/postgres/postgres_repository.hpp"
 #include "source/postgres/postgres_rows.hpp"
 #include "source/postgres/postgres_stream_sql.hpp"
+#include "source/postgres/run_sql.hpp"
 
 namespace user_export {
 
+using pg::ClaimedRun;
+using pg::kClaimLockClass;
+using pg::lock_live_lease;
+using pg::mark_claimed_users;
 using pg::timestamp_param;
+using pg::write_commit;
 
 namespace {
 
-// First key of the per-group claim lock (pg_advisory_xact_lock(int, int)); the second is
-// hashtext(group id). Two groups that share a hash merely claim one after the other.
-constexpr const char* kClaimLockClass = "1969582337";  // 0x75650001
-
 std::string select_runs(const char* where) {
   return std::string("SELECT ") + pg::kRunColumns + " FROM export_runs " + where;
-}
-
-struct ClaimedRun {
-  std::string group_id;
-  std::int64_t item_count = 0;
-};
-
-// The run, if `owner` holds a live lease on it and it is claimed; locks the run row until the
-// end of the transaction so that a concurrent claim cannot take the lease over meanwhile.
-std::optional<ClaimedRun> lock_live_lease(pg::Connection& c, const std::string& run_id,
-                                          const std::string& owner, SystemTime now) {
-  if (!Uuid::parse(run_id)) return std::nullopt;
-  pg::Result r = c.exec(
-      "SELECT group_id::text, item_count FROM export_runs WHERE run_id = $1 "
-      "AND state = 'claimed' AND lease_owner = $2 AND lease_expires_at > $3::timestamptz "
-      "FOR UPDATE",
-      {run_id, owner, timestamp_param(now)});
-  if (r.rows() != 1) return std::nullopt;
-  return ClaimedRun{std::string(r.view(0, 0)), r.int64(0, 1)};
-}
-
-// Claims at least this large are marked with a merge join (sorted claim ids against the
-// group's unsent users in id order); smaller ones with index lookups, which the planner picks
-// by itself because it cannot see how many ids an array holds.
-constexpr std::int64_t kMergeMarkThreshold = 10'000;
-
-// Marks the run's claimed users sent. The first UPDATE covers the users still in the run's
-// group; a claimed user who has moved to another group since is marked by the second, which
-// only runs when the first marked fewer than were claimed.
-void mark_claimed_users(pg::Connection& c, const std::string& run_id, const ClaimedRun& run) {
-  const char* claimed_ids =
-      "(SELECT x.id FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x (id) "
-      "WHERE c.run_id = $1) AS x";
-  if (run.item_count >= kMergeMarkThreshold) {
-    c.exec("SET LOCAL enable_nestloop = off");
-    c.exec("SET LOCAL enable_hashjoin = off");
-    c.exec("SET LOCAL work_mem = '64MB'");
-    c.exec("SET LOCAL jit = off");  // the disabled join kinds make the cost look huge
-  }
-  pg::Result marked =
-      c.exec(std::string("UPDATE users u SET sent_to_matching_service = true FROM ") + claimed_ids +
-                 " WHERE u.id = x.id AND u.group_id = $2 "
-                 "AND NOT u.sent_to_matching_service",
-             {run_id, run.group_id});
-  if (marked.affected() >= run.item_count) return;
-  if (run.item_count >= kMergeMarkThreshold) {
-    c.exec("SET LOCAL enable_nestloop = on");
-    c.exec("SET LOCAL enable_hashjoin = on");
-  }
-  c.exec(std::string("UPDATE users u SET sent_to_matching_service = true FROM ") + claimed_ids +
-             " WHERE u.id = x.id AND NOT u.sent_to_matching_service",
-         {run_id});
 }
 
 }  // namespace
@@ -166,7 +116,7 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
   // Import before COMMIT: an exported snapshot lives only as long as its transaction.
   std::unique_ptr<ClaimSnapshot> snapshot;
   if (item_count > 0) {
-    snapshot = import_snapshot(std::string(items.view(0, 1)), request.group_id, item_count);
+    snapshot = import_snapshot(std::string(items.view(0, 1)), {request.group_id}, item_count);
   }
   tx.commit();
   if (snapshot) keep_snapshot(request.new_run_id, std::move(snapshot));
@@ -174,7 +124,7 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
 }
 
 std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::import_snapshot(
-    const std::string& snapshot_id, const GroupId& group_id, std::int64_t item_count) {
+    const std::string& snapshot_id, std::vector<GroupId> group_ids, std::int64_t item_count) {
   // The server's snapshot names are hex digits and dashes; anything else is not embedded.
   if (snapshot_id.empty() ||
       snapshot_id.find_first_not_of("0123456789ABCDEFabcdef-") != std::string::npos) {
@@ -182,7 +132,7 @@ std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::import_sn
   }
   try {
     auto snapshot = std::make_unique<ClaimSnapshot>();
-    snapshot->group_id = group_id;
+    snapshot->group_ids = std::move(group_ids);
     snapshot->item_count = item_count;
     snapshot->taken = std::chrono::steady_clock::now();
     snapshot->connection = std::make_unique<pg::Pool::Lease>(pool_.acquire());
@@ -285,26 +235,7 @@ void PostgresRepository::commit(const CommitRequest& request) {
   if (!claimed) pg::throw_lease_lost(*conn, request.run_id, request.owner, now, "commit");
   take_snapshot(request.run_id);
   if (request.mark_sent) mark_claimed_users(*conn, request.run_id, *claimed);
-  if (request.file) {
-    conn->exec(
-        "UPDATE export_runs SET object_key = $2, row_count = $3, byte_count = $4, sha256 = $5 "
-        "WHERE run_id = $1",
-        {request.run_id, request.file->object_key, std::to_string(request.file->rows),
-         std::to_string(request.file->bytes), request.file->sha256});
-  }
-  int seq = 0;
-  for (const OutboundMessage& message : request.messages) {
-    conn->exec(
-        "INSERT INTO export_outbox (run_id, seq, topic, message_key, payload, headers, state, "
-        "attempts, next_attempt_at, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7::timestamptz, $7::timestamptz)",
-        {request.run_id, std::to_string(seq++), message.topic, message.key, message.payload,
-         headers_to_json(message.headers), now_param});
-  }
-  conn->exec(
-      "UPDATE export_runs SET state = $2, lease_expires_at = NULL, updated_at = $3::timestamptz "
-      "WHERE run_id = $1",
-      {request.run_id, request.messages.empty() ? "completed" : "committed", now_param});
+  write_commit(*conn, request, now_param);
   tx.commit();
 }
 

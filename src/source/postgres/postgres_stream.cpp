@@ -43,16 +43,19 @@ void PostgresRepository::stream_rows(const std::string& run_id,
 
   // A run claimed by this process a moment ago: its snapshot is still open, and the claimed
   // users are the group's claimable users in that snapshot, read without touching the claim.
-  if (std::unique_ptr<ClaimSnapshot> snapshot = run ? take_snapshot(run_id) : nullptr) {
+  std::unique_ptr<ClaimSnapshot> snapshot = run ? take_snapshot(run_id) : nullptr;
+  if (snapshot && snapshot->group_ids.size() == 1) {
     pg::Connection& conn = **snapshot->connection;
     if (snapshot->item_count < kParallelStreamRows) {
       conn.exec("SET LOCAL max_parallel_workers_per_gather = 0");
     }
-    conn.copy_out(pg::snapshot_stream_copy_sql(*run, snapshot->group_id.uuid(), fields), on_line);
+    conn.copy_out(pg::snapshot_stream_copy_sql(*run, snapshot->group_ids.front().uuid(), fields),
+                  on_line);
     conn.exec("COMMIT");
     return;
   }
 
+  snapshot.reset();  // a batch's snapshot: this run alone reads its claim
   auto conn = pool_.acquire();
   if (run) {
     pg::Result exists = conn->exec("SELECT 1 FROM export_runs WHERE run_id = $1", {run->str()});

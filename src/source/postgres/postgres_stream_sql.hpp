@@ -21,6 +21,13 @@ std::string claimable_users_condition(const std::string& group, const std::strin
 std::string snapshot_stream_copy_sql(const Uuid& run_id, const Uuid& group_id,
                                      const std::vector<std::string>& fields);
 
+/// snapshot_stream_copy_sql for a batch (claim_batch): the claimable users of all `group_ids`
+/// but not held by another run than `run_ids`, ordered by group id, then user id, with
+/// `fields` and then the user's group id (text) as one more column.
+std::string batch_snapshot_stream_copy_sql(const std::vector<Uuid>& run_ids,
+                                           const std::vector<Uuid>& group_ids,
+                                           const std::vector<std::string>& fields);
+
 /// The `COPY (SELECT …) TO STDOUT` statement that streams the users of one chunk of run
 /// `run_id`'s claim (one id array: at most 65,536 consecutive ids), in id order, with `fields`
 /// (each one of known_source_fields(); else Error(kConfig)) as text: timestamps

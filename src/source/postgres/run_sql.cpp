@@ -1,0 +1,74 @@
+#include "source/postgres/run_sql.hpp"
+
+#include "common/uuid.hpp"
+#include "source/outbox_headers.hpp"
+#include "source/postgres/postgres_rows.hpp"
+
+namespace user_export::pg {
+
+std::optional<ClaimedRun> lock_live_lease(Connection& c, const std::string& run_id,
+                                          const std::string& owner, SystemTime now) {
+  if (!Uuid::parse(run_id)) return std::nullopt;
+  Result r = c.exec(
+      "SELECT group_id::text, item_count FROM export_runs WHERE run_id = $1 "
+      "AND state = 'claimed' AND lease_owner = $2 AND lease_expires_at > $3::timestamptz "
+      "FOR UPDATE",
+      {run_id, owner, timestamp_param(now)});
+  if (r.rows() != 1) return std::nullopt;
+  return ClaimedRun{std::string(r.view(0, 0)), r.int64(0, 1)};
+}
+
+// Claims at least this large are marked with a merge join (sorted claim ids against the
+// group's unsent users in id order); smaller ones with index lookups, which the planner picks
+// by itself because it cannot see how many ids an array holds.
+constexpr std::int64_t kMergeMarkThreshold = 10'000;
+
+void mark_claimed_users(Connection& c, const std::string& run_id, const ClaimedRun& run) {
+  const char* claimed_ids =
+      "(SELECT x.id FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x (id) "
+      "WHERE c.run_id = $1) AS x";
+  if (run.item_count >= kMergeMarkThreshold) {
+    c.exec("SET LOCAL enable_nestloop = off");
+    c.exec("SET LOCAL enable_hashjoin = off");
+    c.exec("SET LOCAL work_mem = '64MB'");
+    c.exec("SET LOCAL jit = off");  // the disabled join kinds make the cost look huge
+  }
+  Result marked =
+      c.exec(std::string("UPDATE users u SET sent_to_matching_service = true FROM ") + claimed_ids +
+                 " WHERE u.id = x.id AND u.group_id = $2 "
+                 "AND NOT u.sent_to_matching_service",
+             {run_id, run.group_id});
+  if (marked.affected() >= run.item_count) return;
+  if (run.item_count >= kMergeMarkThreshold) {
+    c.exec("SET LOCAL enable_nestloop = on");
+    c.exec("SET LOCAL enable_hashjoin = on");
+  }
+  c.exec(std::string("UPDATE users u SET sent_to_matching_service = true FROM ") + claimed_ids +
+             " WHERE u.id = x.id AND NOT u.sent_to_matching_service",
+         {run_id});
+}
+
+void write_commit(Connection& c, const CommitRequest& request, const std::string& now_param) {
+  if (request.file) {
+    c.exec(
+        "UPDATE export_runs SET object_key = $2, row_count = $3, byte_count = $4, sha256 = $5 "
+        "WHERE run_id = $1",
+        {request.run_id, request.file->object_key, std::to_string(request.file->rows),
+         std::to_string(request.file->bytes), request.file->sha256});
+  }
+  int seq = 0;
+  for (const OutboundMessage& message : request.messages) {
+    c.exec(
+        "INSERT INTO export_outbox (run_id, seq, topic, message_key, payload, headers, state, "
+        "attempts, next_attempt_at, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7::timestamptz, $7::timestamptz)",
+        {request.run_id, std::to_string(seq++), message.topic, message.key, message.payload,
+         headers_to_json(message.headers), now_param});
+  }
+  c.exec(
+      "UPDATE export_runs SET state = $2, lease_expires_at = NULL, updated_at = $3::timestamptz "
+      "WHERE run_id = $1",
+      {request.run_id, request.messages.empty() ? "completed" : "committed", now_param});
+}
+
+}  // namespace user_export::pg

@@ -1,0 +1,35 @@
+// The Repository's batch defaults, right for every backend: nothing is claimed in batches, and
+// a batch's stream and commit are those of its runs one after the other.
+#include "source/repository.hpp"
+
+namespace user_export {
+
+std::vector<ExportRun> Repository::claim_batch(const BatchClaimRequest&) {
+  return {};
+}
+
+void Repository::stream_batch(const std::vector<std::string>& run_ids,
+                              const std::vector<std::string>& fields, BatchRowHandler& handler) {
+  for (std::size_t i = 0; i < run_ids.size(); ++i) {
+    handler.begin_run(i);
+    stream_rows(run_ids[i], fields, handler);
+  }
+}
+
+std::vector<std::optional<Error>> Repository::commit_batch(
+    const std::vector<CommitRequest>& requests) {
+  std::vector<std::optional<Error>> outcomes;
+  outcomes.reserve(requests.size());
+  for (const CommitRequest& request : requests) {
+    try {
+      commit(request);
+      outcomes.emplace_back();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kLeaseLost) throw;
+      outcomes.emplace_back(e);
+    }
+  }
+  return outcomes;
+}
+
+}  // namespace user_export
