@@ -128,6 +128,11 @@ struct ExportConfig {
   std::string staging_dir;      ///< private 0700 dir for staged files; default: under the temp dir
   std::string instance_id;      ///< lease owner name; default: hostname:pid
   std::chrono::seconds lease{300};  ///< `lease_seconds`: how long a run's lease lasts
+  /// Small cost-based groups are exported in batches of up to this many groups, with one
+  /// claim, one stream and one commit for the batch (PostgreSQL only); 1 = one group at a time.
+  int batch_max_groups = 250;
+  /// A group with more unsent users than this is never batched: it is exported on its own.
+  std::int64_t batch_max_group_users = 10'000;
 
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const ExportConfig&, const ExportConfig&) = default;

@@ -65,6 +65,8 @@ std::string render_effective_config(const Config& c) {
   t.put("staging_dir", c.export_.staging_dir);
   t.put("instance_id", c.export_.instance_id);
   t.put("lease_seconds", static_cast<std::int64_t>(c.export_.lease.count()));
+  t.put("batch_max_groups", c.export_.batch_max_groups);
+  t.put("batch_max_group_users", c.export_.batch_max_group_users);
 
   t.section("[database]");
   t.put("url", redact_url_password(c.database.url));

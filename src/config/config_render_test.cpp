@@ -22,6 +22,8 @@ queue_capacity = 9
 staging_dir = "/var/tmp/stage"
 instance_id = "node \"a\" \\ 1	tab"
 lease_seconds = 45
+batch_max_groups = 17
+batch_max_group_users = 321
 [database]
 url = "postgresql://app:file-db-password@db:5432/users?sslmode=require"
 pool_size = 3

@@ -94,6 +94,13 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   }
   result.group = group;
   result.seconds = seconds_since(deps_.clock, started);
+  report(group, slot, result);
+  return result;
+}
+
+void ExportService::report(const MatchingGroup& group, Slot slot, const GroupResult& result) {
+  auto& metrics = deps_.metrics;
+  const std::string gid = group.id.str();
   const Labels labels{{"group_id", gid}, {"group_type", group.type_name}};
   metrics.histogram("users_export_duration_seconds", "End-to-end time of one group export", labels)
       .observe(result.seconds);
@@ -127,7 +134,6 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
                 {"group_type", group.type_name},
                 {"error", result.error}});
   }
-  return result;
 }
 
 GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, Slot slot,
@@ -196,20 +202,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     result.rows = outcome.rows;
     result.messages = outcome.messages.size();
     result.file = std::move(outcome.file);
-    const Labels glabel{{"group_id", gid}};
-    deps_.metrics
-        .counter("users_export_batch_processed_total", "Rows exported and committed", glabel)
-        .inc(static_cast<double>(result.rows));
-    if (commit.mark_sent) {
-      deps_.metrics
-          .counter("users_export_rows_marked_total",
-                   "Users marked sent_to_matching_service by a commit", glabel)
-          .inc(static_cast<double>(result.rows));
-    }
-    deps_.metrics
-        .histogram("users_export_batch_duration_seconds",
-                   "Time of one export attempt (CSV, upload, commit)", glabel)
-        .observe(seconds_since(deps_.clock, started));
+    count_committed(group, result, commit.mark_sent, seconds_since(deps_.clock, started));
     return result;
   } catch (const std::exception& e) {
     deps_.metrics
@@ -226,6 +219,23 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     }
     throw;
   }
+}
+
+void ExportService::count_committed(const MatchingGroup& group, const GroupResult& result,
+                                    bool mark_sent, double attempt_seconds) {
+  const Labels glabel{{"group_id", group.id.str()}};
+  deps_.metrics.counter("users_export_batch_processed_total", "Rows exported and committed", glabel)
+      .inc(static_cast<double>(result.rows));
+  if (mark_sent) {
+    deps_.metrics
+        .counter("users_export_rows_marked_total",
+                 "Users marked sent_to_matching_service by a commit", glabel)
+        .inc(static_cast<double>(result.rows));
+  }
+  deps_.metrics
+      .histogram("users_export_batch_duration_seconds",
+                 "Time of one export attempt (CSV, upload, commit)", glabel)
+      .observe(attempt_seconds);
 }
 
 }  // namespace user_export

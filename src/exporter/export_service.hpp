@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "exporter/export_deps.hpp"
+#include "exporter/file_exporter.hpp"
 #include "exporter/group_exporter.hpp"
 
 namespace user_export {
@@ -46,14 +49,37 @@ class ExportService {
   /// result, logged and counted), so one failing group never stops the others.
   GroupResult export_group(const MatchingGroup& group, Slot slot);
 
+  /// Exports `groups` for `slot` as one batch where the repository supports it
+  /// (Repository::claim_batch): the cost-based groups with few enough unsent users get one
+  /// claim, one stream into a staged file per group, an upload per group and one commit for
+  /// all; every other group, and every group whose part of the batch failed, is then exported
+  /// by export_group(). Results in the order of `groups`; like export_group(), never throws.
+  /// `on_done` (optional) is called as each group's result is final.
+  std::vector<GroupResult> export_batch(const std::vector<MatchingGroup>& groups, Slot slot,
+                                        const std::function<void(const GroupResult&)>& on_done);
+
+  /// How many groups one batch of export_batch() takes when `candidates` groups are shared by
+  /// `workers` threads: as many as keeps every worker busy, at most `batch_max_groups`; 1 when
+  /// the repository cannot batch.
+  std::size_t batch_size(std::size_t candidates, std::size_t workers) const;
+
  private:
   /// One attempt; records the run id and attempt number in `progress` as soon as it has them.
   GroupResult attempt(const MatchingGroup& group, GroupType type, Slot slot, int attempt,
                       GroupResult& progress);
   GroupExporter& exporter_for(GroupType type);
+  /// The batch part of export_batch(): fills `results` and sets `done` for the groups it
+  /// committed; throws when the batch as a whole failed (its runs stay claimed).
+  void export_batched(const std::vector<MatchingGroup>& groups, Slot slot,
+                      std::vector<GroupResult>& results, std::vector<bool>& done);
+  /// The metrics of a committed attempt.
+  void count_committed(const MatchingGroup& group, const GroupResult& result, bool mark_sent,
+                       double attempt_seconds);
+  /// The metrics and the log line of a group's final result.
+  void report(const MatchingGroup& group, Slot slot, const GroupResult& result);
 
   ExportDeps deps_;
-  std::unique_ptr<GroupExporter> file_exporter_;
+  std::unique_ptr<FileExporter> file_exporter_;
   std::unique_ptr<GroupExporter> id_list_exporter_;
 };
 

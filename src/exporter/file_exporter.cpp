@@ -6,41 +6,25 @@
 #include "common/fault_point.hpp"
 #include "common/time_format.hpp"
 #include "exporter/lease_keeper.hpp"
-#include "format/csv_writer.hpp"
-#include "format/gzip_file_sink.hpp"
+#include "exporter/staged_csv.hpp"
 #include "observe/log.hpp"
 
 namespace user_export {
 namespace {
 
-/// Feeds streamed rows to the CSV writer and keeps the lease alive.
+/// Feeds streamed rows to the staged CSV and keeps the lease alive.
 class CsvRowHandler final : public RowHandler {
  public:
-  CsvRowHandler(CsvWriter& writer, LeaseKeeper& lease) : writer_(writer), lease_(lease) {}
+  CsvRowHandler(StagedCsv& csv, LeaseKeeper& lease) : csv_(csv), lease_(lease) {}
   void on_row(RowView row) override {
-    writer_.write_row(row);
+    csv_.write_row(row);
     if ((++rows_ & 0x3ff) == 0) lease_.tick();
   }
 
  private:
-  CsvWriter& writer_;
+  StagedCsv& csv_;
   LeaseKeeper& lease_;
   std::uint64_t rows_ = 0;
-};
-
-/// Removes the staged file when the attempt ends, whatever happened.
-class StagedFileGuard {
- public:
-  explicit StagedFileGuard(std::filesystem::path path) : path_(std::move(path)) {}
-  ~StagedFileGuard() {
-    std::error_code ec;
-    std::filesystem::remove(path_, ec);
-  }
-  StagedFileGuard(const StagedFileGuard&) = delete;
-  StagedFileGuard& operator=(const StagedFileGuard&) = delete;
-
- private:
-  std::filesystem::path path_;
 };
 
 Labels group_labels(const MatchingGroup& group) {
@@ -56,47 +40,52 @@ FileExporter::FileExporter(ExportDeps deps) : deps_(std::move(deps)) {
   }
 }
 
+std::filesystem::path FileExporter::staged_path(const ExportRun& run) const {
+  return deps_.staging.file_for(run.run_id);
+}
+
 ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportRun& run) {
   const auto started = deps_.clock.monotonic();
-  const auto path = deps_.staging.file_for(run.run_id);
+  const auto path = staged_path(run);
   {
     std::error_code ec;  // a crashed earlier attempt of this run may have left its file
     std::filesystem::remove(path, ec);
   }
   StagedFileGuard guard(path);
   ExportedFile file;
-  file.local_path = path;
+  // Stream: rows -> CSV -> gzip -> staged file, digest computed on the way.
+  try {
+    StagedCsv csv(deps_.config, masks_, path);
+    LeaseKeeper lease(deps_.repository, deps_.clock, run.run_id, deps_.owner,
+                      deps_.config.export_.lease, deps_.cancel);
+    CsvRowHandler handler(csv, lease);
+    deps_.repository.stream_rows(run.run_id, fields_, handler);
+    lease.tick();  // a shutdown during the stream stops here, before the upload
+    file = csv.finish();
+    fault_point("after_stage");
+  } catch (const Error& e) {
+    count_csv_failure(group, e);
+    throw;
+  }
+  return upload(group, run, std::move(file),
+                std::chrono::duration<double>(deps_.clock.monotonic() - started).count());
+}
+
+void FileExporter::count_csv_failure(const MatchingGroup& group, const Error& e) {
+  if (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kConfig) {
+    deps_.metrics
+        .counter("users_export_csv_failures_total", "Failures while writing the CSV export",
+                 group_labels(group))
+        .inc();
+  }
+}
+
+ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& run,
+                                   ExportedFile file, double csv_seconds) {
   file.group_id = group.id;
   file.domain_id = group.domain_id;
   file.content_type = "application/gzip";
-
-  // Stream: rows -> CSV -> gzip -> staged file, digest computed on the way.
-  std::int64_t rows = 0;
-  try {
-    GzipFileSink sink(path, deps_.config.csv.gzip_level);
-    CsvWriter writer(deps_.config.csv, Masker(masks_, deps_.config.hash_key), sink);
-    writer.write_header();
-    LeaseKeeper lease(deps_.repository, deps_.clock, run.run_id, deps_.owner,
-                      deps_.config.export_.lease, deps_.cancel);
-    CsvRowHandler handler(writer, lease);
-    deps_.repository.stream_rows(run.run_id, fields_, handler);
-    lease.tick();  // a shutdown during the stream stops here, before the upload
-    writer.flush();
-    FileDigest digest = sink.finish();
-    rows = writer.rows();
-    file.rows = rows;
-    file.bytes = digest.bytes;
-    file.sha256 = digest.sha256;
-    fault_point("after_stage");
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kConfig) {
-      deps_.metrics
-          .counter("users_export_csv_failures_total", "Failures while writing the CSV export",
-                   group_labels(group))
-          .inc();
-    }
-    throw;
-  }
+  const std::int64_t rows = file.rows;
   if (rows != run.item_count) {
     // Every claimed user is streamed exactly once; anything else means the claim changed under
     // us (a bug or a manual edit). Committing would mark users that are not in the file.
@@ -104,8 +93,6 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
                                           std::to_string(run.item_count) + " users but streamed " +
                                           std::to_string(rows) + "; not committing");
   }
-  const double csv_seconds =
-      std::chrono::duration<double>(deps_.clock.monotonic() - started).count();
   deps_.metrics
       .counter("users_export_csv_processed_total", "Rows written to CSV exports",
                group_labels(group))
@@ -120,7 +107,7 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
   PutRequest put;
   put.key =
       object_key_for(deps_.store.key_prefix(), group.domain_id, group.id, run.slot, run.run_id);
-  put.file = path;
+  put.file = file.local_path;
   put.content_type = file.content_type;
   put.cancel = deps_.cancel;  // a shutdown interrupts the upload, the claim is kept
   put.metadata = {{"schema-version", kSchemaVersion},

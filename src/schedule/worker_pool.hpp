@@ -33,6 +33,8 @@ class WorkerPool {
   std::future<void> submit(std::function<void()> task);
   /// Tasks queued and not yet started.
   std::size_t queued() const;
+  /// The number of worker threads.
+  std::size_t threads() const { return threads_.size(); }
 
  private:
   void worker_loop();

@@ -1,0 +1,203 @@
+// Batches of small groups end to end on PostgreSQL: export_groups() with a real database and
+// a local object store, including a group whose upload fails inside the batch and a group too
+// big for a batch.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "common/error.hpp"
+#include "common/fake_clock.hpp"
+#include "exporter/export_batch.hpp"
+#include "source/postgres/testing/pg_fixtures.hpp"
+#include "source/postgres/testing/pg_test_database.hpp"
+#include "storage/local/local_store.hpp"
+
+namespace user_export {
+namespace {
+
+namespace fs = std::filesystem;
+using pg::testing::add_group;
+using pg::testing::add_users;
+using pg::testing::test_uuid;
+
+/// A store whose first upload of one group's files fails retriably.
+class FailOnceForGroup final : public ObjectStore {
+ public:
+  FailOnceForGroup(ObjectStore& inner, std::string group) : inner_(inner), group_(group) {}
+  void ensure_ready() override { inner_.ensure_ready(); }
+  StoredObject put(const PutRequest& request) override {
+    if (request.key.find(group_) != std::string::npos && !failed_.exchange(true)) {
+      throw Error(ErrorCode::kStorage, "simulated 503 for group " + group_, true);
+    }
+    return inner_.put(request);
+  }
+  std::string key_prefix() const override { return inner_.key_prefix(); }
+
+ private:
+  ObjectStore& inner_;
+  std::string group_;
+  std::atomic<bool> failed_{false};
+};
+
+/// The lines of a gzip file, header included.
+std::vector<std::string> gunzip_lines(const fs::path& file) {
+  std::vector<std::string> lines;
+  FILE* p = ::popen(("gzip -dc '" + file.string() + "'").c_str(), "r");
+  if (p == nullptr) return lines;
+  std::string text;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+  ::pclose(p);
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    lines.push_back(text.substr(start, end - start));
+  }
+  return lines;
+}
+
+class BatchExportTest : public pg::testing::PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    dir_ = fs::temp_directory_path() /
+           ("batch-export-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    domain_ = test_uuid(1, 7);
+    config_.export_.domain_id = domain_;
+    config_.export_.staging_dir = (dir_ / "staging").string();
+    config_.export_.batch_max_group_users = 40;
+    config_.csv.columns = {CsvColumn{"id", "id", MaskMode::kNone},
+                           CsvColumn{"group_id", "group_id", MaskMode::kNone},
+                           CsvColumn{"display_name", "display_name", MaskMode::kNone}};
+    config_.retry.max_attempts = 2;
+    config_.retry.initial_backoff = std::chrono::milliseconds{1};
+    local_ = std::make_unique<LocalStore>(dir_ / "objects");
+    staging_ = std::make_unique<StagingDir>(config_.export_.staging_dir);
+  }
+  void TearDown() override {
+    staging_.reset();
+    fs::remove_all(dir_);
+    PostgresTest::TearDown();
+  }
+
+  std::vector<GroupResult> export_all(ObjectStore& store, int workers) {
+    ExportService service(
+        ExportDeps{config_, *repo_, store, *staging_, metrics_, clock_, clock_, random_, "test:1"});
+    WorkerPool pool(static_cast<std::size_t>(workers), 64);
+    std::mutex mu;
+    auto groups = repo_->active_groups(DomainId::parse(domain_));
+    return export_groups(service, pool, groups, slot_, [&](const GroupResult& r) {
+      std::lock_guard lock(mu);
+      ++finished_[r.group.id.str()];
+    });
+  }
+  /// The CSV lines a group's file must hold: header, then (id, group, display name) by id.
+  std::vector<std::string> expected_lines(const std::string& group) {
+    std::vector<std::string> lines{"id,group_id,display_name"};
+    pg::Result r = sql_->exec(
+        "SELECT u.id::text || ',' || u.group_id::text || ',' || p.display_name FROM users u "
+        "JOIN profiles p ON p.user_id = u.id WHERE u.group_id = $1 ORDER BY u.id",
+        {group});
+    for (int i = 0; i < r.rows(); ++i) lines.push_back(r.text(i, 0));
+    return lines;
+  }
+  double batched(const char* outcome) {
+    return metrics_.value("users_export_batched_groups_total", {{"outcome", outcome}});
+  }
+
+  fs::path dir_;
+  std::string domain_;
+  Config config_;
+  FakeRandom random_;
+  Metrics metrics_;
+  std::unique_ptr<LocalStore> local_;
+  std::unique_ptr<StagingDir> staging_;
+  std::map<std::string, int> finished_;
+  const Slot slot_{std::chrono::seconds{1'767'225'600}};
+};
+
+TEST_F(BatchExportTest, SmallGroupsAreExportedInBatchesEachIntoItsOwnFileAndMessage) {
+  std::map<std::string, int> users;  // cost-based group -> users
+  for (int g = 0; g < 11; ++g) {
+    const std::string group = add_group(*sql_, domain_, 100 + g);
+    users[group] = 5 + 3 * g;  // 5 .. 35 users, all batchable
+    add_users(*sql_, group, users[group]);
+  }
+  const std::string big = add_group(*sql_, domain_, 200);
+  users[big] = 41;  // one more than a batch takes
+  add_users(*sql_, big, users[big]);
+  const std::string ids = add_group(*sql_, domain_, 300, "NON_COST_BASED");
+  add_users(*sql_, ids, 7);
+  const std::string failing = std::next(users.begin(), 4)->first;
+  FailOnceForGroup store(*local_, failing);
+
+  std::vector<GroupResult> results = export_all(store, 2);
+
+  ASSERT_EQ(results.size(), 13u);
+  for (const GroupResult& r : results) {
+    EXPECT_TRUE(r.ok) << r.group.id.str() << ": " << r.error;
+    EXPECT_EQ(finished_[r.group.id.str()], 1) << "one progress report per group";
+    if (r.group.id.str() == ids) continue;
+    ASSERT_TRUE(r.file) << r.group.id.str();
+    EXPECT_EQ(r.rows, users[r.group.id.str()]);
+    // The object holds the header and exactly the group's users, in id order, each line as
+    // the database has it.
+    std::vector<std::string> lines = gunzip_lines(local_->path_for(r.file->object_key));
+    EXPECT_EQ(lines, expected_lines(r.group.id.str())) << r.group.id.str();
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE NOT sent_to_matching_service"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_outbox WHERE run_id IN (SELECT run_id FROM "
+                   "export_runs WHERE group_id <> $1)",
+                   {ids}),
+            "12")
+      << "one file message per cost-based group";
+  EXPECT_EQ(scalar("SELECT count(DISTINCT group_id) FROM export_runs WHERE state = 'committed'"),
+            "13");
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_runs"), "13") << "one run per group";
+  // Two batches (2 workers): 11 small groups claimed in them, one of which failed its upload
+  // and was then exported on its own; the big and the id-list group never joined a batch.
+  EXPECT_EQ(batched("committed"), 10);
+  EXPECT_EQ(batched("fell_back"), 1);
+  EXPECT_EQ(scalar("SELECT attempts FROM export_runs WHERE group_id = $1", {failing}), "2");
+  EXPECT_EQ(scalar("SELECT attempts FROM export_runs WHERE group_id = $1", {big}), "1");
+  for (const auto& entry : fs::directory_iterator(config_.export_.staging_dir)) {
+    EXPECT_EQ(entry.path().filename(), ".lock") << "a staged file left behind";
+  }
+}
+
+TEST_F(BatchExportTest, ABatchThatCannotStreamLeavesItsGroupsToBeExportedOneByOne) {
+  for (int g = 0; g < 6; ++g) add_users(*sql_, add_group(*sql_, domain_, 400 + g), 10);
+  // A column the database does not have: every stream fails, in the batch and alone; nothing
+  // is marked and every run keeps its claim for the next run.
+  sql_->exec("ALTER TABLE profiles RENAME COLUMN display_name TO shown_name");
+  std::vector<GroupResult> results = export_all(*local_, 2);
+  for (const GroupResult& r : results) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.error.find("display_name"), std::string::npos) << r.error;
+  }
+  EXPECT_EQ(batched("fell_back"), 6);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_runs WHERE state = 'claimed'"), "6");
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_run_items"), "60");
+
+  // Repaired, the next export resumes the same runs and finishes them.
+  sql_->exec("ALTER TABLE profiles RENAME COLUMN shown_name TO display_name");
+  results = export_all(*local_, 2);
+  for (const GroupResult& r : results) {
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.resumed);
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE NOT sent_to_matching_service"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_runs"), "6");
+}
+
+}  // namespace
+}  // namespace user_export

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "domain/exported_file.hpp"
+#include "format/csv_writer.hpp"
+#include "format/gzip_file_sink.hpp"
+#include "source/repository.hpp"
+
+namespace user_export {
+
+/// One group's CSV being written into a staged gzip file: the header at once, then rows;
+/// finish() says how many rows and bytes it holds and its SHA-256. A file not finished is
+/// removed when this is destroyed.
+class StagedCsv {
+ public:
+  /// Creates `path` (Error(kIo) if it exists or cannot be created) and writes the header.
+  StagedCsv(const Config& config, const std::vector<MaskMode>& masks,
+            const std::filesystem::path& path);
+  void write_row(RowView row) { writer_.write_row(row); }
+  std::int64_t rows() const { return writer_.rows(); }
+  /// Flushes and closes the file; local_path, rows, bytes and sha256 of the result are set.
+  ExportedFile finish();
+
+ private:
+  std::filesystem::path path_;
+  GzipFileSink sink_;
+  CsvWriter writer_;
+};
+
+/// Removes a staged file when an attempt ends, whatever happened.
+class StagedFileGuard {
+ public:
+  explicit StagedFileGuard(std::filesystem::path path) : path_(std::move(path)) {}
+  ~StagedFileGuard();
+  StagedFileGuard(const StagedFileGuard&) = delete;
+  StagedFileGuard& operator=(const StagedFileGuard&) = delete;
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace user_export
