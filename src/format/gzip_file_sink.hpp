@@ -19,7 +19,8 @@ struct FileDigest {
 /// standard gzip (RFC 1952) output that `gzip -t` accepts. Computes the compressed size and
 /// SHA-256 while writing, so the file is never read back. Memory is bounded: the compressor's
 /// state and one 256 KiB output buffer, whatever the input size; the file is written in blocks
-/// of that buffer's size. Any failure (disk full, I/O error) is an Error(kIo) naming the path
+/// of that buffer's size, and not fsync'd (it is staging: uploaded, then removed; a crash
+/// discards it). Any failure (disk full, I/O error) is an Error(kIo) naming the path
 /// and leaves the sink failed: later writes throw too. If the sink is destroyed without a
 /// successful finish(), the partial file is removed. Not thread-safe.
 class GzipFileSink final : public ByteSink {

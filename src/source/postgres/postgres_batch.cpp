@@ -69,8 +69,10 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
                  ", h) FROM (SELECT DISTINCT hashtext(g) AS h FROM unnest($1::text[]) AS g "
                  "ORDER BY 1) AS locks",
              {group_param});
-  // 1. A run for each group that claim() would give a new run, and that has at most
-  // max_users_per_group claimable users (counted no further than one past the limit).
+  // 1. A run for each group that claim() would give a new run, and that has between 1 and
+  // max_users_per_group unsent users (counted in the groups' partial index, no further than
+  // one past the limit). Unsent users bound the claimable ones from above; checking the
+  // claimable condition itself here would probe other runs' claims once per user.
   pg::Result created = conn->exec(
       "INSERT INTO export_runs (run_id, group_id, domain_id, slot, state, item_count, "
       "attempts, lease_owner, lease_expires_at, created_at, updated_at) "
@@ -79,10 +81,9 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
       "FROM unnest($1::uuid[], $2::uuid[]) AS b (group_id, run_id) "
       "WHERE NOT EXISTS (SELECT 1 FROM export_runs x WHERE x.group_id = b.group_id "
       "AND (x.state = 'claimed' OR x.slot = to_timestamp($4::bigint))) "
-      "AND (SELECT count(*) FROM (SELECT 1 FROM users u WHERE " +
-          pg::claimable_users_condition("b.group_id", "b.run_id") +
-          " LIMIT $8::bigint + 1) AS n) BETWEEN 1 AND $8::bigint "
-          "RETURNING run_id::text",
+      "AND (SELECT count(*) FROM (SELECT 1 FROM users u WHERE u.group_id = b.group_id "
+      "AND NOT u.sent_to_matching_service LIMIT $8::bigint + 1) AS n) BETWEEN 1 AND $8::bigint "
+      "RETURNING run_id::text",
       {group_param, text_array(request.new_run_ids), request.domain_id.str(), slot, request.owner,
        timestamp_param(now + request.lease), timestamp_param(now),
        std::to_string(request.max_users_per_group)});
@@ -189,10 +190,11 @@ void PostgresRepository::stream_batch(const std::vector<std::string>& run_ids,
   };
   pg::Connection& conn = **snapshot->connection;
   // Batches run side by side, one per worker, which keeps the cores busy: parallel workers
-  // would each build the same hash of other runs' claims again. The sort by group stays in
-  // memory.
+  // would each build the same hash of other runs' claims again. The sort by group of a batch
+  // of 250 groups of 1,000 users (about 80 MB of rows) stays in memory; spilled, it took a
+  // third longer.
   conn.exec("SET LOCAL max_parallel_workers_per_gather = 0");
-  conn.exec("SET LOCAL work_mem = '64MB'");
+  conn.exec("SET LOCAL work_mem = '128MB'");
   conn.copy_out(pg::batch_snapshot_stream_copy_sql(runs, groups, fields), on_line);
   conn.exec("COMMIT");
   while (next < run_ids.size()) handler.begin_run(next++);  // runs that streamed nothing

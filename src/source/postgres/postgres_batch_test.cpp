@@ -81,6 +81,7 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
   const std::string empty = add_group(*sql_, domain_, 4);
   const std::string leased = add_group(*sql_, domain_, 5);
   const std::string finished = add_group(*sql_, domain_, 6);
+  const std::string held = add_group(*sql_, domain_, 7);
   add_users(*sql_, a, 3);
   add_users(*sql_, b, 10);  // exactly the limit
   add_users(*sql_, big, 11);
@@ -94,8 +95,15 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
   repo_->stream_rows(done.run_id, {"id"}, count);
   repo_->commit(CommitRequest{done.run_id, "me", true, std::nullopt, {}});
   add_users(*sql_, finished, 1);
+  // `held`'s only unsent user is claimed by another group's unfinished run (they moved here):
+  // nothing to claim, so the batch leaves the group for a claim of its own, which finds it empty.
+  const std::string source = add_group(*sql_, domain_, 8);
+  const std::int64_t moved = add_user(*sql_, source);
+  repo_->claim(claim_request(domain_, source, kSlot, "other", 904));
+  sql_->exec("UPDATE users SET group_id = $1 WHERE id = $2", {held, std::to_string(moved)});
 
-  std::vector<ExportRun> runs = repo_->claim_batch(batch({a, b, big, empty, leased, finished}, 10));
+  std::vector<ExportRun> runs =
+      repo_->claim_batch(batch({a, b, big, empty, leased, finished, held}, 10));
 
   ASSERT_EQ(runs.size(), 2u);
   std::set<std::string> groups{runs[0].group_id.str(), runs[1].group_id.str()};
@@ -115,6 +123,15 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
       << "only `finished`'s earlier run: no run for the groups left out";
   // A group left out is still claimed on its own.
   EXPECT_EQ(repo_->claim(claim_request(domain_, big, kSlot, "me", 902)).item_count, 11);
+  ExportRun nothing = repo_->claim(claim_request(domain_, held, kSlot, "me", 905));
+  EXPECT_EQ(nothing.item_count, 0);
+  EXPECT_EQ(nothing.state, RunState::kClaimed);
+  EXPECT_TRUE(nothing.resumed) << "the run the batch created for it";
+  repo_->complete_empty(nothing.run_id, "me");
+  EXPECT_EQ(
+      scalar("SELECT count(*) FROM export_run_items WHERE user_id = $1", {std::to_string(moved)}),
+      "1")
+      << "the moved user stays with the run that claimed them";
 }
 
 TEST_F(PostgresBatchTest, StreamsEachRunsClaimedUsersInIdOrderBothFromTheSnapshotAndTheClaims) {
