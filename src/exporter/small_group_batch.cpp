@@ -2,10 +2,12 @@
 // commit (docs/POSTGRES.md, "Batches of small groups"). Each group keeps its own run, staged
 // file, object and message; what fails in the batch is exported again group by group.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/fault_point.hpp"
@@ -60,6 +62,10 @@ class BatchStager final : public BatchRowHandler {
  public:
   std::vector<std::optional<ExportedFile>> files;  ///< by run index, once finished
 };
+
+// Uploads of one batch's files in flight at once: the files are small, so an upload is mostly
+// waiting (for the object store's answer, or an fsync of the local store).
+constexpr std::size_t kBatchUploads = 4;
 
 constexpr const char* kBatchedHelp =
     "Groups claimed in a batch of small groups, by outcome: committed in the batch, or "
@@ -177,24 +183,41 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
     fault_point("after_stage");
     const double stage_seconds = seconds_since(deps_.clock, started);
 
-    // An upload per run; a run whose file is wrong or whose upload fails leaves the batch.
+    // An upload per run, a few at a time; a run whose file is wrong or whose upload fails
+    // leaves the batch.
+    std::vector<ExportOutcome> outcomes(runs.size());
+    std::vector<std::optional<std::string>> failed(runs.size());
+    std::atomic<std::size_t> next{0};
+    auto upload_some = [&] {
+      for (std::size_t r; (r = next++) < runs.size();) {
+        try {
+          if (!stager.files[r]) {
+            throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids[r]);
+          }
+          outcomes[r] =
+              file_exporter_->upload(groups[group_of[r]], runs[r], *stager.files[r], stage_seconds);
+        } catch (const std::exception& e) {
+          failed[r] = e.what();
+        }
+      }
+    };
+    {
+      std::vector<std::jthread> uploaders;
+      for (std::size_t t = 1; t < std::min(kBatchUploads, runs.size()); ++t) {
+        uploaders.emplace_back(upload_some);
+      }
+      upload_some();
+    }
     std::vector<CommitRequest> commits;
     std::vector<std::size_t> commit_run;
-    std::vector<ExportOutcome> outcomes(runs.size());
     for (std::size_t r = 0; r < runs.size(); ++r) {
-      const MatchingGroup& group = groups[group_of[r]];
-      try {
-        if (!stager.files[r]) {
-          throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids[r]);
-        }
-        outcomes[r] = file_exporter_->upload(group, runs[r], *stager.files[r], stage_seconds);
-      } catch (const std::exception& e) {
+      if (failed[r]) {
         log::warn("a group of a batch failed; it is exported again on its own",
                   {{"run_id", runs[r].run_id},
-                   {"group_id", group.id.str()},
+                   {"group_id", runs[r].group_id.str()},
                    {"slot", format_iso8601(SystemTime{slot})},
-                   {"error", e.what()}});
-        release(r, e.what());
+                   {"error", *failed[r]}});
+        release(r, *failed[r]);
         settled[r] = true;  // not committed, and not to be released again
         continue;
       }
