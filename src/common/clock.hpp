@@ -19,6 +19,11 @@ class Clock {
   virtual std::chrono::steady_clock::time_point monotonic() const = 0;
 };
 
+/// Seconds of `clock`'s monotonic time since `start`.
+inline double seconds_since(const Clock& clock, std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(clock.monotonic() - start).count();
+}
+
 /// Waiting. Injected into retry and polling loops so tests do not sleep.
 class Sleeper {
  public:

@@ -13,13 +13,6 @@
 #include "resilience/retry.hpp"
 
 namespace user_export {
-namespace {
-
-double seconds_since(const Clock& clock, std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(clock.monotonic() - start).count();
-}
-
-}  // namespace
 
 ExportService::ExportService(ExportDeps deps)
     : deps_(std::move(deps)),

@@ -67,8 +67,7 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
     count_csv_failure(group, e);
     throw;
   }
-  return upload(group, run, std::move(file),
-                std::chrono::duration<double>(deps_.clock.monotonic() - started).count());
+  return upload(group, run, std::move(file), seconds_since(deps_.clock, started));
 }
 
 void FileExporter::count_csv_failure(const MatchingGroup& group, const Error& e) {

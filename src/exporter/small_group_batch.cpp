@@ -71,10 +71,6 @@ constexpr const char* kBatchedHelp =
     "Groups claimed in a batch of small groups, by outcome: committed in the batch, or "
     "fell_back to an export of their own";
 
-double seconds_since(const Clock& clock, std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(clock.monotonic() - start).count();
-}
-
 }  // namespace
 
 std::size_t ExportService::batch_size(std::size_t candidates, std::size_t workers) const {

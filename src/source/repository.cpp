@@ -2,7 +2,23 @@
 // a batch's stream and commit are those of its runs one after the other.
 #include "source/repository.hpp"
 
+#include "common/uuid.hpp"
+
 namespace user_export {
+
+void check_claim_request(const std::string& owner, std::chrono::seconds lease,
+                         const std::string& new_run_id) {
+  if (owner.empty()) {
+    throw Error(ErrorCode::kInvalidInput, "claim needs a lease owner name; set the instance name");
+  }
+  if (lease.count() <= 0) {
+    throw Error(ErrorCode::kInvalidInput, "claim needs a positive lease duration");
+  }
+  if (!Uuid::parse(new_run_id)) {
+    throw Error(ErrorCode::kInvalidInput,
+                "claim needs a UUID as new run id, got '" + new_run_id + "'");
+  }
+}
 
 std::vector<ExportRun> Repository::claim_batch(const BatchClaimRequest&) {
   return {};

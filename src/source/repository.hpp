@@ -62,6 +62,11 @@ struct BatchClaimRequest {
   std::int64_t max_users_per_group = 10'000;
 };
 
+/// Throws Error(kInvalidInput) unless a claim by `owner` with `lease` and new run id
+/// `new_run_id` is well-formed (every backend's claim() and claim_batch() check this first).
+void check_claim_request(const std::string& owner, std::chrono::seconds lease,
+                         const std::string& new_run_id);
+
 /// Receives the rows of several runs, one run after the other (stream_batch()).
 class BatchRowHandler : public RowHandler {
  public:

@@ -22,7 +22,7 @@ using pg::timestamp_param;
 
 namespace {
 
-// "{a,b,…}": a text[] parameter of parsed UUIDs (no quoting needed).
+// "{a,b,…}": an array parameter of parsed UUIDs or numbers (no quoting needed).
 std::string text_array(const std::vector<std::string>& values) {
   std::string out = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -32,28 +32,15 @@ std::string text_array(const std::vector<std::string>& values) {
   return out + "}";
 }
 
-void check_batch_request(const BatchClaimRequest& request) {
-  if (request.owner.empty()) {
-    throw Error(ErrorCode::kInvalidInput, "claim needs a lease owner name; set the instance name");
-  }
-  if (request.lease.count() <= 0) {
-    throw Error(ErrorCode::kInvalidInput, "claim needs a positive lease duration");
-  }
+}  // namespace
+
+std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& request) {
   if (request.new_run_ids.size() != request.groups.size()) {
     throw Error(ErrorCode::kInvalidInput, "a batch claim needs one new run id per group");
   }
   for (const std::string& run_id : request.new_run_ids) {
-    if (!Uuid::parse(run_id)) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "claim needs a UUID as new run id, got '" + run_id + "'");
-    }
+    check_claim_request(request.owner, request.lease, run_id);
   }
-}
-
-}  // namespace
-
-std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& request) {
-  check_batch_request(request);
   if (request.groups.empty()) return {};
   const SystemTime now = clock_.now();
   std::vector<std::string> groups;
@@ -106,16 +93,23 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
           " WHERE b.run_id = ANY ($1::uuid[]) GROUP BY b.run_id, u.id >> 16 "
           "RETURNING run_id, cardinality(user_ids) AS n), "
           "snapshot AS MATERIALIZED (SELECT pg_export_snapshot() AS id) "
-          "SELECT coalesce(sum(n), 0)::bigint, (SELECT id FROM snapshot) FROM claimed",
+          "SELECT run_id::text, sum(n)::bigint, (SELECT id FROM snapshot) FROM claimed "
+          "GROUP BY run_id",
       {run_param});
-  const std::int64_t item_count = claimed.int64(0, 0);
+  std::vector<std::string> claimed_runs;
+  std::vector<std::string> claimed_counts;
+  std::int64_t item_count = 0;
+  for (int i = 0; i < claimed.rows(); ++i) {
+    claimed_runs.push_back(claimed.text(i, 0));
+    claimed_counts.push_back(std::to_string(claimed.int64(i, 1)));
+    item_count += claimed.int64(i, 1);
+  }
   pg::Result runs = conn->exec(
-      "WITH counts AS (SELECT run_id AS claim_run, sum(cardinality(user_ids))::bigint AS n "
-      "FROM export_run_claims WHERE run_id = ANY ($1::uuid[]) GROUP BY run_id) "
-      "UPDATE export_runs r SET item_count = counts.n FROM counts "
-      "WHERE r.run_id = counts.claim_run RETURNING " +
+      "UPDATE export_runs r SET item_count = c.n "
+      "FROM unnest($1::uuid[], $2::bigint[]) AS c (claim_run, n) "
+      "WHERE r.run_id = c.claim_run RETURNING " +
           std::string(pg::kRunColumns),
-      {run_param});
+      {text_array(claimed_runs), text_array(claimed_counts)});
   std::vector<ExportRun> result;
   for (int i = 0; i < runs.rows(); ++i) result.push_back(pg::read_run(runs, i));
   if (result.size() != run_ids.size()) {
@@ -133,7 +127,7 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
   if (item_count > 0 && !result.empty()) {
     std::vector<GroupId> snapshot_groups;
     for (const ExportRun& run : result) snapshot_groups.push_back(run.group_id);
-    snapshot = import_snapshot(claimed.is_null(0, 1) ? std::string() : claimed.text(0, 1),
+    snapshot = import_snapshot(claimed.is_null(0, 2) ? std::string() : claimed.text(0, 2),
                                std::move(snapshot_groups), item_count);
   }
   tx.commit();

@@ -29,16 +29,7 @@ std::string select_runs(const char* where) {
 }  // namespace
 
 ExportRun PostgresRepository::claim(const ClaimRequest& request) {
-  if (request.owner.empty()) {
-    throw Error(ErrorCode::kInvalidInput, "claim needs a lease owner name; set the instance name");
-  }
-  if (request.lease.count() <= 0) {
-    throw Error(ErrorCode::kInvalidInput, "claim needs a positive lease duration");
-  }
-  if (!Uuid::parse(request.new_run_id)) {
-    throw Error(ErrorCode::kInvalidInput,
-                "claim needs a UUID as new run id, got '" + request.new_run_id + "'");
-  }
+  check_claim_request(request.owner, request.lease, request.new_run_id);
   const SystemTime now = clock_.now();
   const std::string now_param = timestamp_param(now);
   const std::string expires_param = timestamp_param(now + request.lease);

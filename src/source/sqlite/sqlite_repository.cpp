@@ -248,16 +248,7 @@ std::optional<MatchingGroup> SqliteRepository::find_group(const GroupId& id) {
 // ---- the run ----
 
 ExportRun SqliteRepository::claim(const ClaimRequest& request) {
-  if (request.owner.empty()) {
-    throw Error(ErrorCode::kInvalidInput, "claim needs a lease owner name; set the instance name");
-  }
-  if (request.lease.count() <= 0) {
-    throw Error(ErrorCode::kInvalidInput, "claim needs a positive lease duration");
-  }
-  if (!Uuid::parse(request.new_run_id)) {
-    throw Error(ErrorCode::kInvalidInput,
-                "claim needs a UUID as new run id, got '" + request.new_run_id + "'");
-  }
+  check_claim_request(request.owner, request.lease, request.new_run_id);
   auto conn = pool_.acquire();
   return write_transaction(*conn, "claim a run", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
