@@ -176,9 +176,13 @@ class Repository {
   virtual std::vector<OutboundMessage> pending_messages(std::size_t limit) = 0;
   /// Number of outbox messages not yet delivered or dead-lettered.
   virtual std::int64_t pending_count() = 0;
-  /// The message was delivered. When it was the run's last pending message the run becomes
-  /// `completed`.
-  virtual void mark_published(std::int64_t outbox_id) = 0;
+  /// The messages were delivered, recorded in one transaction: each run whose last pending
+  /// message is among them becomes `completed`. Messages no longer pending are left as they
+  /// are (a relay repeating itself). An id the outbox does not hold throws
+  /// Error(kInvalidInput) and marks none of them.
+  virtual void mark_all_published(std::span<const std::int64_t> outbox_ids) = 0;
+  /// mark_all_published of one message.
+  void mark_published(std::int64_t outbox_id) { mark_all_published({&outbox_id, 1}); }
   /// The message was sent to the dead-letter topic for `reason`; it counts as done for the run.
   virtual void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) = 0;
   /// A delivery attempt failed retriably: attempts + 1, error kept, retried at `next_attempt`.

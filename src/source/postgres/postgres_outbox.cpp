@@ -23,15 +23,14 @@ void require_message(pg::Connection& c, std::int64_t outbox_id) {
   if (r.rows() == 0) throw_unknown_message(outbox_id);
 }
 
-// Locks the message's run row (so two messages of one run finishing at once cannot both miss
-// the run's completion) and returns the run id; throws Error(kInvalidInput) for an unknown id.
-std::string lock_run_of_message(pg::Connection& c, std::int64_t outbox_id) {
-  pg::Result r = c.exec(
-      "SELECT r.run_id::text FROM export_outbox o JOIN export_runs r ON r.run_id = o.run_id "
-      "WHERE o.id = $1 FOR UPDATE OF r",
-      {std::to_string(outbox_id)});
-  if (r.rows() == 0) throw_unknown_message(outbox_id);
-  return r.text(0, 0);
+// "{1,2,…}": a bigint[] parameter.
+std::string id_array(std::span<const std::int64_t> ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
 }
 
 }  // namespace
@@ -64,33 +63,52 @@ std::int64_t PostgresRepository::pending_count() {
   return conn->exec("SELECT count(*) FROM export_outbox WHERE state = 'pending'").int64(0, 0);
 }
 
-void PostgresRepository::finish_message(std::int64_t outbox_id, const char* state,
-                                        const std::string* reason) {
+void PostgresRepository::finish_messages(std::span<const std::int64_t> outbox_ids,
+                                         const char* state, const std::string* reason) {
+  if (outbox_ids.empty()) return;
+  const std::string ids = id_array(outbox_ids);
   const std::string now = timestamp_param(clock_.now());
   auto conn = pool_.acquire();
   pg::Transaction tx(*conn);
-  const std::string run_id = lock_run_of_message(*conn, outbox_id);
-  pg::Result updated = conn->exec(
+  pg::Result unknown = conn->exec(
+      "SELECT x FROM unnest($1::bigint[]) AS x "
+      "WHERE NOT EXISTS (SELECT 1 FROM export_outbox o WHERE o.id = x) LIMIT 1",
+      {ids});
+  if (unknown.rows() > 0) throw_unknown_message(unknown.int64(0, 0));
+  // The messages' runs are locked (so two messages of one run finishing at once cannot both
+  // miss the run's completion), in run-id order (so two relays cannot deadlock).
+  conn->exec(
+      "SELECT 1 FROM export_runs WHERE run_id IN "
+      "(SELECT run_id FROM export_outbox WHERE id = ANY ($1::bigint[])) "
+      "ORDER BY run_id FOR UPDATE",
+      {ids});
+  pg::Result finished = conn->exec(
       "UPDATE export_outbox SET state = $2, published_at = $3::timestamptz, "
-      "last_error = coalesce($4, last_error) WHERE id = $1 AND state = 'pending'",
-      {std::to_string(outbox_id), std::string(state), now,
-       reason ? pg::Param(*reason) : pg::Param()});
-  if (updated.affected() > 0) {
+      "last_error = coalesce($4, last_error) WHERE id = ANY ($1::bigint[]) AND state = 'pending' "
+      "RETURNING run_id::text",
+      {ids, std::string(state), now, reason ? pg::Param(*reason) : pg::Param()});
+  if (finished.rows() > 0) {
+    // A second statement: within the first, the messages it finished would still look pending.
+    std::string runs = "{";
+    for (int i = 0; i < finished.rows(); ++i) {
+      if (i > 0) runs += ',';
+      runs += finished.text(i, 0);
+    }
     conn->exec(
-        "UPDATE export_runs SET state = 'completed', updated_at = $2::timestamptz "
-        "WHERE run_id = $1 AND state = 'committed' AND NOT EXISTS "
-        "(SELECT 1 FROM export_outbox WHERE run_id = $1 AND state = 'pending')",
-        {run_id, now});
+        "UPDATE export_runs r SET state = 'completed', updated_at = $2::timestamptz "
+        "WHERE r.run_id = ANY ($1::uuid[]) AND r.state = 'committed' AND NOT EXISTS "
+        "(SELECT 1 FROM export_outbox p WHERE p.run_id = r.run_id AND p.state = 'pending')",
+        {runs + "}", now});
   }
   tx.commit();
 }
 
-void PostgresRepository::mark_published(std::int64_t outbox_id) {
-  finish_message(outbox_id, "published", nullptr);
+void PostgresRepository::mark_all_published(std::span<const std::int64_t> outbox_ids) {
+  finish_messages(outbox_ids, "published", nullptr);
 }
 
 void PostgresRepository::mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) {
-  finish_message(outbox_id, "dead_lettered", &reason);
+  finish_messages({&outbox_id, 1}, "dead_lettered", &reason);
 }
 
 void PostgresRepository::record_publish_failure(std::int64_t outbox_id, const std::string& error,

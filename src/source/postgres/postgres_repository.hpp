@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,7 @@ class PostgresRepository final : public Repository {
       const std::vector<CommitRequest>& requests) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
   std::int64_t pending_count() override;
-  void mark_published(std::int64_t outbox_id) override;
+  void mark_all_published(std::span<const std::int64_t> outbox_ids) override;
   void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;
   void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                               SystemTime next_attempt) override;
@@ -61,7 +62,8 @@ class PostgresRepository final : public Repository {
 
  private:
   PostgresRepository(const pg::UrlSettings& settings, Clock& clock, std::size_t pool_size);
-  void finish_message(std::int64_t outbox_id, const char* state, const std::string* reason);
+  void finish_messages(std::span<const std::int64_t> outbox_ids, const char* state,
+                       const std::string* reason);
 
   /// A read-only REPEATABLE READ transaction that imported the snapshot a new claim was taken
   /// in, kept from claim() to the run's first stream_rows() (or from claim_batch() to

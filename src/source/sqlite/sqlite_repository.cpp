@@ -550,42 +550,47 @@ std::int64_t SqliteRepository::pending_count() {
   return stmt.int64(0);
 }
 
-void SqliteRepository::finish_message(std::int64_t outbox_id, const char* state,
-                                      const std::string* reason) {
+void SqliteRepository::finish_messages(std::span<const std::int64_t> outbox_ids, const char* state,
+                                       const std::string* reason) {
+  if (outbox_ids.empty()) return;
   auto conn = pool_.acquire();
-  write_transaction(*conn, "finish an outbox message", [&](Connection& c) {
+  write_transaction(*conn, "finish outbox messages", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
-    require_outbox_row(c, outbox_id);
+    for (const std::int64_t outbox_id : outbox_ids) require_outbox_row(c, outbox_id);
     auto update = c.prepare(
         "UPDATE export_outbox SET state = ?2, published_at = ?3, "
         "last_error = coalesce(?4, last_error) WHERE id = ?1 AND state = 'pending' "
         "RETURNING run_id",
         "finish an outbox message");
-    update.bind(1, outbox_id).bind(2, std::string_view(state)).bind(3, now);
-    if (reason != nullptr) {
-      update.bind(4, std::string_view(*reason));
-    } else {
-      update.bind_null(4);
-    }
-    if (!update.step()) return;  // already published or dead-lettered: nothing to do
-    const std::string run_id = update.text(0);
-    update.run();  // step to completion so the UPDATE finishes
     auto complete = c.prepare(
         "UPDATE export_runs SET state = 'completed', updated_at = ?2 "
         "WHERE run_id = ?1 AND state = 'committed' AND NOT EXISTS "
         "(SELECT 1 FROM export_outbox WHERE run_id = ?1 AND state = 'pending')",
         "complete a delivered run");
-    complete.bind(1, run_id).bind(2, now);
-    complete.run();
+    for (const std::int64_t outbox_id : outbox_ids) {
+      update.reset();
+      update.bind(1, outbox_id).bind(2, std::string_view(state)).bind(3, now);
+      if (reason != nullptr) {
+        update.bind(4, std::string_view(*reason));
+      } else {
+        update.bind_null(4);
+      }
+      if (!update.step()) continue;  // already published or dead-lettered: nothing to do
+      const std::string run_id = update.text(0);
+      update.run();  // step to completion so the UPDATE finishes
+      complete.reset();
+      complete.bind(1, run_id).bind(2, now);
+      complete.run();
+    }
   });
 }
 
-void SqliteRepository::mark_published(std::int64_t outbox_id) {
-  finish_message(outbox_id, "published", nullptr);
+void SqliteRepository::mark_all_published(std::span<const std::int64_t> outbox_ids) {
+  finish_messages(outbox_ids, "published", nullptr);
 }
 
 void SqliteRepository::mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) {
-  finish_message(outbox_id, "dead_lettered", &reason);
+  finish_messages({&outbox_id, 1}, "dead_lettered", &reason);
 }
 
 void SqliteRepository::record_publish_failure(std::int64_t outbox_id, const std::string& error,

@@ -24,7 +24,7 @@
 //   live lease held by the caller (fencing). record_failure requires only that the caller is
 //   still the recorded holder (an expired lease nobody took over may still be released);
 //   otherwise it throws Error(kLeaseLost) and changes nothing.
-// - The outbox: mark_published, mark_dead_lettered and record_publish_failure are no-ops for a
+// - The outbox: mark_all_published, mark_dead_lettered and record_publish_failure are no-ops for a
 //   message that is no longer pending (a relay may repeat itself after a crash); an unknown
 //   outbox id is Error(kInvalidInput).
 // - seed() loads everything in one transaction with `synchronous=OFF`, foreign-key checks off
@@ -33,6 +33,7 @@
 //   the same random seed twice into one database is refused (the generated ids would collide).
 
 #include <memory>
+#include <span>
 #include <string>
 
 #include "common/clock.hpp"
@@ -80,7 +81,7 @@ class SqliteRepository final : public Repository {
   void commit(const CommitRequest& request) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
   std::int64_t pending_count() override;
-  void mark_published(std::int64_t outbox_id) override;
+  void mark_all_published(std::span<const std::int64_t> outbox_ids) override;
   void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;
   void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                               SystemTime next_attempt) override;
@@ -89,8 +90,9 @@ class SqliteRepository final : public Repository {
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
 
  private:
-  /// Moves a pending outbox message to `state` and completes its run when nothing is pending.
-  void finish_message(std::int64_t outbox_id, const char* state, const std::string* reason);
+  /// Moves pending outbox messages to `state` and completes each run with nothing pending.
+  void finish_messages(std::span<const std::int64_t> outbox_ids, const char* state,
+                       const std::string* reason);
 
   std::string path_;
   Clock& clock_;

@@ -608,6 +608,39 @@ TEST_P(RepositoryContract, RunCompletesWhenItsLastPendingMessageIsPublishedOrDea
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCompleted);
 }
 
+TEST_P(RepositoryContract, MarkAllPublishedCompletesEveryRunWhoseLastMessageIsAmongThem) {
+  const std::string a = add_group(domain_);
+  const std::string b = add_group(domain_);
+  add_user(a);
+  add_user(b);
+  const ExportRun ra = repo_->claim(claim_request(a, slot1_, "x"));
+  const ExportRun rb = repo_->claim(claim_request(b, slot1_, "x"));
+  commit_run(ra.run_id, "x", {message(ra.run_id, "a1"), message(ra.run_id, "a2")});
+  commit_run(rb.run_id, "x", {message(rb.run_id, "b1"), message(rb.run_id, "b2")});
+  const auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 4u);
+  repo_->mark_published(pending[0].outbox_id);
+
+  // a1 again (no longer pending), a2 (a's last), b1 (b keeps b2 pending).
+  const std::vector<std::int64_t> ids = {pending[0].outbox_id, pending[1].outbox_id,
+                                         pending[2].outbox_id};
+  repo_->mark_all_published(ids);
+  EXPECT_EQ(repo_->find_run(ra.run_id)->state, RunState::kCompleted);
+  EXPECT_EQ(repo_->find_run(rb.run_id)->state, RunState::kCommitted);
+  EXPECT_EQ(repo_->pending_count(), 1);
+  EXPECT_EQ(*db_->query_one("SELECT count(*) FROM export_outbox WHERE state = 'published'"), "3");
+
+  // An unknown id among them marks none.
+  const std::vector<std::int64_t> with_unknown = {pending[3].outbox_id, 987654};
+  EXPECT_THROW(repo_->mark_all_published(with_unknown), Error);
+  EXPECT_EQ(repo_->pending_count(), 1);
+  EXPECT_EQ(repo_->find_run(rb.run_id)->state, RunState::kCommitted);
+  repo_->mark_all_published({});
+  repo_->mark_all_published(std::vector<std::int64_t>{pending[3].outbox_id});
+  EXPECT_EQ(repo_->find_run(rb.run_id)->state, RunState::kCompleted);
+  EXPECT_EQ(repo_->pending_count(), 0);
+}
+
 TEST_P(RepositoryContract, UnknownOutboxIdIsAnError) {
   EXPECT_THROW(repo_->mark_published(987654), Error);
   EXPECT_THROW(repo_->mark_dead_lettered(987654, "x"), Error);
