@@ -102,7 +102,7 @@ RelayStats OutboxRelay::relay_once(std::size_t batch) {
     } else {
       breaker_.record_success();
     }
-    std::vector<std::int64_t> delivered;
+    std::vector<const OutboundMessage*> delivered;
     for (std::size_t i = 0; i < messages.size(); ++i) {
       const OutboundMessage& m = messages[i];
       const DeliveryResult& r = i < results.size()
@@ -111,7 +111,7 @@ RelayStats OutboxRelay::relay_once(std::size_t batch) {
                                                      "NO_RESULT", "the sink returned no result"};
       switch (r.status) {
         case DeliveryResult::Status::kDelivered:
-          delivered.push_back(m.outbox_id);
+          delivered.push_back(&m);
           break;
         case DeliveryResult::Status::kFatal:
           dead_letter(m, r, stats);
@@ -123,15 +123,15 @@ RelayStats OutboxRelay::relay_once(std::size_t batch) {
     }
     // The delivered messages are recorded together: one transaction for a pass instead of one
     // per message (a thousand small groups' messages took two seconds one by one).
-    repository_.mark_all_published(delivered);
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      if (i < results.size() && results[i].status == DeliveryResult::Status::kDelivered) {
-        metrics_
-            .counter("users_export_messages_published_total", "Messages delivered to the broker",
-                     {{"topic", messages[i].topic}})
-            .inc();
-        ++stats.delivered;
-      }
+    std::vector<std::int64_t> delivered_ids;
+    for (const OutboundMessage* m : delivered) delivered_ids.push_back(m->outbox_id);
+    repository_.mark_all_published(delivered_ids);
+    for (const OutboundMessage* m : delivered) {
+      metrics_
+          .counter("users_export_messages_published_total", "Messages delivered to the broker",
+                   {{"topic", m->topic}})
+          .inc();
+      ++stats.delivered;
     }
   }
   stats.pending = repository_.pending_count();
