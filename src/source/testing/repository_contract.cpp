@@ -131,6 +131,16 @@ void RepositoryContract::commit_run(const std::string& run_id, const std::string
   repo_->commit(request);
 }
 
+ExportRun RepositoryContract::committed_run(const std::vector<std::string>& payloads) {
+  const std::string group = add_group(domain_);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "x"));
+  std::vector<OutboundMessage> messages;
+  for (const std::string& payload : payloads) messages.push_back(message(run.run_id, payload));
+  commit_run(run.run_id, "x", std::move(messages));
+  return run;
+}
+
 namespace {
 
 /// Runs `fn` and returns the code of the Error it throws (fails the test if none is thrown).
@@ -609,14 +619,8 @@ TEST_P(RepositoryContract, RunCompletesWhenItsLastPendingMessageIsPublishedOrDea
 }
 
 TEST_P(RepositoryContract, MarkAllPublishedCompletesEveryRunWhoseLastMessageIsAmongThem) {
-  const std::string a = add_group(domain_);
-  const std::string b = add_group(domain_);
-  add_user(a);
-  add_user(b);
-  const ExportRun ra = repo_->claim(claim_request(a, slot1_, "x"));
-  const ExportRun rb = repo_->claim(claim_request(b, slot1_, "x"));
-  commit_run(ra.run_id, "x", {message(ra.run_id, "a1"), message(ra.run_id, "a2")});
-  commit_run(rb.run_id, "x", {message(rb.run_id, "b1"), message(rb.run_id, "b2")});
+  const ExportRun ra = committed_run({"a1", "a2"});
+  const ExportRun rb = committed_run({"b1", "b2"});
   const auto pending = repo_->pending_messages(10);
   ASSERT_EQ(pending.size(), 4u);
   repo_->mark_published(pending[0].outbox_id);
@@ -648,14 +652,8 @@ TEST_P(RepositoryContract, UnknownOutboxIdIsAnError) {
 }
 
 TEST_P(RepositoryContract, PendingCountCoversEveryRun) {
-  const std::string a = add_group(domain_);
-  const std::string b = add_group(domain_);
-  add_user(a);
-  add_user(b);
-  const ExportRun ra = repo_->claim(claim_request(a, slot1_, "x"));
-  const ExportRun rb = repo_->claim(claim_request(b, slot1_, "x"));
-  commit_run(ra.run_id, "x", {message(ra.run_id, "a1"), message(ra.run_id, "a2")});
-  commit_run(rb.run_id, "x", {message(rb.run_id, "b1")});
+  const ExportRun ra = committed_run({"a1", "a2"});
+  const ExportRun rb = committed_run({"b1"});
   EXPECT_EQ(repo_->pending_count(), 3);
   const auto pending = repo_->pending_messages(10);
   ASSERT_EQ(pending.size(), 3u);

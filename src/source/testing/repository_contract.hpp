@@ -86,6 +86,9 @@ class RepositoryContract : public ::testing::TestWithParam<ContractBackend> {
   /// Commits the run as `owner` with the given messages.
   void commit_run(const std::string& run_id, const std::string& owner,
                   std::vector<OutboundMessage> messages, bool mark_sent = true);
+  /// A new group of one user, claimed by "x" for slot1_ and committed with one message for
+  /// each payload; returns its run.
+  ExportRun committed_run(const std::vector<std::string>& payloads);
 
   FakeClock clock_;
   std::unique_ptr<TestDatabase> db_;
