@@ -33,6 +33,8 @@ class Sleeper {
 };
 
 /// Randomness. Injected into back-off jitter and id generation so tests are deterministic.
+/// The exporter's workers share one: an implementation given to it must be thread-safe
+/// (SystemRandom and FakeRandom are; LockedRandom makes any other one so).
 class Random {
  public:
   virtual ~Random() = default;

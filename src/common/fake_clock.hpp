@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -44,19 +45,22 @@ class FakeClock final : public Clock, public Sleeper {
   std::vector<Duration> sleeps_;
 };
 
-/// A deterministic random source for tests (splitmix64 from a fixed seed).
+/// A deterministic random source for tests (splitmix64 from a fixed seed). Thread-safe: the
+/// export's workers share one, and each draw is a distinct step of the sequence (which thread
+/// gets which step is up to the scheduler).
 class FakeRandom final : public Random {
  public:
   explicit FakeRandom(std::uint64_t seed = 42) : state_(seed) {}
   std::uint64_t next_u64() override {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    constexpr std::uint64_t kGamma = 0x9e3779b97f4a7c15ULL;
+    std::uint64_t z = state_.fetch_add(kGamma, std::memory_order_relaxed) + kGamma;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
   }
 
  private:
-  std::uint64_t state_;
+  std::atomic<std::uint64_t> state_;
 };
 
 }  // namespace user_export
