@@ -184,6 +184,32 @@ TEST_F(ExportServiceTest, ExhaustedRetriesMarkNothingAndTheNextRunResumesTheSame
   EXPECT_EQ(unsent(g), 0);
 }
 
+TEST_F(ExportServiceTest, ClaimedUsersDeletedBeforeAResumeAreLeftOutNotAFailure) {
+  // A user deleted (say, an account closed) between a failed attempt and the resume: the resumed
+  // stream cannot find it, the file and message hold the others, and the group is not wedged.
+  config_.retry.max_attempts = 1;
+  for (GroupType type : {GroupType::kCostBased, GroupType::kNonCostBased}) {
+    const auto& g = group_of(type);
+    set_fault("before_commit:fail");
+    GroupResult failed = service().export_group(g, slot(0));
+    ASSERT_FALSE(failed.ok);
+    set_fault("");
+    const std::string gone = "(SELECT min(id) FROM users WHERE group_id = '" + g.id.str() + "')";
+    query("DELETE FROM profiles WHERE user_id = " + gone);
+    query("DELETE FROM users WHERE id = " + gone);
+
+    GroupResult next = service().export_group(g, slot(1));
+    ASSERT_TRUE(next.ok) << next.error;
+    EXPECT_TRUE(next.resumed);
+    EXPECT_EQ(next.rows, 49);
+    EXPECT_EQ(unsent(g), 0);
+    EXPECT_EQ(query("SELECT COUNT(*) FROM users WHERE group_id = '" + g.id.str() + "'"), 49);
+  }
+  auto pending = repo_->pending_messages(10);
+  ASSERT_FALSE(pending.empty());
+  EXPECT_EQ(nlohmann::json::parse(pending[0].payload)["rowCount"], 49);
+}
+
 TEST_F(ExportServiceTest, InjectedFaultBetweenStepsIsRetried) {
   const auto& g = group_of(GroupType::kNonCostBased);
   set_fault("before_commit:fail");

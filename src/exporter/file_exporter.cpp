@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/fault_point.hpp"
 #include "common/time_format.hpp"
+#include "exporter/claim_check.hpp"
 #include "exporter/lease_keeper.hpp"
 #include "exporter/staged_csv.hpp"
 #include "observe/log.hpp"
@@ -85,13 +86,7 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
   file.domain_id = group.domain_id;
   file.content_type = "application/gzip";
   const std::int64_t rows = file.rows;
-  if (rows != run.item_count) {
-    // Every claimed user is streamed exactly once; anything else means the claim changed under
-    // us (a bug or a manual edit). Committing would mark users that are not in the file.
-    throw Error(ErrorCode::kInternal, "run " + run.run_id + " claimed " +
-                                          std::to_string(run.item_count) + " users but streamed " +
-                                          std::to_string(rows) + "; not committing");
-  }
+  require_whole_claim_streamed(deps_.repository, group, run, rows);
   deps_.metrics
       .counter("users_export_csv_processed_total", "Rows written to CSV exports",
                group_labels(group))

@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/time_format.hpp"
+#include "exporter/claim_check.hpp"
 #include "exporter/lease_keeper.hpp"
 #include "observe/log.hpp"
 
@@ -44,11 +45,7 @@ ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const Expor
                     deps_.config.export_.lease, deps_.cancel);
   RefIdHandler handler(builder, lease, run.run_id);
   deps_.repository.stream_rows(run.run_id, {"ref_id"}, handler);
-  if (builder.count() != run.item_count) {
-    throw Error(ErrorCode::kInternal, "run " + run.run_id + " claimed " +
-                                          std::to_string(run.item_count) + " users but streamed " +
-                                          std::to_string(builder.count()) + "; not committing");
-  }
+  require_whole_claim_streamed(deps_.repository, group, run, builder.count());
   ExportOutcome outcome;
   outcome.rows = builder.count();
   outcome.messages = builder.finish();

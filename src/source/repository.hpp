@@ -193,6 +193,9 @@ class Repository {
   virtual std::vector<ExportRun> recent_runs(std::size_t limit) = 0;
   /// One run by id.
   virtual std::optional<ExportRun> find_run(const std::string& run_id) = 0;
+  /// How many of the run's claimed users are still in `users`: a user deleted since the claim
+  /// cannot be streamed again (a resumed run streams the claim's users that exist).
+  virtual std::int64_t claimed_users_remaining(const std::string& run_id) = 0;
 
   /// Loads synthetic groups, users and profiles (demo and benchmarks), fast enough for millions
   /// of users. Reports progress through `progress` when given.

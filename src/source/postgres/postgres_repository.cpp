@@ -79,6 +79,17 @@ std::optional<ExportRun> PostgresRepository::find_run(const std::string& run_id)
   return pg::read_run(r, 0);
 }
 
+std::int64_t PostgresRepository::claimed_users_remaining(const std::string& run_id) {
+  if (!Uuid::parse(run_id)) return 0;
+  auto conn = pool_.acquire();
+  return conn
+      ->exec(
+          "SELECT count(*) FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x "
+          "(id) JOIN users u ON u.id = x.id WHERE c.run_id = $1",
+          {run_id})
+      .int64(0, 0);
+}
+
 std::unique_ptr<Repository> make_postgres_repository(const std::string& url, Clock& clock) {
   auto repository = std::make_unique<PostgresRepository>(url, clock);
   // Connect once now so that a wrong URL, password or unreachable server fails at startup.

@@ -55,6 +55,7 @@ class PostgresRepository final : public Repository {
                               SystemTime next_attempt) override;
   std::vector<ExportRun> recent_runs(std::size_t limit) override;
   std::optional<ExportRun> find_run(const std::string& run_id) override;
+  std::int64_t claimed_users_remaining(const std::string& run_id) override;
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
 
   /// The connection pool (tests use it to reach the same database).

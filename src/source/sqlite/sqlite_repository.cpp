@@ -627,4 +627,15 @@ std::optional<ExportRun> SqliteRepository::find_run(const std::string& run_id) {
   return read_run(stmt);
 }
 
+std::int64_t SqliteRepository::claimed_users_remaining(const std::string& run_id) {
+  auto conn = pool_.acquire();
+  auto stmt = conn->prepare(
+      "SELECT count(*) FROM export_run_items i JOIN users u ON u.id = i.user_id "
+      "WHERE i.run_id = ?1",
+      "count a run's claimed users");
+  stmt.bind(1, run_id);
+  stmt.step();
+  return stmt.int64(0);
+}
+
 }  // namespace user_export

@@ -645,6 +645,24 @@ TEST_P(RepositoryContract, MarkAllPublishedCompletesEveryRunWhoseLastMessageIsAm
   EXPECT_EQ(repo_->pending_count(), 0);
 }
 
+TEST_P(RepositoryContract, ClaimedUsersRemainingLeavesOutUsersDeletedSinceTheClaim) {
+  const std::string group = add_group(domain_);
+  const std::int64_t kept = add_user(group);
+  const std::int64_t deleted = add_user(group);
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "x"));
+  ASSERT_EQ(run.item_count, 3);
+  EXPECT_EQ(repo_->claimed_users_remaining(run.run_id), 3);
+  db_->exec("DELETE FROM profiles WHERE user_id = " + std::to_string(deleted));
+  db_->exec("DELETE FROM users WHERE id = " + std::to_string(deleted));
+  EXPECT_EQ(repo_->claimed_users_remaining(run.run_id), 2);
+  // A user that moved to another group stays claimed by this run.
+  const std::string other = add_group(domain_);
+  db_->exec("UPDATE users SET group_id = " + quote(other) + " WHERE id = " + std::to_string(kept));
+  EXPECT_EQ(repo_->claimed_users_remaining(run.run_id), 2);
+  EXPECT_EQ(repo_->claimed_users_remaining(uuid(4, 999)), 0);
+}
+
 TEST_P(RepositoryContract, UnknownOutboxIdIsAnError) {
   EXPECT_THROW(repo_->mark_published(987654), Error);
   EXPECT_THROW(repo_->mark_dead_lettered(987654, "x"), Error);
