@@ -21,7 +21,16 @@ class FakeClock final : public Clock, public Sleeper {
   }
   std::chrono::steady_clock::time_point monotonic() const override {
     std::lock_guard lock(mu_);
-    return std::chrono::steady_clock::time_point{now_.time_since_epoch()};
+    const auto reading = now_.time_since_epoch() + monotonic_offset_;
+    monotonic_offset_ += monotonic_step_;
+    return std::chrono::steady_clock::time_point{
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(reading)};
+  }
+  /// Makes every monotonic() reading move the monotonic clock on by `step` afterwards (0, the
+  /// default, leaves it still), so code that times spans measures how many readings it took.
+  void set_monotonic_step(Duration step) {
+    std::lock_guard lock(mu_);
+    monotonic_step_ = std::chrono::duration_cast<SystemTime::duration>(step);
   }
   void sleep_for(Duration d) override {
     std::lock_guard lock(mu_);
@@ -42,6 +51,8 @@ class FakeClock final : public Clock, public Sleeper {
  private:
   mutable std::mutex mu_;
   SystemTime now_;
+  mutable SystemTime::duration monotonic_offset_{0};
+  SystemTime::duration monotonic_step_{0};
   std::vector<Duration> sleeps_;
 };
 

@@ -173,6 +173,31 @@ TEST_F(BatchExportTest, SmallGroupsAreExportedInBatchesEachIntoItsOwnFileAndMess
   }
 }
 
+TEST_F(BatchExportTest, ABatchedGroupsCsvDurationIsItsOwnShareOfTheStream) {
+  std::vector<std::string> groups;
+  for (int g = 0; g < 3; ++g) {
+    groups.push_back(add_group(*sql_, domain_, 500 + g));
+    add_users(*sql_, groups.back(), 20);
+  }
+  // Every reading of the monotonic clock moves it on by 1 ms: a duration is the number of
+  // readings it spans. One worker, so no other thread reads the clock meanwhile.
+  clock_.set_monotonic_step(std::chrono::milliseconds(1));
+  std::vector<GroupResult> results = export_all(*local_, 1);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(batched("committed"), 3);
+  for (const std::string& group : groups) {
+    const Histogram::Snapshot csv =
+        metrics_
+            .histogram("users_export_group_duration_seconds", "",
+                       {{"group_id", group}, {"group_type", "COST_BASED"}})
+            .snapshot();
+    EXPECT_EQ(csv.count, 1u) << group;
+    // From the group's first row to its file's close (two readings), not the batch's whole
+    // claim and stream.
+    EXPECT_DOUBLE_EQ(csv.sum, 0.001) << group;
+  }
+}
+
 TEST_F(BatchExportTest, ABatchThatCannotStreamLeavesItsGroupsToBeExportedOneByOne) {
   for (int g = 0; g < 6; ++g) add_users(*sql_, add_group(*sql_, domain_, 400 + g), 10);
   // A column the database does not have: every stream fails, in the batch and alone; nothing

@@ -26,8 +26,15 @@ namespace {
 class BatchStager final : public BatchRowHandler {
  public:
   BatchStager(const Config& config, const std::vector<MaskMode>& masks,
-              const std::vector<std::filesystem::path>& paths, LeaseKeeper& lease)
-      : config_(config), masks_(masks), paths_(paths), lease_(lease), files(paths.size()) {}
+              const std::vector<std::filesystem::path>& paths, LeaseKeeper& lease,
+              const Clock& clock)
+      : config_(config),
+        masks_(masks),
+        paths_(paths),
+        lease_(lease),
+        clock_(clock),
+        files(paths.size()),
+        seconds(paths.size(), 0.0) {}
 
   void begin_run(std::size_t index) override {
     finish();
@@ -36,6 +43,7 @@ class BatchStager final : public BatchRowHandler {
                                             " of " + std::to_string(paths_.size()));
     }
     current_ = index;
+    began_ = clock_.monotonic();
     csv_.emplace(config_, masks_, paths_[index]);
   }
   void on_row(RowView row) override {
@@ -48,6 +56,7 @@ class BatchStager final : public BatchRowHandler {
     if (!csv_) return;
     files[current_] = csv_->finish();
     csv_.reset();
+    seconds[current_] = seconds_since(clock_, began_);
   }
 
  private:
@@ -55,12 +64,17 @@ class BatchStager final : public BatchRowHandler {
   const std::vector<MaskMode>& masks_;
   const std::vector<std::filesystem::path>& paths_;
   LeaseKeeper& lease_;
+  const Clock& clock_;
   std::optional<StagedCsv> csv_;
   std::size_t current_ = 0;
+  std::chrono::steady_clock::time_point began_;
   std::uint64_t rows_ = 0;
 
  public:
   std::vector<std::optional<ExportedFile>> files;  ///< by run index, once finished
+  /// By run index: from the run's first row to its file's close, the run's own share of the
+  /// batch's stream (the group's `users_export_group_duration_seconds`).
+  std::vector<double> seconds;
 };
 
 // Uploads of one batch's files in flight at once: the files are small, so an upload is mostly
@@ -165,7 +179,7 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
     // One stream into a staged file per run.
     LeaseKeeper lease(deps_.repository, deps_.clock, run_ids, deps_.owner,
                       deps_.config.export_.lease, deps_.cancel);
-    BatchStager stager(deps_.config, file_exporter_->masks(), paths, lease);
+    BatchStager stager(deps_.config, file_exporter_->masks(), paths, lease, deps_.clock);
     try {
       deps_.repository.stream_batch(run_ids, file_exporter_->fields(), stager);
       stager.finish();
@@ -190,8 +204,8 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
           if (!stager.files[r]) {
             throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids[r]);
           }
-          outcomes[r] =
-              file_exporter_->upload(groups[group_of[r]], runs[r], *stager.files[r], stage_seconds);
+          outcomes[r] = file_exporter_->upload(groups[group_of[r]], runs[r], *stager.files[r],
+                                               stager.seconds[r]);
         } catch (const std::exception& e) {
           failed[r] = e.what();
         }
