@@ -5,8 +5,13 @@ delay within its typical run time, or an injected kill at a random fault point, 
 outbox relay), restarted, and let finish. After every cycle the invariants are checked and
 printed; any violation names the users and runs involved.
 
+With the default 12 groups (6 cost-based) and the exporter's 4 workers, the cost-based groups
+are exported in batches of small groups, so kills land inside batches too; the run fails if no
+batch formed.
+
 Library: CrashHarness(...).run(). CLI:
   crash_harness.py [--cycles 20] [--seed S] [--max-seconds 150] [--users-per-cycle 30]
+                   [--groups 12]
 Needs USER_EXPORT_BIN, UE_KAFKA_MOCK_BIN, UE_KAFKA_CONSUME_BIN (or --build-dir DIR) and
 UE_TEST_PG_URL (or a PostgreSQL server installed: then a private one is started).
 Exit status: 0 all invariants held, 1 a violation, 2 the services could not be set up.
@@ -73,7 +78,7 @@ class CrashHarness:
         self.typical_run = 1.0  # seconds; updated from the clean runs
         self.verified = {}  # (key, (etag, size), message) -> ref ids of an object that passed
         self.stats = {"cycles": 0, "kills": 0, "fault_kills": 0, "relay_kills": 0,
-                      "exports": 0, "users": 0, "objects": 0, "messages": 0}
+                      "exports": 0, "batches": 0, "users": 0, "objects": 0, "messages": 0}
 
     def close(self):
         self.cluster.close()
@@ -208,6 +213,10 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
             if found:
                 break
         self.stats["cycles"] = done
+        log_file = self.dir / "exporter.log"
+        if log_file.exists():
+            self.stats["batches"] = log_file.read_text(errors="replace").count(
+                "batch of small groups exported")
         self.log(f"crash harness: {done} cycles, {len(violations)} violations, "
                  f"{time.monotonic() - started:.0f} s; " +
                  ", ".join(f"{k} {v}" for k, v in self.stats.items()))
@@ -383,6 +392,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None, help="default: from the clock")
     parser.add_argument("--max-seconds", type=float, default=150)
     parser.add_argument("--users-per-cycle", type=int, default=30)
+    parser.add_argument("--groups", type=int, default=12,
+                        help="groups seeded, half of them cost-based (default 12)")
     parser.add_argument("--build-dir", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -413,7 +424,7 @@ def main(argv=None):
             env_line = (private_pg / "postgres.env").read_text().strip()
             pg_url = env_line.split("=", 1)[1]
         h = CrashHarness(os.environ["USER_EXPORT_BIN"], pg_url, workdir, seed,
-                         log=lambda s: print(s, flush=True),
+                         log=lambda s: print(s, flush=True), groups=args.groups,
                          users_per_cycle=args.users_per_cycle)
         try:
             violations = h.run(args.cycles, args.max_seconds)
@@ -426,6 +437,11 @@ def main(argv=None):
             return 1
         if h.stats["cycles"] == 0:
             print("crash harness: no cycle completed", flush=True)
+            return 1
+        if args.groups >= 12 and h.stats["batches"] == 0:
+            print("crash harness: no batch of small groups was exported; the batch path went "
+                  f"untested (exporter log in {workdir / 'exporter.log'})", flush=True)
+            args.keep = True
             return 1
         print(f"crash harness: PASSED {h.stats['cycles']} cycles with seed {seed}", flush=True)
         return 0
