@@ -54,7 +54,7 @@ def short(items, limit=20):
 
 
 class CrashHarness:
-    def __init__(self, binary, pg_url, workdir, seed, log=print, initial_users=400, groups=4,
+    def __init__(self, binary, pg_url, workdir, seed, log=print, initial_users=400, groups=12,
                  users_per_cycle=30):
         self.binary = binary
         self.dir = Path(workdir)
