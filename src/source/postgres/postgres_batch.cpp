@@ -20,20 +20,6 @@ namespace user_export {
 
 using pg::timestamp_param;
 
-namespace {
-
-// "{a,b,…}": an array parameter of parsed UUIDs or numbers (no quoting needed).
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += values[i];
-  }
-  return out + "}";
-}
-
-}  // namespace
-
 std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& request) {
   if (request.new_run_ids.size() != request.groups.size()) {
     throw Error(ErrorCode::kInvalidInput, "a batch claim needs one new run id per group");
@@ -45,7 +31,7 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
   const SystemTime now = clock_.now();
   std::vector<std::string> groups;
   for (const GroupId& group : request.groups) groups.push_back(group.str());
-  const std::string group_param = text_array(groups);
+  const std::string group_param = pg::array_param(groups);
   const std::string slot = std::to_string(request.slot.time_since_epoch().count());
 
   auto conn = pool_.acquire();
@@ -76,8 +62,8 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
       "AND (x.state = 'claimed' OR x.slot = to_timestamp($4::bigint))) "
       "AND unsent.n BETWEEN 1 AND $8::bigint "
       "RETURNING run_id::text",
-      {group_param, text_array(request.new_run_ids), request.domain_id.str(), slot, request.owner,
-       timestamp_param(now + request.lease), timestamp_param(now),
+      {group_param, pg::array_param(request.new_run_ids), request.domain_id.str(), slot,
+       request.owner, timestamp_param(now + request.lease), timestamp_param(now),
        std::to_string(request.max_users_per_group)});
   if (created.rows() == 0) {
     tx.commit();
@@ -85,7 +71,7 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
   }
   std::vector<std::string> run_ids;
   for (int i = 0; i < created.rows(); ++i) run_ids.push_back(created.text(i, 0));
-  const std::string run_param = text_array(run_ids);
+  const std::string run_param = pg::array_param(run_ids);
 
   // 2. Their claims, as claim() records them, in one statement whose snapshot is exported for
   // the stream (see claim()).
@@ -114,7 +100,7 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
       "FROM unnest($1::uuid[], $2::bigint[]) AS c (claim_run, n) "
       "WHERE r.run_id = c.claim_run RETURNING " +
           std::string(pg::kRunColumns),
-      {text_array(claimed_runs), text_array(claimed_counts)});
+      {pg::array_param(claimed_runs), pg::array_param(claimed_counts)});
   std::vector<ExportRun> result;
   for (int i = 0; i < runs.rows(); ++i) result.push_back(pg::read_run(runs, i));
   if (result.size() != run_ids.size()) {
@@ -245,7 +231,7 @@ std::vector<std::optional<Error>> PostgresRepository::commit_batch(
         "FROM (SELECT x.id FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x "
         "(id) WHERE c.run_id = ANY ($1::uuid[]) ORDER BY x.id) AS x "
         "WHERE u.id = x.id AND NOT u.sent_to_matching_service",
-        {text_array(marked_runs)});
+        {pg::array_param(marked_runs)});
     conn->exec("SET LOCAL enable_hashjoin = DEFAULT");
     conn->exec("SET LOCAL enable_mergejoin = DEFAULT");
     conn->exec("SET LOCAL jit = DEFAULT");

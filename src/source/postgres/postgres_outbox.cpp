@@ -23,16 +23,6 @@ void require_message(pg::Connection& c, std::int64_t outbox_id) {
   if (r.rows() == 0) throw_unknown_message(outbox_id);
 }
 
-// "{1,2,…}": a bigint[] parameter.
-std::string id_array(std::span<const std::int64_t> ids) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(ids[i]);
-  }
-  return out + "}";
-}
-
 }  // namespace
 
 std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t limit) {
@@ -66,7 +56,7 @@ std::int64_t PostgresRepository::pending_count() {
 void PostgresRepository::finish_messages(std::span<const std::int64_t> outbox_ids,
                                          const char* state, const std::string* reason) {
   if (outbox_ids.empty()) return;
-  const std::string ids = id_array(outbox_ids);
+  const std::string ids = pg::array_param(outbox_ids);
   const std::string now = timestamp_param(clock_.now());
   auto conn = pool_.acquire();
   pg::Transaction tx(*conn);
@@ -89,16 +79,13 @@ void PostgresRepository::finish_messages(std::span<const std::int64_t> outbox_id
       {ids, std::string(state), now, reason ? pg::Param(*reason) : pg::Param()});
   if (finished.rows() > 0) {
     // A second statement: within the first, the messages it finished would still look pending.
-    std::string runs = "{";
-    for (int i = 0; i < finished.rows(); ++i) {
-      if (i > 0) runs += ',';
-      runs += finished.text(i, 0);
-    }
+    std::vector<std::string> runs;
+    for (int i = 0; i < finished.rows(); ++i) runs.push_back(finished.text(i, 0));
     conn->exec(
         "UPDATE export_runs r SET state = 'completed', updated_at = $2::timestamptz "
         "WHERE r.run_id = ANY ($1::uuid[]) AND r.state = 'committed' AND NOT EXISTS "
         "(SELECT 1 FROM export_outbox p WHERE p.run_id = r.run_id AND p.state = 'pending')",
-        {runs + "}", now});
+        {pg::array_param(runs), now});
   }
   tx.commit();
 }

@@ -34,6 +34,22 @@ std::string timestamp_param(SystemTime t) {
   return buffer;
 }
 
+std::string array_param(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += values[i];
+  }
+  return out + "}";
+}
+
+std::string array_param(std::span<const std::int64_t> values) {
+  std::vector<std::string> text;
+  text.reserve(values.size());
+  for (const std::int64_t v : values) text.push_back(std::to_string(v));
+  return array_param(text);
+}
+
 SystemTime from_micros(std::int64_t micros) {
   return SystemTime{
       std::chrono::duration_cast<SystemTime::duration>(std::chrono::microseconds{micros})};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,11 @@ extern const char* const kGroupColumns;
 
 /// `t` as a timestamptz literal in UTC with microseconds (`2026-01-01 00:00:00.000000+00`).
 std::string timestamp_param(SystemTime t);
+/// `{a,b,…}`: an array literal of values that need no quoting (parsed UUIDs, numbers), for a
+/// parameter cast to `uuid[]` or `bigint[]`.
+std::string array_param(const std::vector<std::string>& values);
+/// array_param of integers.
+std::string array_param(std::span<const std::int64_t> values);
 /// Microseconds since the epoch as read from `(extract(epoch FROM col) * 1000000)::bigint`.
 SystemTime from_micros(std::int64_t micros);
 
