@@ -159,7 +159,7 @@ int run(int argc, char** argv) {
     GzipFileSink sink(path, config.csv.gzip_level);
     CsvWriter writer(config.csv, Masker(masks, config.hash_key), sink);
     writer.write_header();
-    LeaseKeeper lease(*repo, clock, run.run_id, request.owner, request.lease);
+    LeaseKeeper lease(*repo, clock, {run.run_id, run.attempts}, request.owner, request.lease);
     CsvRowHandler handler(writer, lease);
     repo->stream_rows(run.run_id, fields, handler);
     writer.flush();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <set>
 
 #include "cli/report_table.hpp"
 #include "cli/terminal.hpp"
@@ -18,8 +19,10 @@ std::vector<MatchingGroup> load_groups(Repository& repository, const DomainId& d
                                        const std::vector<std::string>& ids) {
   if (ids.empty()) return repository.active_groups(domain);
   std::vector<MatchingGroup> groups;
+  std::set<GroupId> seen;  // one group named twice (in any letter case) is exported once
   for (const auto& text : ids) {
     GroupId id = GroupId::parse(text);
+    if (!seen.insert(id).second) continue;
     auto group = repository.find_group(id);
     if (!group) {
       throw Error(ErrorCode::kInvalidInput,
@@ -54,7 +57,9 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
 
   ExportJobResult result;
   {
-    ExportService service(rt.export_deps());
+    ExportDeps deps = rt.export_deps();
+    deps.once_per_slot = false;  // a one-shot export exports what is unsent now
+    ExportService service(deps);
     WorkerPool pool(static_cast<std::size_t>(config.export_.max_parallel_groups),
                     static_cast<std::size_t>(config.export_.queue_capacity));
     Progress progress("exporting groups");

@@ -36,6 +36,7 @@ class FailOnceForGroup final : public ObjectStore {
     }
     return inner_.put(request);
   }
+  void remove(const std::string& key) override { inner_.remove(key); }
   std::string key_prefix() const override { return inner_.key_prefix(); }
 
  private:

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -27,6 +28,13 @@ struct ExportDeps {
   /// streaming attempts stop within a few thousand rows with a non-retriable Error (their claim
   /// is kept and resumed by the next run). Owned by the caller; null = never cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  /// How often an attempt's lease keeper wakes to renew the lease or notice its loss (real
+  /// time; LeaseKeeper).
+  std::chrono::milliseconds lease_poll{200};
+  /// Whether slots are scheduled fire times, exported once per group (the service), or the
+  /// moment of a one-shot export, which exports what is unsent now even if an export ran in
+  /// the same second (ClaimRequest::once_per_slot).
+  bool once_per_slot = true;
 };
 
 }  // namespace user_export

@@ -37,6 +37,8 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
     result.error = "not started: shutting down";
     return result;
   }
+  std::optional<ActiveGroups::Hold> hold = active_.try_hold(group.id);
+  if (!hold) return skipped_as_busy(group, slot);
   try {
     const GroupType type = group.type();
     Retry retry(deps_.config.retry, deps_.sleeper, deps_.random);
@@ -88,6 +90,22 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   result.group = group;
   result.seconds = seconds_since(deps_.clock, started);
   report(group, slot, result);
+  return result;
+}
+
+GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot) {
+  GroupResult result;
+  result.group = group;
+  result.ok = true;
+  result.skipped = true;
+  result.error = "another export of this process is exporting the group";
+  deps_.metrics
+      .counter("users_export_groups_skipped_total",
+               "Group exports skipped because another instance owns the run",
+               {{"group_id", group.id.str()}})
+      .inc();
+  log::warn("group skipped: this process is already exporting it",
+            {{"group_id", group.id.str()}, {"slot", format_iso8601(SystemTime{slot})}});
   return result;
 }
 
@@ -145,6 +163,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
   claim.lease = deps_.config.export_.lease;
   claim.new_run_id = Uuid::random(deps_.random).str();
   claim.owner_is_dead = local_owner_is_dead;
+  claim.once_per_slot = deps_.once_per_slot;
   ExportRun run = [&] {
     try {
       return deps_.repository.claim(claim);
@@ -171,24 +190,43 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
                                           {"users", run.item_count},
                                           {"attempt", run.attempts}});
   }
+  // The lease is kept alive from here until the attempt ends: stream, upload and commit.
+  std::optional<LeaseKeeper> lease;
   try {
     fault_point("after_claim");
     if (run.item_count == 0) {
-      deps_.repository.complete_empty(run.run_id, deps_.owner);
+      deps_.repository.complete_empty(run.run_id, deps_.owner, run.attempts);
       result.ok = true;
       result.state = RunState::kEmpty;
       return result;
     }
-    ExportOutcome outcome = exporter_for(type).export_run(group, run);
+    lease.emplace(deps_.repository, deps_.clock, LeaseKeeper::Run{run.run_id, run.attempts},
+                  deps_.owner, deps_.config.export_.lease, deps_.cancel, deps_.lease_poll);
+    ExportOutcome outcome = exporter_for(type).export_run(group, run, *lease);
     fault_point("before_commit");
+    lease->check(0);
     CommitRequest commit;
     commit.run_id = run.run_id;
     commit.owner = deps_.owner;
+    commit.attempt = run.attempts;
     commit.mark_sent = deps_.config.export_.mark_sent;
     commit.file = outcome.file;
     commit.messages = outcome.messages;
-    deps_.repository.commit(commit);
+    try {
+      deps_.repository.commit(commit);
+    } catch (const Error& e) {
+      // kLeaseLost means the commit's transaction changed nothing: this attempt's object is
+      // never named by a message. (After any other failure the outcome may be unknown, so the
+      // object stays; a later attempt writes its own.)
+      if (e.code() == ErrorCode::kLeaseLost && outcome.file) {
+        file_exporter_->discard_object(group, run, outcome.file->object_key,
+                                       "the commit found the lease lost");
+      }
+      throw;
+    }
+    lease.reset();
     fault_point("after_commit");
+    if (outcome.file) file_exporter_->remove_superseded_objects(group, run);
 
     result.ok = true;
     result.state = outcome.messages.empty() ? RunState::kCompleted : RunState::kCommitted;
@@ -201,8 +239,11 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     deps_.metrics
         .counter("users_export_batch_failures_total", "Failed export attempts", {{"group_id", gid}})
         .inc();
+    const auto* error = dynamic_cast<const Error*>(&e);
+    const bool lost = error != nullptr && error->code() == ErrorCode::kLeaseLost;
     try {
-      deps_.repository.record_failure(run.run_id, deps_.owner, e.what());
+      // A lost lease is not this attempt's to record: the run is another attempt's now.
+      if (!lost) deps_.repository.record_failure(run.run_id, deps_.owner, run.attempts, e.what());
     } catch (const std::exception& inner) {
       log::warn("could not record the failure of the run",
                 {{"run_id", run.run_id},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "exporter/active_groups.hpp"
 #include "exporter/export_deps.hpp"
 #include "exporter/file_exporter.hpp"
 #include "exporter/group_exporter.hpp"
@@ -24,7 +25,8 @@ struct GroupResult {
   bool already_done = false;  ///< the slot's run had finished before this call
   bool resumed = false;       ///< an earlier unfinished run was completed
   /// Not exported by this call and not a failure: another instance holds a live lease on the
-  /// group's unfinished run (it exports it), or shutdown began before the group started.
+  /// group's unfinished run (it exports it), another export of this process is exporting the
+  /// group, or shutdown began before the group started.
   bool skipped = false;
   std::int64_t rows = 0;
   std::size_t messages = 0;
@@ -78,7 +80,11 @@ class ExportService {
   /// The metrics and the log line of a group's final result.
   void report(const MatchingGroup& group, Slot slot, const GroupResult& result);
 
+  /// The result of a group another export of this process holds.
+  GroupResult skipped_as_busy(const MatchingGroup& group, Slot slot);
+
   ExportDeps deps_;
+  ActiveGroups active_;
   std::unique_ptr<FileExporter> file_exporter_;
   std::unique_ptr<GroupExporter> id_list_exporter_;
 };

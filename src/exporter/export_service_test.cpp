@@ -32,6 +32,7 @@ class FlakyStore final : public ObjectStore {
     }
     return inner_.put(request);
   }
+  void remove(const std::string& key) override { inner_.remove(key); }
   std::string key_prefix() const override { return inner_.key_prefix(); }
   std::atomic<int> failures_left{0};
 
@@ -311,7 +312,8 @@ TEST_F(ExportServiceTest, LeaseKeeperStopsTheStreamOnceCancelledAndKeepsTheClaim
   claim.owner = "test:1";
   claim.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000002";
   ExportRun run = repo_->claim(claim);
-  LeaseKeeper keeper(*repo_, clock_, run.run_id, "test:1", std::chrono::seconds(300), &cancel);
+  LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "test:1",
+                     std::chrono::seconds(300), &cancel);
   EXPECT_NO_THROW(keeper.tick());
   cancel = true;
   try {

@@ -1,5 +1,6 @@
 #include "exporter/file_exporter.hpp"
 
+#include <optional>
 #include <system_error>
 
 #include "common/error.hpp"
@@ -13,10 +14,10 @@
 namespace user_export {
 namespace {
 
-/// Feeds streamed rows to the staged CSV and keeps the lease alive.
+/// Feeds streamed rows to the staged CSV and stops once the lease is lost or shutdown began.
 class CsvRowHandler final : public RowHandler {
  public:
-  CsvRowHandler(StagedCsv& csv, LeaseKeeper& lease) : csv_(csv), lease_(lease) {}
+  CsvRowHandler(StagedCsv& csv, const LeaseKeeper& lease) : csv_(csv), lease_(lease) {}
   void on_row(RowView row) override {
     csv_.write_row(row);
     if ((++rows_ & 0x3ff) == 0) lease_.tick();
@@ -24,7 +25,7 @@ class CsvRowHandler final : public RowHandler {
 
  private:
   StagedCsv& csv_;
-  LeaseKeeper& lease_;
+  const LeaseKeeper& lease_;
   std::uint64_t rows_ = 0;
 };
 
@@ -42,33 +43,35 @@ FileExporter::FileExporter(ExportDeps deps) : deps_(std::move(deps)) {
 }
 
 std::filesystem::path FileExporter::staged_path(const ExportRun& run) const {
-  return deps_.staging.file_for(run.run_id);
+  return deps_.staging.file_for(run.run_id + ".attempt-" + std::to_string(run.attempts));
 }
 
-ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportRun& run) {
+ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportRun& run,
+                                       const LeaseKeeper& lease) {
   const auto started = deps_.clock.monotonic();
   const auto path = staged_path(run);
   {
-    std::error_code ec;  // a crashed earlier attempt of this run may have left its file
+    std::error_code ec;  // a crashed earlier process may have left a file of this name
     std::filesystem::remove(path, ec);
   }
   StagedFileGuard guard(path);
+  std::optional<StagedCsv> csv;
   ExportedFile file;
   // Stream: rows -> CSV -> gzip -> staged file, digest computed on the way.
   try {
-    StagedCsv csv(deps_.config, masks_, path);
-    LeaseKeeper lease(deps_.repository, deps_.clock, run.run_id, deps_.owner,
-                      deps_.config.export_.lease, deps_.cancel);
-    CsvRowHandler handler(csv, lease);
+    csv.emplace(deps_.config, masks_, path);
+    CsvRowHandler handler(*csv, lease);
     deps_.repository.stream_rows(run.run_id, fields_, handler);
-    lease.tick();  // a shutdown during the stream stops here, before the upload
-    file = csv.finish();
+    lease.tick();  // a shutdown or a lost lease during the stream stops here, before the upload
+    file = csv->finish();
     fault_point("after_stage");
   } catch (const Error& e) {
     count_csv_failure(group, e);
     throw;
   }
-  return upload(group, run, std::move(file), seconds_since(deps_.clock, started));
+  // The upload reads the descriptor the writer created, not the path.
+  return upload(group, run, std::move(file), seconds_since(deps_.clock, started),
+                UploadLease{lease, 0}, csv->read_fd());
 }
 
 void FileExporter::count_csv_failure(const MatchingGroup& group, const Error& e) {
@@ -81,7 +84,8 @@ void FileExporter::count_csv_failure(const MatchingGroup& group, const Error& e)
 }
 
 ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& run,
-                                   ExportedFile file, double csv_seconds) {
+                                   ExportedFile file, double csv_seconds, UploadLease lease,
+                                   int fd) {
   file.group_id = group.id;
   file.domain_id = group.domain_id;
   file.content_type = "application/gzip";
@@ -97,19 +101,44 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
                  {{"group_id", group.id.str()}, {"group_type", group.type_name}})
       .observe(csv_seconds);
 
-  // Upload under the run's deterministic key: a retried run overwrites, never duplicates.
+  // Upload under the attempt's own key: a stalled writer of another attempt can never replace
+  // the object that this attempt commits (docs/ARCHITECTURE.md, "One writer per run").
   PutRequest put;
-  put.key =
-      object_key_for(deps_.store.key_prefix(), group.domain_id, group.id, run.slot, run.run_id);
+  put.key = object_key_for(deps_.store.key_prefix(), group.domain_id, group.id, run.slot,
+                           run.run_id, run.attempts);
   put.file = file.local_path;
+  put.fd = fd;
+  put.bytes = file.bytes;
+  put.sha256 = file.sha256;
   put.content_type = file.content_type;
-  put.cancel = deps_.cancel;  // a shutdown interrupts the upload, the claim is kept
+  // A shutdown or a lost lease interrupts the upload; the claim is kept.
+  put.cancel = lease.keeper.stop_flag(lease.index);
   put.metadata = {{"schema-version", kSchemaVersion},
                   {"row-count", std::to_string(file.rows)},
                   {"sha256", file.sha256},
-                  {"run-id", run.run_id}};
-  StoredObject stored = deps_.store.put(put);
+                  {"run-id", run.run_id},
+                  {"attempt", std::to_string(run.attempts)}};
+  StoredObject stored;
+  try {
+    stored = deps_.store.put(put);
+  } catch (const Error&) {
+    lease.keeper.check(lease.index);  // say "lease lost" rather than "cancelled"
+    throw;
+  }
   fault_point("after_upload");
+  if (stored.bytes != file.bytes || (!stored.sha256.empty() && stored.sha256 != file.sha256)) {
+    discard_object(group, run, put.key, "it does not match the staged file");
+    throw Error(ErrorCode::kStorage,
+                "the object store holds " + std::to_string(stored.bytes) + " bytes (SHA-256 " +
+                    (stored.sha256.empty() ? "unknown" : stored.sha256) + ") under '" + put.key +
+                    "' but the staged file had " + std::to_string(file.bytes) + " (SHA-256 " +
+                    file.sha256 + "); not committing, the export retries",
+                true);
+  }
+  if (lease.keeper.lost(lease.index)) {  // lost while uploading: this object is never committed
+    discard_object(group, run, put.key, "its attempt lost the lease");
+    lease.keeper.check(lease.index);
+  }
   file.bucket = stored.bucket;
   file.object_key = stored.key;
   file.url = stored.url;
@@ -137,6 +166,36 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
   outcome.messages.push_back(build_file_message(ctx, file));
   outcome.file = std::move(file);
   return outcome;
+}
+
+void FileExporter::discard_object(const MatchingGroup& group, const ExportRun& run,
+                                  const std::string& key, const std::string& why) {
+  try {
+    deps_.store.remove(key);
+    log::info("removed an object that will not be committed", {{"run_id", run.run_id},
+                                                               {"group_id", group.id.str()},
+                                                               {"attempt", run.attempts},
+                                                               {"key", key},
+                                                               {"reason", why}});
+  } catch (const std::exception& e) {
+    log::warn(
+        "could not remove an object that will not be committed; it is garbage, never "
+        "named by a message",
+        {{"run_id", run.run_id},
+         {"group_id", group.id.str()},
+         {"key", key},
+         {"reason", why},
+         {"error", e.what()}});
+  }
+}
+
+void FileExporter::remove_superseded_objects(const MatchingGroup& group, const ExportRun& run) {
+  for (int attempt = 1; attempt < run.attempts; ++attempt) {
+    discard_object(group, run,
+                   object_key_for(deps_.store.key_prefix(), group.domain_id, group.id, run.slot,
+                                  run.run_id, attempt),
+                   "a later attempt of the run was committed");
+  }
 }
 
 }  // namespace user_export

@@ -9,23 +9,40 @@
 namespace user_export {
 
 /// Cost-based groups: streams the claimed rows through the CSV encoder (masking, guard) into a
-/// gzip file in the staging dir, uploads it under the run's deterministic key, and returns the
-/// file message. The staged file is removed when the attempt ends, successful or not.
+/// gzip file in the staging dir, uploads it under the attempt's own key, has the store confirm
+/// the object's size and digest, and returns the file message. The staged file is removed when
+/// the attempt ends, successful or not.
 class FileExporter final : public GroupExporter {
  public:
+  /// The lease an upload runs under: run `index` of `keeper`.
+  struct UploadLease {
+    const LeaseKeeper& keeper;
+    std::size_t index = 0;
+  };
+
   explicit FileExporter(ExportDeps deps);
-  ExportOutcome export_run(const MatchingGroup& group, const ExportRun& run) override;
+  ExportOutcome export_run(const MatchingGroup& group, const ExportRun& run,
+                           const LeaseKeeper& lease) override;
 
   /// The pieces of export_run() that a batch of small groups (ExportService::export_batch)
   /// uses around its one stream: where run's file is staged; the upload of a staged file
   /// holding the run's claimed users (Error(kInternal) if the rows are not the claim's count)
-  /// returning the message to commit; the count of a failure to write the CSV.
+  /// returning the message to commit — read through `fd` when it is >= 0, stopped once the
+  /// lease is lost, and removed again if the store does not hold exactly the staged bytes or
+  /// the lease was lost meanwhile; the count of a failure to write the CSV.
   std::filesystem::path staged_path(const ExportRun& run) const;
   ExportOutcome upload(const MatchingGroup& group, const ExportRun& run, ExportedFile file,
-                       double csv_seconds);
+                       double csv_seconds, UploadLease lease, int fd = -1);
   void count_csv_failure(const MatchingGroup& group, const Error& e);
   const std::vector<std::string>& fields() const { return fields_; }
   const std::vector<MaskMode>& masks() const { return masks_; }
+
+  /// Removes the object `key` of `run`, which will never be committed (best effort: a failure is
+  /// logged; the object is then garbage no message names).
+  void discard_object(const MatchingGroup& group, const ExportRun& run, const std::string& key,
+                      const std::string& why);
+  /// After `run` was committed: removes the objects earlier attempts of it may have left.
+  void remove_superseded_objects(const MatchingGroup& group, const ExportRun& run);
 
  private:
   ExportDeps deps_;

@@ -8,6 +8,7 @@
 #include "domain/group.hpp"
 #include "domain/message.hpp"
 #include "domain/run.hpp"
+#include "exporter/lease_keeper.hpp"
 
 namespace user_export {
 
@@ -22,12 +23,14 @@ struct ExportOutcome {
 /// export_run() reads the claim, writes whatever the group type produces outside the database
 /// (a file) and returns the messages; it never marks users or writes the outbox: the commit
 /// does that. It may be called again for the same run after a failure and must then produce
-/// the same result (same key, same users). Implementations are thread-safe.
+/// the same users (a file goes to the attempt's own key). Implementations are thread-safe.
 class GroupExporter {
  public:
   virtual ~GroupExporter() = default;
-  /// Exports `run` (claimed, with at least one user) of `group`.
-  virtual ExportOutcome export_run(const MatchingGroup& group, const ExportRun& run) = 0;
+  /// Exports `run` (claimed, with at least one user) of `group` while `lease` keeps the run
+  /// leased; stops with the keeper's error once the lease is lost or shutdown begins.
+  virtual ExportOutcome export_run(const MatchingGroup& group, const ExportRun& run,
+                                   const LeaseKeeper& lease) = 0;
 };
 
 }  // namespace user_export

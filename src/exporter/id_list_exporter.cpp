@@ -11,7 +11,7 @@ namespace {
 
 class RefIdHandler final : public RowHandler {
  public:
-  RefIdHandler(IdListBuilder& builder, LeaseKeeper& lease, const std::string& run_id)
+  RefIdHandler(IdListBuilder& builder, const LeaseKeeper& lease, const std::string& run_id)
       : builder_(builder), lease_(lease), run_id_(run_id) {}
   void on_row(RowView row) override {
     if (row.empty() || !row[0] || row[0]->empty()) {
@@ -24,7 +24,7 @@ class RefIdHandler final : public RowHandler {
 
  private:
   IdListBuilder& builder_;
-  LeaseKeeper& lease_;
+  const LeaseKeeper& lease_;
   const std::string& run_id_;
 };
 
@@ -32,7 +32,8 @@ class RefIdHandler final : public RowHandler {
 
 IdListExporter::IdListExporter(ExportDeps deps) : deps_(std::move(deps)) {}
 
-ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const ExportRun& run) {
+ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const ExportRun& run,
+                                         const LeaseKeeper& lease) {
   MessageContext ctx{run.run_id,
                      group.domain_id,
                      group.id,
@@ -41,10 +42,9 @@ ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const Expor
                      deps_.clock.now(),
                      deps_.config.messages.topic};
   IdListBuilder builder(ctx, deps_.config.messages.max_message_bytes);
-  LeaseKeeper lease(deps_.repository, deps_.clock, run.run_id, deps_.owner,
-                    deps_.config.export_.lease, deps_.cancel);
   RefIdHandler handler(builder, lease, run.run_id);
   deps_.repository.stream_rows(run.run_id, {"ref_id"}, handler);
+  lease.tick();
   require_whole_claim_streamed(deps_.repository, group, run, builder.count());
   ExportOutcome outcome;
   outcome.rows = builder.count();

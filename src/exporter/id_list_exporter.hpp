@@ -11,7 +11,8 @@ namespace user_export {
 class IdListExporter final : public GroupExporter {
  public:
   explicit IdListExporter(ExportDeps deps);
-  ExportOutcome export_run(const MatchingGroup& group, const ExportRun& run) override;
+  ExportOutcome export_run(const MatchingGroup& group, const ExportRun& run,
+                           const LeaseKeeper& lease) override;
 
  private:
   ExportDeps deps_;

@@ -21,12 +21,12 @@
 namespace user_export {
 namespace {
 
-/// Writes a batch's rows into one staged CSV per run, run after run, and keeps every run's
-/// lease alive (and notices a shutdown) as the rows go by.
+/// Writes a batch's rows into one staged CSV per run, run after run, and stops once a run's
+/// lease is lost or shutdown began (the batch's LeaseKeeper renews the leases meanwhile).
 class BatchStager final : public BatchRowHandler {
  public:
   BatchStager(const Config& config, const std::vector<MaskMode>& masks,
-              const std::vector<std::filesystem::path>& paths, LeaseKeeper& lease,
+              const std::vector<std::filesystem::path>& paths, const LeaseKeeper& lease,
               const Clock& clock)
       : config_(config),
         masks_(masks),
@@ -63,7 +63,7 @@ class BatchStager final : public BatchRowHandler {
   const Config& config_;
   const std::vector<MaskMode>& masks_;
   const std::vector<std::filesystem::path>& paths_;
-  LeaseKeeper& lease_;
+  const LeaseKeeper& lease_;
   const Clock& clock_;
   std::optional<StagedCsv> csv_;
   std::size_t current_ = 0;
@@ -129,12 +129,17 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
   request.lease = deps_.config.export_.lease;
   request.max_users_per_group = deps_.config.export_.batch_max_group_users;
   std::map<std::string, std::size_t> index_of;  // group id -> index in `groups`
+  std::vector<ActiveGroups::Hold> holds;        // no other export of this process touches them
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const std::optional<GroupType> type = parse_group_type(groups[i].type_name);
     if (type != GroupType::kCostBased || groups[i].domain_id != request.domain_id ||
-        !index_of.emplace(groups[i].id.str(), i).second) {
+        index_of.contains(groups[i].id.str())) {
       continue;  // exported on its own
     }
+    std::optional<ActiveGroups::Hold> hold = active_.try_hold(groups[i].id);
+    if (!hold) continue;  // exported (or skipped) on its own
+    holds.push_back(std::move(*hold));
+    index_of.emplace(groups[i].id.str(), i);
     request.groups.push_back(groups[i].id);
     request.new_run_ids.push_back(Uuid::random(deps_.random).str());
   }
@@ -145,6 +150,7 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
 
   std::vector<std::size_t> group_of(runs.size());
   std::vector<std::string> run_ids;
+  std::vector<LeaseKeeper::Run> leased;
   std::vector<std::filesystem::path> paths;
   std::vector<std::unique_ptr<StagedFileGuard>> guards;
   std::int64_t users = 0;
@@ -156,6 +162,7 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
     }
     group_of[r] = it->second;
     run_ids.push_back(runs[r].run_id);
+    leased.push_back({runs[r].run_id, runs[r].attempts});
     paths.push_back(file_exporter_->staged_path(runs[r]));
     std::error_code ec;  // a crashed earlier attempt may have left a file of that name
     std::filesystem::remove(paths.back(), ec);
@@ -165,10 +172,15 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
   std::vector<bool> settled(runs.size(), false);  // committed, or left the batch
   auto& fell_back = deps_.metrics.counter("users_export_batched_groups_total", kBatchedHelp,
                                           {{"outcome", "fell_back"}});
+  // The leases are kept alive from here until the commit: stream, uploads and commit.
+  LeaseKeeper lease(deps_.repository, deps_.clock, leased, deps_.owner, deps_.config.export_.lease,
+                    deps_.cancel, deps_.lease_poll);
   auto release = [&](std::size_t r, const std::string& why) {
     fell_back.inc();
+    lease.release(r);
+    if (lease.lost(r)) return;  // the run is another attempt's now: nothing to record
     try {
-      deps_.repository.record_failure(runs[r].run_id, deps_.owner, why);
+      deps_.repository.record_failure(runs[r].run_id, deps_.owner, runs[r].attempts, why);
     } catch (const std::exception& e) {
       log::warn(
           "could not record the failure of the run",
@@ -177,8 +189,6 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
   };
   try {
     // One stream into a staged file per run.
-    LeaseKeeper lease(deps_.repository, deps_.clock, run_ids, deps_.owner,
-                      deps_.config.export_.lease, deps_.cancel);
     BatchStager stager(deps_.config, file_exporter_->masks(), paths, lease, deps_.clock);
     try {
       deps_.repository.stream_batch(run_ids, file_exporter_->fields(), stager);
@@ -205,7 +215,7 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
             throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids[r]);
           }
           outcomes[r] = file_exporter_->upload(groups[group_of[r]], runs[r], *stager.files[r],
-                                               stager.seconds[r]);
+                                               stager.seconds[r], {lease, r});
         } catch (const std::exception& e) {
           failed[r] = e.what();
         }
@@ -234,6 +244,7 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
       CommitRequest commit;
       commit.run_id = runs[r].run_id;
       commit.owner = deps_.owner;
+      commit.attempt = runs[r].attempts;
       commit.mark_sent = deps_.config.export_.mark_sent;
       commit.file = outcomes[r].file;
       commit.messages = outcomes[r].messages;
@@ -252,8 +263,13 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
       const std::size_t r = commit_run[k];
       settled[r] = true;
       const MatchingGroup& group = groups[group_of[r]];
+      lease.release(r);
       if (errors[k]) {  // another instance took the run over: it is that one's to finish
         fell_back.inc();
+        if (outcomes[r].file) {
+          file_exporter_->discard_object(group, runs[r], outcomes[r].file->object_key,
+                                         "the commit found the lease lost");
+        }
         log::warn("a group of a batch lost its lease before the commit",
                   {{"run_id", runs[r].run_id},
                    {"group_id", group.id.str()},

@@ -1,5 +1,7 @@
 #include "exporter/staged_csv.hpp"
 
+#include <unistd.h>
+
 #include <system_error>
 
 namespace user_export {
@@ -8,7 +10,8 @@ StagedCsv::StagedCsv(const Config& config, const std::vector<MaskMode>& masks,
                      const std::filesystem::path& path)
     : path_(path),
       sink_(path, config.csv.gzip_level),
-      writer_(config.csv, Masker(masks, config.hash_key), sink_) {
+      writer_(config.csv, Masker(masks, config.hash_key), sink_),
+      read_fd_(sink_.take_read_fd()) {
   writer_.write_header();
 }
 
@@ -21,6 +24,10 @@ ExportedFile StagedCsv::finish() {
   file.bytes = digest.bytes;
   file.sha256 = digest.sha256;
   return file;
+}
+
+StagedCsv::OwnedFd::~OwnedFd() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 StagedFileGuard::~StagedFileGuard() {

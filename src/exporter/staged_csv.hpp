@@ -14,7 +14,9 @@ namespace user_export {
 
 /// One group's CSV being written into a staged gzip file: the header at once, then rows;
 /// finish() says how many rows and bytes it holds and its SHA-256. A file not finished is
-/// removed when this is destroyed.
+/// removed when this is destroyed. It keeps a descriptor of the file it created (read_fd()),
+/// which the upload reads, so the bytes uploaded are the bytes this writer wrote and digested
+/// even if the path were replaced meanwhile.
 class StagedCsv {
  public:
   /// Creates `path` (Error(kIo) if it exists or cannot be created) and writes the header.
@@ -24,11 +26,27 @@ class StagedCsv {
   std::int64_t rows() const { return writer_.rows(); }
   /// Flushes and closes the file; local_path, rows, bytes and sha256 of the result are set.
   ExportedFile finish();
+  /// A readable descriptor of the staged file, valid while this object lives.
+  int read_fd() const { return read_fd_.get(); }
 
  private:
+  /// Closes a descriptor.
+  class OwnedFd {
+   public:
+    explicit OwnedFd(int fd) : fd_(fd) {}
+    ~OwnedFd();
+    OwnedFd(const OwnedFd&) = delete;
+    OwnedFd& operator=(const OwnedFd&) = delete;
+    int get() const { return fd_; }
+
+   private:
+    int fd_;
+  };
+
   std::filesystem::path path_;
   GzipFileSink sink_;
   CsvWriter writer_;
+  OwnedFd read_fd_;
 };
 
 /// Removes a staged file when an attempt ends, whatever happened.

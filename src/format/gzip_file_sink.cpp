@@ -70,6 +70,7 @@ struct GzipFileSink::Impl {
 
   std::filesystem::path path;
   int fd = -1;
+  int read_fd = -1;  ///< a read handle of the same open file, until taken
   State state = State::kOpen;
   isal_zstream stream{};
   std::unique_ptr<std::uint8_t[]> level_buf;
@@ -82,6 +83,7 @@ struct GzipFileSink::Impl {
   ~Impl() {
     EVP_MD_CTX_free(sha);
     if (fd >= 0) ::close(fd);
+    if (read_fd >= 0) ::close(read_fd);
     if (state != State::kFinished) ::unlink(path.c_str());
   }
 
@@ -148,9 +150,11 @@ GzipFileSink::GzipFileSink(const std::filesystem::path& path, int level)
   Impl& s = *impl_;
   s.path = path;
   s.state = Impl::State::kFinished;  // until the file exists, destruction must not unlink
-  s.fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  s.fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (s.fd < 0) throw io_error("create", path, errno);
   s.state = Impl::State::kOpen;
+  s.read_fd = ::fcntl(s.fd, F_DUPFD_CLOEXEC, 0);
+  if (s.read_fd < 0) s.fail("duplicate the descriptor of", errno);
   // The umask can only remove bits, but make the mode exact regardless.
   if (::fchmod(s.fd, 0600) != 0) s.fail("chmod", errno);
 
@@ -235,6 +239,12 @@ std::int64_t GzipFileSink::uncompressed_bytes() const {
 
 const std::filesystem::path& GzipFileSink::path() const {
   return impl_->path;
+}
+
+int GzipFileSink::take_read_fd() {
+  const int fd = impl_->read_fd;
+  impl_->read_fd = -1;
+  return fd;
 }
 
 }  // namespace user_export

@@ -45,6 +45,10 @@ class GzipFileSink final : public ByteSink {
   std::int64_t uncompressed_bytes() const;
   /// The file being written.
   const std::filesystem::path& path() const;
+  /// A descriptor of the very file this sink created (a duplicate of its own, opened for
+  /// reading and writing; use positioned reads), whatever later happens to the path. Ownership
+  /// passes to the caller, who closes it; -1 once taken.
+  int take_read_fd();
 
  private:
   struct Impl;

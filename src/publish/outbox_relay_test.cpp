@@ -70,6 +70,7 @@ class OutboxRelayTest : public ::testing::Test {
     CommitRequest commit;
     commit.run_id = run.run_id;
     commit.owner = "me";
+    commit.attempt = run.attempts;
     for (int i = 0; i < 3; ++i) {
       OutboundMessage m;
       m.run_id = run.run_id;

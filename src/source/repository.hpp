@@ -48,6 +48,13 @@ struct ClaimRequest {
   /// A live lease held by an owner for which this returns true is taken over like an expired
   /// one, so a restart after a crash need not wait for the lease to run out.
   std::function<bool(const std::string& owner)> owner_is_dead;
+  /// True (the service's scheduled slots): one run per group and slot; a finished run of the
+  /// slot means there is nothing to do. False (a one-shot export, whose slot is merely the
+  /// current second): when the slot's run is finished, the new run takes the latest earlier
+  /// second that has no run of the group, so an export started in the same second as the
+  /// previous one still exports what is unsent now — and never takes a later second, which
+  /// could be a scheduled slot.
+  bool once_per_slot = true;
 };
 
 /// What claim_batch() needs: new runs for several groups of one domain and slot at once.
@@ -78,7 +85,8 @@ class BatchRowHandler : public RowHandler {
 /// What commit() writes in one transaction.
 struct CommitRequest {
   std::string run_id;
-  std::string owner;  ///< must still hold the run's lease (fencing)
+  std::string owner;  ///< must still hold the run's lease
+  int attempt = 0;    ///< the fencing token: the run's `attempts` when this owner claimed it
   bool mark_sent = true;
   std::optional<ExportedFile> file;       ///< the uploaded file of a cost-based run
   std::vector<OutboundMessage> messages;  ///< inserted into the outbox, in order
@@ -121,14 +129,22 @@ class Repository {
   /// is dead, that run is taken over and returned with
   /// `resumed = true`, the same run id, slot and claimed users, and `attempts` incremented.
   /// Otherwise, if a run for (group, slot) already exists in a finished state it is returned
-  /// unchanged (nothing to do). Otherwise a new run is created with `new_run_id` and it claims
-  /// exactly the users of the group with sent_to_matching_service = false that no unfinished
-  /// run claims. The lease is set to owner/now+lease. If another owner holds a live lease on the
-  /// group's unfinished run, throws Error(kLeaseLost).
+  /// unchanged (nothing to do) — unless `once_per_slot` is false, see there. Otherwise a new run is
+  /// created with `new_run_id` and it claims exactly the users of the group with
+  /// sent_to_matching_service = false that no unfinished run claims. The lease is set to
+  /// owner/now+lease. If another owner holds a live lease on the group's unfinished run, throws
+  /// Error(kLeaseLost).
+  ///
+  /// Every claim that returns a claimed run increments `attempts`; the returned `attempts` is
+  /// the attempt's fencing token. heartbeat(), record_failure(), complete_empty() and commit()
+  /// act only for the owner AND the token of the run's latest claim, so a writer whose lease
+  /// was taken over (even by its own owner name) can never act on the run again
+  /// (docs/ARCHITECTURE.md, "One writer per run").
   virtual ExportRun claim(const ClaimRequest& request) = 0;
 
-  /// Extends the lease of a run this owner holds; throws Error(kLeaseLost) if it does not.
-  virtual void heartbeat(const std::string& run_id, const std::string& owner,
+  /// Extends the lease of a run this owner holds with token `attempt`; throws
+  /// Error(kLeaseLost) if it does not (also when the lease has expired).
+  virtual void heartbeat(const std::string& run_id, const std::string& owner, int attempt,
                          std::chrono::seconds lease) = 0;
 
   /// Step 2: streams the run's claimed users, ascending by user id, with the requested fields
@@ -137,15 +153,17 @@ class Repository {
   virtual void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
                            RowHandler& handler) = 0;
 
-  /// Records a failed attempt (error text) and releases the lease so the run can be resumed.
-  virtual void record_failure(const std::string& run_id, const std::string& owner,
+  /// Records a failed attempt (error text) and releases the lease so the run can be resumed;
+  /// Error(kLeaseLost) unless `owner` with token `attempt` still holds it.
+  virtual void record_failure(const std::string& run_id, const std::string& owner, int attempt,
                               const std::string& error) = 0;
 
-  /// Marks a claimed run with no users as `empty` (nothing written or sent).
-  virtual void complete_empty(const std::string& run_id, const std::string& owner) = 0;
+  /// Marks a claimed run with no users as `empty` (nothing written or sent), only while `owner`
+  /// with token `attempt` holds a live lease.
+  virtual void complete_empty(const std::string& run_id, const std::string& owner, int attempt) = 0;
 
-  /// Step 4, in one transaction, only if `owner` still holds a live lease (else
-  /// Error(kLeaseLost) and nothing changes): marks the claimed users sent (when mark_sent),
+  /// Step 4, in one transaction, only if `owner` with token `attempt` still holds a live lease
+  /// (else Error(kLeaseLost) and nothing changes): marks the claimed users sent (when mark_sent),
   /// stores the file's key/rows/bytes/sha256 on the run, inserts the messages into the outbox,
   /// sets the run `committed` (or `completed` when there is no message).
   virtual void commit(const CommitRequest& request) = 0;

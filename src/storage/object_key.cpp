@@ -1,12 +1,13 @@
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "storage/object_store.hpp"
 
 namespace user_export {
 
 std::string object_key_for(const std::string& prefix, const DomainId& domain, const GroupId& group,
-                           Slot slot, const std::string& run_id) {
+                           Slot slot, const std::string& run_id, int attempt) {
   using namespace std::chrono;
   const auto day = floor<days>(slot);
   const year_month_day ymd{day};
@@ -20,7 +21,8 @@ std::string object_key_for(const std::string& prefix, const DomainId& domain, co
   while (!trimmed.empty() && trimmed.back() == '/') trimmed.pop_back();
   std::string key;
   if (!trimmed.empty()) key = trimmed + '/';
-  key += domain.str() + '/' + group.str() + '/' + stamp + '/' + run_id + ".csv.gz";
+  key += domain.str() + '/' + group.str() + '/' + stamp + '/' + run_id + ".attempt-" +
+         std::to_string(attempt) + ".csv.gz";
   return key;
 }
 

@@ -19,7 +19,7 @@ class Metrics;
 /// An object to upload from a staged file.
 struct PutRequest {
   std::string key;             ///< full key inside the store (prefix included)
-  std::filesystem::path file;  ///< staged file, streamed, never loaded whole
+  std::filesystem::path file;  ///< staged file, streamed, never loaded whole (names it in errors)
   std::string content_type = "application/gzip";
   std::map<std::string, std::string> metadata;  ///< e.g. schema-version, row-count, sha256
   /// Optional shutdown flag, owned by the caller (ExportDeps::cancel). A store that observes it
@@ -27,6 +27,20 @@ struct PutRequest {
   /// reads true, leaves nothing under the key and throws a non-retriable Error(kStorage)
   /// "… cancelled by shutdown". Null = never cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  /// An open, readable descriptor of the staged file, borrowed (the caller closes it). When it
+  /// is >= 0 the store reads the bytes through it (positioned reads from offset 0) and never
+  /// opens `file`, so the upload is exactly the file its writer produced even if something
+  /// replaced or removed the path meanwhile (docs/ARCHITECTURE.md, "One writer per run").
+  int fd = -1;
+  /// The size and lower-case hex SHA-256 of the staged file as its writer computed them.
+  /// When `sha256` is set, put() returns only once the store holds exactly these bytes under
+  /// the key: the S3 store has the server verify every request's body (x-amz-checksum-sha256
+  /// on a single PUT, Content-MD5 on each part) and checks the object's size afterwards; the
+  /// local store fsyncs, reads the object back and compares size and digest. A mismatch (the
+  /// file changed under the upload, a store that lost bytes) is a retriable Error(kStorage);
+  /// what the put wrote is removed.
+  std::int64_t bytes = -1;
+  std::string sha256;
 };
 
 /// Where an uploaded object lives.
@@ -35,6 +49,9 @@ struct StoredObject {
   std::string key;
   std::string url;  ///< `s3://bucket/key` or `file:///abs/path`
   std::int64_t bytes = 0;
+  /// The SHA-256 the store confirmed for the object (PutRequest::sha256 once verified; empty
+  /// when the request gave none).
+  std::string sha256;
 };
 
 /// The object store (the spec's MinioUploadService). Implementations are thread-safe.
@@ -48,15 +65,21 @@ class ObjectStore {
   /// Uploads the file under `request.key`, replacing any object with that key (so a retried run
   /// overwrites, never duplicates). Nothing is visible under the key until the upload is whole.
   virtual StoredObject put(const PutRequest& request) = 0;
+  /// Deletes the object `key` (and whatever the store keeps beside it); an absent object is
+  /// success. Used for the objects of attempts that were not committed. Failures are
+  /// Error(kStorage), retriable as for put().
+  virtual void remove(const std::string& key) = 0;
   /// The key prefix from the store URL ("" when none), without trailing slash.
   virtual std::string key_prefix() const = 0;
 };
 
-/// The deterministic object key of a run:
-/// `{prefix}/{domain_id}/{group_id}/{slot:%Y-%m-%dT%H%M}Z/{run_id}.csv.gz` (no leading slash
-/// when the prefix is empty).
+/// The object key of one attempt of a run:
+/// `{prefix}/{domain_id}/{group_id}/{slot:%Y-%m-%dT%H%M}Z/{run_id}.attempt-{attempt}.csv.gz`
+/// (no leading slash when the prefix is empty). Every attempt writes its own key, so a stalled
+/// writer of an earlier attempt can never replace the object a later attempt committed
+/// (docs/ARCHITECTURE.md, "One writer per run").
 std::string object_key_for(const std::string& prefix, const DomainId& domain, const GroupId& group,
-                           Slot slot, const std::string& run_id);
+                           Slot slot, const std::string& run_id, int attempt);
 
 /// Opens the store named by config.url (`file:///abs/dir` or `s3://bucket/prefix`); `metrics`,
 /// when given, must outlive the store. Throws Error(kConfig) for an unknown scheme or a

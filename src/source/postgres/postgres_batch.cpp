@@ -204,10 +204,10 @@ std::vector<std::optional<Error>> PostgresRepository::commit_batch(
   for (std::size_t i : order) {
     const CommitRequest& request = requests[i];
     std::optional<pg::ClaimedRun> run =
-        pg::lock_live_lease(*conn, request.run_id, request.owner, now);
+        pg::lock_live_lease(*conn, request.run_id, request.owner, request.attempt, now);
     if (!run) {
       try {
-        pg::throw_lease_lost(*conn, request.run_id, request.owner, now, "commit");
+        pg::throw_lease_lost(*conn, request.run_id, request.owner, request.attempt, now, "commit");
       } catch (const Error& e) {
         outcomes[i] = e;
       }

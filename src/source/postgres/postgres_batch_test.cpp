@@ -93,7 +93,7 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
   ExportRun done = repo_->claim(claim_request(domain_, finished, kSlot, "me", 901));
   CountingHandler count;
   repo_->stream_rows(done.run_id, {"id"}, count);
-  repo_->commit(CommitRequest{done.run_id, "me", true, std::nullopt, {}});
+  repo_->commit(CommitRequest{done.run_id, "me", done.attempts, true, std::nullopt, {}});
   add_users(*sql_, finished, 1);
   // `held`'s only unsent user is claimed by another group's unfinished run (they moved here):
   // nothing to claim, so the batch leaves the group for a claim of its own, which finds it empty.
@@ -127,7 +127,7 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
   EXPECT_EQ(nothing.item_count, 0);
   EXPECT_EQ(nothing.state, RunState::kClaimed);
   EXPECT_TRUE(nothing.resumed) << "the run the batch created for it";
-  repo_->complete_empty(nothing.run_id, "me");
+  repo_->complete_empty(nothing.run_id, "me", nothing.attempts);
   EXPECT_EQ(
       scalar("SELECT count(*) FROM export_run_items WHERE user_id = $1", {std::to_string(moved)}),
       "1")
@@ -192,7 +192,7 @@ TEST_F(PostgresBatchTest, CommitMarksExactlyTheClaimedUsersAndLeavesARunWithALos
 
   std::vector<CommitRequest> commits;
   for (const std::string& group : {a, b, c}) {
-    CommitRequest commit{run_of[group].run_id, "me", true, std::nullopt, {}};
+    CommitRequest commit{run_of[group].run_id, "me", 1, true, std::nullopt, {}};
     commit.messages.push_back(OutboundMessage{});
     commit.messages.back().topic = "t";
     commit.messages.back().key = group;

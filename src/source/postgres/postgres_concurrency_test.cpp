@@ -38,6 +38,7 @@ class PostgresConcurrencyTest : public PostgresTest {
     CommitRequest request;
     request.run_id = run_id;
     request.owner = owner;
+    request.attempt = repo.find_run(run_id)->attempts;
     repo.commit(request);
   }
 
@@ -83,7 +84,7 @@ TEST_F(PostgresConcurrencyTest, ConcurrentClaimsOfOneGroupNeverShareAUser) {
             continue;
           }
           if (run.item_count == 0) {
-            repo.complete_empty(run.run_id, owner);
+            repo.complete_empty(run.run_id, owner, run.attempts);
             continue;
           }
           ++runs_with_users;

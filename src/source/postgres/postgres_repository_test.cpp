@@ -95,6 +95,7 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
   CommitRequest commit;
   commit.run_id = run;
   commit.owner = "me";
+  commit.attempt = resumed.attempts;
   repo_->commit(commit);
   EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "3");
   EXPECT_EQ(scalar("SELECT sent_to_matching_service::text FROM users WHERE id = $1",
@@ -214,6 +215,7 @@ TEST_F(PostgresRepositoryTest, CommitMarksExactlyTheClaimedUsersAndQueuesMessage
   CommitRequest commit;
   commit.run_id = run.run_id;
   commit.owner = "me";
+  commit.attempt = run.attempts;
   ExportedFile file;
   file.object_key = "k/" + run.run_id + ".csv.gz";
   file.rows = 2;
@@ -261,7 +263,7 @@ TEST_F(PostgresRepositoryTest, CommitAfterTheLeaseWasTakenOverChangesNothing) {
 
   // The lease runs out; another instance resumes the same run with the same users.
   clock_.advance(61s);
-  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(first.run_id, "old", 60s); }),
+  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(first.run_id, "old", first.attempts, 60s); }),
             ErrorCode::kLeaseLost);
   ExportRun second = repo_->claim(claim_request(domain_, group_, kSlot, "new", 2));
   EXPECT_TRUE(second.resumed);
@@ -271,13 +273,14 @@ TEST_F(PostgresRepositoryTest, CommitAfterTheLeaseWasTakenOverChangesNothing) {
   CommitRequest stale;
   stale.run_id = first.run_id;
   stale.owner = "old";
+  stale.attempt = first.attempts;
   OutboundMessage message;
   message.topic = "t";
   message.key = group_;
   message.payload = "{}";
   stale.messages = {message};
   EXPECT_EQ(error_code_of([&] { repo_->commit(stale); }), ErrorCode::kLeaseLost);
-  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(first.run_id, "old"); }),
+  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(first.run_id, "old", first.attempts); }),
             ErrorCode::kLeaseLost);
   EXPECT_EQ(
       scalar("SELECT sent_to_matching_service FROM users WHERE id = $1", {std::to_string(user)}),

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/time_format.hpp"
+#include "source/lease_rule.hpp"
 #include "source/outbox_headers.hpp"
 
 namespace user_export::pg {
@@ -92,34 +93,21 @@ MatchingGroup read_group(const Result& r, int row) {
 }
 
 void throw_lease_lost(Connection& connection, const std::string& run_id, const std::string& owner,
-                      SystemTime now, const char* action) {
+                      int attempt, SystemTime now, const char* action) {
   Result r = connection.exec(
-      "SELECT state, lease_owner, (extract(epoch FROM lease_expires_at) * 1000000)::bigint "
-      "FROM export_runs WHERE run_id::text = $1",
+      "SELECT state, lease_owner, (extract(epoch FROM lease_expires_at) * 1000000)::bigint, "
+      "attempts FROM export_runs WHERE run_id::text = $1",
       {run_id});
-  std::string problem;
-  if (r.rows() == 0) {
-    problem = "there is no such run";
-  } else if (r.view(0, 0) != "claimed") {
-    problem = "the run is already " + r.text(0, 0);
-  } else if (r.is_null(0, 1)) {
-    problem = "the run's lease was released after a failed attempt";
-  } else {
-    SystemTime expires = r.is_null(0, 2) ? SystemTime{} : from_micros(r.int64(0, 2));
-    std::string until = format_iso8601_ms(expires);
-    if (r.view(0, 1) != owner) {
-      problem = "it is leased by '" + r.text(0, 1) + "' until " + until;
-    } else if (expires <= now) {
-      problem = "the lease expired at " + until;
-    } else {
-      problem = "the lease is live";
-    }
+  std::optional<StoredLease> lease;
+  if (r.rows() > 0) {
+    lease.emplace();
+    lease->state = r.text(0, 0);
+    if (!r.is_null(0, 1)) lease->owner = r.text(0, 1);
+    if (!r.is_null(0, 2)) lease->expires = from_micros(r.int64(0, 2));
+    lease->attempts = static_cast<int>(r.int64(0, 3));
   }
-  throw Error(ErrorCode::kLeaseLost,
-              "cannot " + std::string(action) + " run " + run_id + " as '" + owner +
-                  "': " + problem +
-                  "; this instance must stop working on the run (another instance owns it or "
-                  "will resume it)");
+  user_export::throw_lease_lost(run_id, owner, attempt, action,
+                                lease_problem(lease, owner, attempt, now));
 }
 
 }  // namespace user_export::pg

@@ -36,9 +36,11 @@ ExportRun read_run(const Result& result, int row);
 /// One row of kGroupColumns.
 MatchingGroup read_group(const Result& result, int row);
 
-/// Throws Error(kLeaseLost) saying why `owner` cannot `action` run `run_id` (no such run, the
-/// run is finished, the lease was released, is held by another owner, or expired).
+/// Throws Error(kLeaseLost) saying why `owner` with token `attempt` cannot `action` run
+/// `run_id` (lease_problem(): no such run, the run is finished, the lease was released, is held
+/// by another owner or a later attempt, or expired).
 [[noreturn]] void throw_lease_lost(Connection& connection, const std::string& run_id,
-                                   const std::string& owner, SystemTime now, const char* action);
+                                   const std::string& owner, int attempt, SystemTime now,
+                                   const char* action);
 
 }  // namespace user_export::pg

@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
+#include "source/lease_rule.hpp"
 #include "source/outbox_headers.hpp"
 #include "source/postgres/postgres_repository.hpp"
 #include "source/postgres/postgres_rows.hpp"
@@ -49,14 +50,11 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
       {group});
   if (open.rows() > 0) {
     ExportRun run = pg::read_run(open, 0);
-    const bool free = run.lease_owner.empty() || run.lease_expires_at <= now ||
-                      run.lease_owner == request.owner ||
-                      (request.owner_is_dead && request.owner_is_dead(run.lease_owner));
-    if (!free) {
-      throw Error(ErrorCode::kLeaseLost,
-                  "group " + group + " is being exported by '" + run.lease_owner + "' (run " +
-                      run.run_id + ", lease until " + format_iso8601_ms(run.lease_expires_at) +
-                      "); skipping it now, it can be taken over once that lease expires");
+    StoredLease lease{"claimed", std::nullopt, std::nullopt, run.attempts};
+    if (!run.lease_owner.empty()) lease.owner = run.lease_owner;
+    if (run.lease_expires_at != SystemTime{}) lease.expires = run.lease_expires_at;
+    if (!lease_can_be_taken(lease, request.owner, now, request.owner_is_dead)) {
+      throw_group_busy(group, run.run_id, run.lease_owner, run.lease_expires_at);
     }
     pg::Result taken = conn->exec(
         "UPDATE export_runs SET attempts = attempts + 1, lease_owner = $2, "
@@ -71,12 +69,22 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
   }
 
   // 2. A finished run of this slot: nothing to do.
-  const std::string slot = std::to_string(request.slot.time_since_epoch().count());
+  std::string slot = std::to_string(request.slot.time_since_epoch().count());
   pg::Result finished = conn->exec(
       select_runs("WHERE group_id = $1 AND slot = to_timestamp($2::bigint)"), {group, slot});
   if (finished.rows() > 0) {
-    tx.commit();
-    return pg::read_run(finished, 0);
+    if (request.once_per_slot) {
+      tx.commit();
+      return pg::read_run(finished, 0);
+    }
+    // A one-shot export in a second that already has a run: the latest earlier free second.
+    pg::Result taken = conn->exec(
+        "SELECT extract(epoch FROM slot)::bigint FROM export_runs WHERE group_id = $1 "
+        "AND slot <= to_timestamp($2::bigint) ORDER BY slot DESC",
+        {group, slot});
+    std::int64_t free = request.slot.time_since_epoch().count();
+    for (int i = 0; i < taken.rows() && taken.int64(i, 0) == free; ++i) --free;
+    slot = std::to_string(free);
   }
 
   // 3. A new run claiming exactly the unsent users that no unfinished run holds, recorded as
@@ -164,7 +172,7 @@ std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::take_snap
   return snapshot;
 }
 
-void PostgresRepository::heartbeat(const std::string& run_id, const std::string& owner,
+void PostgresRepository::heartbeat(const std::string& run_id, const std::string& owner, int attempt,
                                    std::chrono::seconds lease) {
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
@@ -172,15 +180,18 @@ void PostgresRepository::heartbeat(const std::string& run_id, const std::string&
   if (Uuid::parse(run_id)) {
     r = conn->exec(
         "UPDATE export_runs SET lease_expires_at = $3::timestamptz, updated_at = $4::timestamptz "
-        "WHERE run_id = $1 AND state = 'claimed' AND lease_owner = $2 "
+        "WHERE run_id = $1 AND state = 'claimed' AND lease_owner = $2 AND attempts = $5 "
         "AND lease_expires_at > $4::timestamptz",
-        {run_id, owner, timestamp_param(now + lease), timestamp_param(now)});
+        {run_id, owner, timestamp_param(now + lease), timestamp_param(now),
+         std::to_string(attempt)});
   }
-  if (r.affected() == 0) pg::throw_lease_lost(*conn, run_id, owner, now, "extend the lease of");
+  if (r.affected() == 0) {
+    pg::throw_lease_lost(*conn, run_id, owner, attempt, now, "extend the lease of");
+  }
 }
 
 void PostgresRepository::record_failure(const std::string& run_id, const std::string& owner,
-                                        const std::string& error) {
+                                        int attempt, const std::string& error) {
   take_snapshot(run_id);  // a retry reads the claim's arrays
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
@@ -189,18 +200,21 @@ void PostgresRepository::record_failure(const std::string& run_id, const std::st
     r = conn->exec(
         "UPDATE export_runs SET last_error = $3, lease_owner = NULL, lease_expires_at = NULL, "
         "updated_at = $4::timestamptz WHERE run_id = $1 AND state = 'claimed' "
-        "AND lease_owner = $2",
-        {run_id, owner, error, timestamp_param(now)});
+        "AND lease_owner = $2 AND attempts = $5",
+        {run_id, owner, error, timestamp_param(now), std::to_string(attempt)});
   }
-  if (r.affected() == 0) pg::throw_lease_lost(*conn, run_id, owner, now, "record a failure of");
+  if (r.affected() == 0) {
+    pg::throw_lease_lost(*conn, run_id, owner, attempt, now, "record a failure of");
+  }
 }
 
-void PostgresRepository::complete_empty(const std::string& run_id, const std::string& owner) {
+void PostgresRepository::complete_empty(const std::string& run_id, const std::string& owner,
+                                        int attempt) {
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
   pg::Transaction tx(*conn);
-  if (!lock_live_lease(*conn, run_id, owner, now)) {
-    pg::throw_lease_lost(*conn, run_id, owner, now, "complete empty");
+  if (!lock_live_lease(*conn, run_id, owner, attempt, now)) {
+    pg::throw_lease_lost(*conn, run_id, owner, attempt, now, "complete empty");
   }
   take_snapshot(run_id);  // nothing to stream
   pg::Result r = conn->exec(
@@ -222,8 +236,11 @@ void PostgresRepository::commit(const CommitRequest& request) {
   pg::Transaction tx(*conn);
   // Fencing: the run row stays locked until COMMIT, so no claim can take the lease over
   // between this check and the writes below.
-  std::optional<ClaimedRun> claimed = lock_live_lease(*conn, request.run_id, request.owner, now);
-  if (!claimed) pg::throw_lease_lost(*conn, request.run_id, request.owner, now, "commit");
+  std::optional<ClaimedRun> claimed =
+      lock_live_lease(*conn, request.run_id, request.owner, request.attempt, now);
+  if (!claimed) {
+    pg::throw_lease_lost(*conn, request.run_id, request.owner, request.attempt, now, "commit");
+  }
   take_snapshot(request.run_id);
   if (request.mark_sent) mark_claimed_users(*conn, request.run_id, *claimed);
   write_commit(*conn, request, now_param);

@@ -170,6 +170,7 @@ TEST_F(PostgresStreamTest, TheClaimSnapshotAndTheClaimArraysStreamTheSameUsers) 
   CommitRequest commit;
   commit.run_id = run.run_id;
   commit.owner = "me";
+  commit.attempt = run.attempts;
   repo_->commit(commit);
   EXPECT_EQ(scalar("SELECT count(*) FROM users u JOIN export_run_items i ON i.user_id = u.id "
                    "WHERE i.run_id = $1 AND u.sent_to_matching_service",
@@ -232,7 +233,7 @@ TEST_F(PostgresStreamTest, AHandlerMayUseTheRepositoryWhileItStreams) {
   struct Heartbeating : RowHandler {
     Heartbeating(Repository& repo, std::string run_id) : repo_(repo), run_id_(std::move(run_id)) {}
     void on_row(RowView) override {
-      if (++rows % 1000 == 0) repo_.heartbeat(run_id_, "me", std::chrono::seconds{600});
+      if (++rows % 1000 == 0) repo_.heartbeat(run_id_, "me", 1, std::chrono::seconds{600});
     }
     Repository& repo_;
     std::string run_id_;

@@ -7,13 +7,13 @@
 namespace user_export::pg {
 
 std::optional<ClaimedRun> lock_live_lease(Connection& c, const std::string& run_id,
-                                          const std::string& owner, SystemTime now) {
+                                          const std::string& owner, int attempt, SystemTime now) {
   if (!Uuid::parse(run_id)) return std::nullopt;
   Result r = c.exec(
       "SELECT group_id::text, item_count FROM export_runs WHERE run_id = $1 "
-      "AND state = 'claimed' AND lease_owner = $2 AND lease_expires_at > $3::timestamptz "
-      "FOR UPDATE",
-      {run_id, owner, timestamp_param(now)});
+      "AND state = 'claimed' AND lease_owner = $2 AND attempts = $4 "
+      "AND lease_expires_at > $3::timestamptz FOR UPDATE",
+      {run_id, owner, timestamp_param(now), std::to_string(attempt)});
   if (r.rows() != 1) return std::nullopt;
   return ClaimedRun{std::string(r.view(0, 0)), r.int64(0, 1)};
 }

@@ -22,10 +22,11 @@ struct ClaimedRun {
   std::int64_t item_count = 0;
 };
 
-/// The run, if `owner` holds a live lease on it and it is claimed; locks the run row until the
-/// end of the transaction so that a concurrent claim cannot take the lease over meanwhile.
+/// The run, if `owner` with token `attempt` holds a live lease on it and it is claimed; locks
+/// the run row until the end of the transaction so that a concurrent claim cannot take the
+/// lease over meanwhile.
 std::optional<ClaimedRun> lock_live_lease(Connection& c, const std::string& run_id,
-                                          const std::string& owner, SystemTime now);
+                                          const std::string& owner, int attempt, SystemTime now);
 
 /// Marks the claimed users of run `run_id` sent: those still in the run's group, then (only
 /// when that marked fewer than were claimed) those who moved to another group since the claim.

@@ -94,9 +94,21 @@ CREATE INDEX export_outbox_pending ON export_outbox (id, next_attempt_at) WHERE 
 CREATE INDEX export_outbox_by_run ON export_outbox (run_id, state);
 )sql";
 
+// Version 3: group and domain ids are compared as UUIDs, whatever their letter case in the
+// stored text (a database written by another program may hold `AAAAAAAA-…`); these indexes
+// keep those comparisons (`= ?1 COLLATE NOCASE`) as fast as the exact ones.
+constexpr const char* kCaseInsensitiveIds = R"sql(
+CREATE INDEX IF NOT EXISTS users_unsent_by_group_nocase ON users (group_id COLLATE NOCASE, id)
+  WHERE NOT sent_to_matching_service;
+CREATE INDEX IF NOT EXISTS matching_groups_by_domain_nocase
+  ON matching_groups (domain_id COLLATE NOCASE, id);
+CREATE INDEX IF NOT EXISTS matching_groups_by_id_nocase ON matching_groups (id COLLATE NOCASE);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "reference schema (matching_groups, users, profiles)", kReferenceSchema},
     {2, "exporter tables (export_runs, export_run_items, export_outbox)", kExporterTables},
+    {3, "case-insensitive group and domain id indexes", kCaseInsensitiveIds},
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "common/utf8.hpp"
 #include "common/uuid.hpp"
 #include "observe/log.hpp"
+#include "source/lease_rule.hpp"
 #include "source/outbox_headers.hpp"
 #include "source/source_fields.hpp"
 #include "source/sqlite/migrations.hpp"
@@ -68,42 +69,51 @@ MatchingGroup read_group(const Statement& row) {
   return group;
 }
 
-/// Why `owner` does not hold a live lease on `run_id`, for the kLeaseLost message.
-std::string lease_problem(Connection& conn, const std::string& run_id, const std::string& owner,
-                          std::int64_t now) {
-  auto stmt =
-      conn.prepare("SELECT state, lease_owner, lease_expires_at FROM export_runs WHERE run_id = ?1",
-                   "read a run's lease");
+/// The run's stored lease, for the kLeaseLost message.
+std::optional<StoredLease> stored_lease(Connection& conn, const std::string& run_id) {
+  auto stmt = conn.prepare(
+      "SELECT state, lease_owner, lease_expires_at, attempts FROM export_runs WHERE run_id = ?1",
+      "read a run's lease");
   stmt.bind(1, run_id);
-  if (!stmt.step()) return "there is no such run";
-  const std::string state = stmt.text(0);
-  if (state != "claimed") return "the run is already " + state;
-  if (stmt.is_null(1)) return "the run's lease was released after a failed attempt";
-  const std::string holder = stmt.text(1);
-  const std::string until = format_iso8601_ms(from_millis(stmt.int64(2)));
-  if (holder != owner) return "it is leased by '" + holder + "' until " + until;
-  if (stmt.int64(2) <= now) return "the lease expired at " + until;
-  return "the lease is live";
+  if (!stmt.step()) return std::nullopt;
+  StoredLease lease;
+  lease.state = stmt.text(0);
+  if (!stmt.is_null(1)) lease.owner = stmt.text(1);
+  if (!stmt.is_null(2)) lease.expires = from_millis(stmt.int64(2));
+  lease.attempts = static_cast<int>(stmt.int64(3));
+  return lease;
 }
 
-[[noreturn]] void throw_lease_lost(Connection& conn, const std::string& run_id,
-                                   const std::string& owner, std::int64_t now, const char* action) {
-  throw Error(ErrorCode::kLeaseLost,
-              "cannot " + std::string(action) + " run " + run_id + " as '" + owner +
-                  "': " + lease_problem(conn, run_id, owner, now) +
-                  "; this instance must stop working on the run (another instance owns it or "
-                  "will resume it)");
+[[noreturn]] void throw_run_lease_lost(Connection& conn, const std::string& run_id,
+                                       const std::string& owner, int attempt, std::int64_t now,
+                                       const char* action) {
+  throw_lease_lost(run_id, owner, attempt, action,
+                   lease_problem(stored_lease(conn, run_id), owner, attempt, from_millis(now)));
 }
 
-/// Whether `owner` holds a live lease on a claimed run (the fencing check).
+/// Whether `owner` with token `attempt` holds a live lease on a claimed run (the fencing check).
 bool holds_live_lease(Connection& conn, const std::string& run_id, const std::string& owner,
-                      std::int64_t now) {
+                      int attempt, std::int64_t now) {
   auto stmt = conn.prepare(
       "SELECT 1 FROM export_runs WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2 "
-      "AND lease_expires_at > ?3",
+      "AND attempts = ?3 AND lease_expires_at > ?4",
       "check a run's lease");
-  stmt.bind(1, run_id).bind(2, owner).bind(3, now);
+  stmt.bind(1, run_id).bind(2, owner).bind(3, std::int64_t{attempt}).bind(4, now);
   return stmt.step();
+}
+
+/// The latest whole second at or before `slot` (milliseconds) that has no run of `group`.
+std::int64_t free_slot_at_or_before(Connection& conn, const std::string& group, std::int64_t slot) {
+  auto stmt = conn.prepare(
+      "SELECT slot FROM export_runs WHERE group_id = ?1 AND slot <= ?2 ORDER BY slot DESC",
+      "find a free slot");
+  stmt.bind(1, group).bind(2, slot);
+  while (stmt.step()) {
+    const std::int64_t taken = stmt.int64(0);
+    if (taken < slot) break;
+    slot -= 1000;
+  }
+  return slot;
 }
 
 void require_outbox_row(Connection& conn, std::int64_t outbox_id) {
@@ -227,18 +237,24 @@ std::vector<MatchingGroup> SqliteRepository::active_groups(const DomainId& domai
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(
       "SELECT id, domain_id, name, group_type, active FROM matching_groups "
-      "WHERE domain_id = ?1 AND active ORDER BY id",
+      "WHERE domain_id = ?1 COLLATE NOCASE AND active ORDER BY lower(id), id",
       "list the active groups");
   stmt.bind(1, domain.str());
   std::vector<MatchingGroup> groups;
-  while (stmt.step()) groups.push_back(read_group(stmt));
+  while (stmt.step()) {
+    MatchingGroup group = read_group(stmt);
+    // One group stored in two letter cases is one group (its canonical id), exported once.
+    if (!groups.empty() && groups.back().id == group.id) continue;
+    groups.push_back(std::move(group));
+  }
   return groups;
 }
 
 std::optional<MatchingGroup> SqliteRepository::find_group(const GroupId& id) {
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(
-      "SELECT id, domain_id, name, group_type, active FROM matching_groups WHERE id = ?1",
+      "SELECT id, domain_id, name, group_type, active FROM matching_groups "
+      "WHERE id = ?1 COLLATE NOCASE ORDER BY active DESC, id LIMIT 1",
       "find a group");
   stmt.bind(1, id.str());
   if (!stmt.step()) return std::nullopt;
@@ -268,14 +284,11 @@ ExportRun SqliteRepository::claim(const ClaimRequest& request) {
     }
     if (unfinished) {
       ExportRun& run = *unfinished;
-      const bool free = run.lease_owner.empty() || to_millis(run.lease_expires_at) <= now ||
-                        run.lease_owner == request.owner ||
-                        (request.owner_is_dead && request.owner_is_dead(run.lease_owner));
-      if (!free) {
-        throw Error(ErrorCode::kLeaseLost,
-                    "group " + group + " is being exported by '" + run.lease_owner + "' (run " +
-                        run.run_id + ", lease until " + format_iso8601_ms(run.lease_expires_at) +
-                        "); skipping it now, it can be taken over once that lease expires");
+      StoredLease lease{"claimed", std::nullopt, std::nullopt, run.attempts};
+      if (!run.lease_owner.empty()) lease.owner = run.lease_owner;
+      if (run.lease_expires_at != SystemTime{}) lease.expires = run.lease_expires_at;
+      if (!lease_can_be_taken(lease, request.owner, from_millis(now), request.owner_is_dead)) {
+        throw_group_busy(group, run.run_id, run.lease_owner, run.lease_expires_at);
       }
       auto take = c.prepare(
           "UPDATE export_runs SET attempts = attempts + 1, lease_owner = ?2, "
@@ -292,12 +305,15 @@ ExportRun SqliteRepository::claim(const ClaimRequest& request) {
     }
 
     // 2. A finished run of this slot: nothing to do.
-    const std::int64_t slot = to_millis(request.slot);
+    std::int64_t slot = to_millis(request.slot);
     {
       auto finished =
           c.prepare(select_runs("WHERE group_id = ?1 AND slot = ?2"), "find the slot's run");
       finished.bind(1, group).bind(2, slot);
-      if (finished.step()) return read_run(finished);
+      if (finished.step()) {
+        if (request.once_per_slot) return read_run(finished);
+        slot = free_slot_at_or_before(c, group, slot);
+      }
     }
 
     // 3. A new run claiming exactly the unsent users no unfinished run holds.
@@ -317,7 +333,7 @@ ExportRun SqliteRepository::claim(const ClaimRequest& request) {
     auto items = c.prepare(
         "INSERT INTO export_run_items (run_id, user_id) "
         "SELECT ?1, u.id FROM users u "
-        "WHERE u.group_id = ?2 AND NOT u.sent_to_matching_service "
+        "WHERE u.group_id = ?2 COLLATE NOCASE AND NOT u.sent_to_matching_service "
         "AND NOT EXISTS (SELECT 1 FROM export_run_items i "
         "                JOIN export_runs r ON r.run_id = i.run_id "
         "                WHERE i.user_id = u.id AND r.state = 'claimed' AND r.run_id <> ?1) "
@@ -335,7 +351,7 @@ ExportRun SqliteRepository::claim(const ClaimRequest& request) {
     run.run_id = request.new_run_id;
     run.group_id = request.group_id;
     run.domain_id = request.domain_id;
-    run.slot = request.slot;
+    run.slot = std::chrono::time_point_cast<std::chrono::seconds>(from_millis(slot));
     run.state = RunState::kClaimed;
     run.item_count = count;
     run.attempts = 1;
@@ -347,21 +363,24 @@ ExportRun SqliteRepository::claim(const ClaimRequest& request) {
   });
 }
 
-void SqliteRepository::heartbeat(const std::string& run_id, const std::string& owner,
+void SqliteRepository::heartbeat(const std::string& run_id, const std::string& owner, int attempt,
                                  std::chrono::seconds lease) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "extend a lease", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
     auto stmt = c.prepare(
         "UPDATE export_runs SET lease_expires_at = ?3, updated_at = ?4 "
-        "WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2 AND lease_expires_at > ?4",
+        "WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2 AND attempts = ?5 "
+        "AND lease_expires_at > ?4",
         "extend a lease");
     stmt.bind(1, run_id)
         .bind(2, owner)
         .bind(3, now + std::chrono::duration_cast<std::chrono::milliseconds>(lease).count())
-        .bind(4, now);
+        .bind(4, now)
+        .bind(5, std::int64_t{attempt});
     stmt.run();
-    if (c.changes() == 0) throw_lease_lost(c, run_id, owner, now, "extend the lease of");
+    if (c.changes() == 0)
+      throw_run_lease_lost(c, run_id, owner, attempt, now, "extend the lease of");
   });
 }
 
@@ -428,26 +447,29 @@ void SqliteRepository::stream_rows(const std::string& run_id,
 }
 
 void SqliteRepository::record_failure(const std::string& run_id, const std::string& owner,
-                                      const std::string& error) {
+                                      int attempt, const std::string& error) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "record a failed attempt", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
     auto stmt = c.prepare(
         "UPDATE export_runs SET last_error = ?3, lease_owner = NULL, lease_expires_at = NULL, "
-        "updated_at = ?4 WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2",
+        "updated_at = ?4 WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2 "
+        "AND attempts = ?5",
         "record a failed attempt");
-    stmt.bind(1, run_id).bind(2, owner).bind(3, error).bind(4, now);
+    stmt.bind(1, run_id).bind(2, owner).bind(3, error).bind(4, now).bind(5, std::int64_t{attempt});
     stmt.run();
-    if (c.changes() == 0) throw_lease_lost(c, run_id, owner, now, "record a failure of");
+    if (c.changes() == 0)
+      throw_run_lease_lost(c, run_id, owner, attempt, now, "record a failure of");
   });
 }
 
-void SqliteRepository::complete_empty(const std::string& run_id, const std::string& owner) {
+void SqliteRepository::complete_empty(const std::string& run_id, const std::string& owner,
+                                      int attempt) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "complete an empty run", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
-    if (!holds_live_lease(c, run_id, owner, now)) {
-      throw_lease_lost(c, run_id, owner, now, "complete empty");
+    if (!holds_live_lease(c, run_id, owner, attempt, now)) {
+      throw_run_lease_lost(c, run_id, owner, attempt, now, "complete empty");
     }
     auto stmt = c.prepare(
         "UPDATE export_runs SET state = 'empty', lease_expires_at = NULL, updated_at = ?2 "
@@ -467,8 +489,8 @@ void SqliteRepository::commit(const CommitRequest& request) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "commit a run", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
-    if (!holds_live_lease(c, request.run_id, request.owner, now)) {
-      throw_lease_lost(c, request.run_id, request.owner, now, "commit");
+    if (!holds_live_lease(c, request.run_id, request.owner, request.attempt, now)) {
+      throw_run_lease_lost(c, request.run_id, request.owner, request.attempt, now, "commit");
     }
     if (request.mark_sent) {
       auto mark = c.prepare(

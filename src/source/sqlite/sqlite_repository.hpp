@@ -71,13 +71,13 @@ class SqliteRepository final : public Repository {
   std::vector<MatchingGroup> active_groups(const DomainId& domain) override;
   std::optional<MatchingGroup> find_group(const GroupId& id) override;
   ExportRun claim(const ClaimRequest& request) override;
-  void heartbeat(const std::string& run_id, const std::string& owner,
+  void heartbeat(const std::string& run_id, const std::string& owner, int attempt,
                  std::chrono::seconds lease) override;
   void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
                    RowHandler& handler) override;
-  void record_failure(const std::string& run_id, const std::string& owner,
+  void record_failure(const std::string& run_id, const std::string& owner, int attempt,
                       const std::string& error) override;
-  void complete_empty(const std::string& run_id, const std::string& owner) override;
+  void complete_empty(const std::string& run_id, const std::string& owner, int attempt) override;
   void commit(const CommitRequest& request) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
   std::int64_t pending_count() override;

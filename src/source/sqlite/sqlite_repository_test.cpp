@@ -315,6 +315,7 @@ TEST(SqliteRepositoryBenchmark, DISABLED_SeedClaimStreamCommit) {
   CommitRequest commit;
   commit.run_id = run.run_id;
   commit.owner = "bench";
+  commit.attempt = run.attempts;
   t0 = std::chrono::steady_clock::now();
   repo.commit(commit);
   t1 = std::chrono::steady_clock::now();

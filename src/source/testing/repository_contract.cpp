@@ -126,6 +126,7 @@ void RepositoryContract::commit_run(const std::string& run_id, const std::string
   CommitRequest request;
   request.run_id = run_id;
   request.owner = owner;
+  request.attempt = repo_->find_run(run_id)->attempts;  // the latest claim's token
   request.mark_sent = mark_sent;
   request.messages = std::move(messages);
   repo_->commit(request);
@@ -323,7 +324,7 @@ TEST_P(RepositoryContract, ResumeAfterFailedAttemptKeepsRunIdSlotAndItems) {
   const auto u1 = add_user(group);
   const auto u2 = add_user(group);
   const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
-  repo_->record_failure(first.run_id, "a", "upload failed: 503");
+  repo_->record_failure(first.run_id, "a", first.attempts, "upload failed: 503");
   auto failed = repo_->find_run(first.run_id);
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->last_error, "upload failed: 503");
@@ -405,9 +406,9 @@ TEST_P(RepositoryContract, ExpiredLeaseIsTakenOverAndTheOldOwnerIsFenced) {
 
   EXPECT_EQ(error_code_of([&] { commit_run(run.run_id, "a", {message(run.run_id, "m")}); }),
             ErrorCode::kLeaseLost);
-  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(run.run_id, "a", seconds{300}); }),
+  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(run.run_id, "a", run.attempts, seconds{300}); }),
             ErrorCode::kLeaseLost);
-  EXPECT_EQ(error_code_of([&] { repo_->record_failure(run.run_id, "a", "late"); }),
+  EXPECT_EQ(error_code_of([&] { repo_->record_failure(run.run_id, "a", run.attempts, "late"); }),
             ErrorCode::kLeaseLost);
   EXPECT_FALSE(is_sent(u1));
   EXPECT_EQ(repo_->pending_count(), 0);
@@ -428,6 +429,7 @@ TEST_P(RepositoryContract, CommitWithExpiredLeaseIsLeaseLostAndChangesNothing) {
   CommitRequest request;
   request.run_id = run.run_id;
   request.owner = "a";
+  request.attempt = run.attempts;
   ExportedFile file;
   file.object_key = "k.csv.gz";
   file.rows = 2;
@@ -439,7 +441,7 @@ TEST_P(RepositoryContract, CommitWithExpiredLeaseIsLeaseLostAndChangesNothing) {
   auto stored = repo_->find_run(run.run_id);
   EXPECT_EQ(stored->state, RunState::kClaimed);
   EXPECT_EQ(stored->object_key, "");
-  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(run.run_id, "a", seconds{300}); }),
+  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(run.run_id, "a", run.attempts, seconds{300}); }),
             ErrorCode::kLeaseLost);
 }
 
@@ -467,7 +469,7 @@ TEST_P(RepositoryContract, HeartbeatExtendsTheLease) {
   const auto u1 = add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
   clock_.advance(seconds{200});
-  repo_->heartbeat(run.run_id, "a", seconds{300});
+  repo_->heartbeat(run.run_id, "a", run.attempts, seconds{300});
   EXPECT_EQ(repo_->find_run(run.run_id)->lease_expires_at, clock_.now() + seconds{300});
   clock_.advance(seconds{200});  // 400 s after the claim: alive only thanks to the heartbeat
   EXPECT_EQ(error_code_of([&] { repo_->claim(claim_request(group, slot2_, "b")); }),
@@ -488,6 +490,7 @@ TEST_P(RepositoryContract, CommitMarksExactlyTheClaimedUsersAndQueuesMessagesInO
   CommitRequest request;
   request.run_id = run.run_id;
   request.owner = "a";
+  request.attempt = run.attempts;
   ExportedFile file;
   file.object_key = "exports/d/g/2026-01-01T0000Z/" + run.run_id + ".csv.gz";
   file.rows = 2;
@@ -689,7 +692,7 @@ TEST_P(RepositoryContract, RecordFailureByAnotherOwnerIsLeaseLostAndKeepsTheLeas
   const std::string group = add_group(domain_);
   add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
-  EXPECT_EQ(error_code_of([&] { repo_->record_failure(run.run_id, "b", "boom"); }),
+  EXPECT_EQ(error_code_of([&] { repo_->record_failure(run.run_id, "b", run.attempts, "boom"); }),
             ErrorCode::kLeaseLost);
   auto stored = repo_->find_run(run.run_id);
   EXPECT_EQ(stored->lease_owner, "a");
@@ -701,8 +704,9 @@ TEST_P(RepositoryContract, CompleteEmptyMarksARunWithoutUsersEmpty) {
   add_user(group, /*sent=*/true);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
   EXPECT_EQ(run.item_count, 0);
-  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(run.run_id, "b"); }), ErrorCode::kLeaseLost);
-  repo_->complete_empty(run.run_id, "a");
+  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(run.run_id, "b", run.attempts); }),
+            ErrorCode::kLeaseLost);
+  repo_->complete_empty(run.run_id, "a", run.attempts);
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kEmpty);
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 0);
 
@@ -715,7 +719,7 @@ TEST_P(RepositoryContract, CompleteEmptyRefusesARunWithUsers) {
   const std::string group = add_group(domain_);
   const auto u1 = add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
-  EXPECT_THROW(repo_->complete_empty(run.run_id, "a"), Error);
+  EXPECT_THROW(repo_->complete_empty(run.run_id, "a", run.attempts), Error);
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kClaimed);
   EXPECT_FALSE(is_sent(u1));
 }
@@ -851,6 +855,7 @@ TEST_P(RepositoryContract, ConcurrentClaimsOfDifferentGroupsFromTwoThreads) {
         CommitRequest commit;
         commit.run_id = run.run_id;
         commit.owner = request.owner;
+        commit.attempt = run.attempts;
         repo_->commit(commit);
       }
     } catch (const std::exception& e) {
@@ -1055,6 +1060,7 @@ TEST_P(RepositoryContract, StreamBatchAndCommitBatchCoverEveryRunAndFenceEachOnI
     CommitRequest request;
     request.run_id = run;
     request.owner = "a";
+    request.attempt = 1;
     request.messages = {message(run, "{}")};
     commits.push_back(request);
   }

@@ -124,11 +124,16 @@ std::int64_t copy_file_durably(const std::filesystem::path& source,
                 false);
   }
   FdGuard in_guard(in);
+  return copy_file_durably(in, source, dest);
+}
+
+std::int64_t copy_file_durably(int source_fd, const std::filesystem::path& source,
+                               const std::filesystem::path& dest) {
   std::int64_t copied = 0;
   replace_durably(dest, [&](int out, const std::filesystem::path& temp) {
     std::vector<char> buffer(1 << 20);
     for (;;) {
-      ssize_t n = ::read(in, buffer.data(), buffer.size());
+      ssize_t n = ::pread(source_fd, buffer.data(), buffer.size(), copied);
       if (n < 0) {
         if (errno == EINTR) continue;
         fail("read the staged file", source, errno);
@@ -139,6 +144,14 @@ std::int64_t copy_file_durably(const std::filesystem::path& source,
     }
   });
   return copied;
+}
+
+void remove_file_durably(const std::filesystem::path& path) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return;
+    fail("remove", path, errno);
+  }
+  fsync_directory(path.parent_path());
 }
 
 void write_file_durably(const std::filesystem::path& dest, std::string_view content) {

@@ -21,6 +21,14 @@ void create_directories_durably(const std::filesystem::path& dir);
 std::int64_t copy_file_durably(const std::filesystem::path& source,
                                const std::filesystem::path& dest);
 
+/// Like copy_file_durably, from the open descriptor `source_fd` (read with pread from offset 0;
+/// `source` only names it in errors).
+std::int64_t copy_file_durably(int source_fd, const std::filesystem::path& source,
+                               const std::filesystem::path& dest);
+
+/// Removes `path` (absent is success) and fsyncs its directory. Throws Error(kStorage).
+void remove_file_durably(const std::filesystem::path& path);
+
 /// Like copy_file_durably, with `content` as the new file's bytes.
 void write_file_durably(const std::filesystem::path& dest, std::string_view content);
 

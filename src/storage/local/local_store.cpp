@@ -1,7 +1,13 @@
 #include "storage/local/local_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "common/digest.hpp"
 #include "common/error.hpp"
 #include "storage/local/durable_file.hpp"
 
@@ -75,7 +81,7 @@ void LocalStore::ensure_ready() {
 StoredObject LocalStore::put(const PutRequest& request) {
   const auto dest = path_for(request.key);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(request.file, ec)) {
+  if (request.fd < 0 && !std::filesystem::is_regular_file(request.file, ec)) {
     throw Error(ErrorCode::kStorage,
                 "the staged file '" + request.file.string() +
                     "' is missing or not a regular file; the export must stage it again",
@@ -91,9 +97,47 @@ StoredObject LocalStore::put(const PutRequest& request) {
 
   StoredObject stored;
   stored.key = request.key;
-  stored.bytes = copy_file_durably(request.file, dest);
+  stored.bytes = request.fd >= 0 ? copy_file_durably(request.fd, request.file, dest)
+                                 : copy_file_durably(request.file, dest);
   stored.url = std::string(kFileScheme) + dest.string();
+  if (!request.sha256.empty()) verify(request, dest, stored);
   return stored;
+}
+
+void LocalStore::verify(const PutRequest& request, const std::filesystem::path& dest,
+                        StoredObject& stored) {
+  const int fd = ::open(dest.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(ErrorCode::kStorage,
+                "cannot read back object '" + request.key +
+                    "' to check it: " + std::strerror(errno) + "; the export retries the upload",
+                true);
+  }
+  FdDigest held;
+  try {
+    held = sha256_of_fd(fd, "object '" + request.key + "'");
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  const bool size_ok = request.bytes < 0 || held.bytes == request.bytes;
+  if (!size_ok || held.sha256 != request.sha256) {
+    remove(request.key);
+    throw Error(ErrorCode::kStorage,
+                "object '" + request.key + "' holds " + std::to_string(held.bytes) +
+                    " bytes with SHA-256 " + held.sha256 + " but the staged file had " +
+                    std::to_string(request.bytes) + " bytes with SHA-256 " + request.sha256 +
+                    "; it was removed and the export retries the upload",
+                true);
+  }
+  stored.bytes = held.bytes;
+  stored.sha256 = held.sha256;
+}
+
+void LocalStore::remove(const std::string& key) {
+  remove_file_durably(path_for(key));
+  remove_file_durably(metadata_path_for(key));
 }
 
 }  // namespace user_export

@@ -24,9 +24,14 @@ class LocalStore final : public ObjectStore {
 
   /// Creates the root directory (and parents) if missing.
   void ensure_ready() override;
-  /// Copies `request.file` to `<root>/<key>` and writes `<root>/<key>.meta.json`. Keys must be
-  /// relative and free of `..`; a bad key is Error(kStorage), not retriable.
+  /// Copies `request.file` (through `request.fd` when given) to `<root>/<key>` and writes
+  /// `<root>/<key>.meta.json`. With `request.sha256` set, the object is read back after its
+  /// fsync and rename and compared; a mismatch removes it and throws a retriable
+  /// Error(kStorage). Keys must be relative and free of `..`; a bad key is Error(kStorage), not
+  /// retriable.
   StoredObject put(const PutRequest& request) override;
+  /// Removes `<root>/<key>` and its metadata sidecar (absent is success).
+  void remove(const std::string& key) override;
   /// Always "": a local store has no key prefix of its own.
   std::string key_prefix() const override { return {}; }
 
@@ -38,6 +43,9 @@ class LocalStore final : public ObjectStore {
   std::filesystem::path metadata_path_for(const std::string& key) const;
 
  private:
+  /// Reads the object at `dest` back and compares it with the request's size and digest.
+  void verify(const PutRequest& request, const std::filesystem::path& dest, StoredObject& stored);
+
   std::filesystem::path root_;
 };
 

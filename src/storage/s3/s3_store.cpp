@@ -294,6 +294,12 @@ StoredObject S3Store::put(const PutRequest& request) {
                       static_cast<std::int64_t>(size)};
 }
 
+void S3Store::remove(const std::string& key) {
+  ensure_ready();
+  send_with_retry(S3HttpRequest{"DELETE", addressing_.object_url(key), {}, {}, {}},
+                  context("delete", key), {404});
+}
+
 void S3Store::put_single(const std::string& key, const S3Headers& headers, int fd,
                          std::uint64_t size, const std::atomic<bool>* cancel) {
   S3HttpRequest request{"PUT", addressing_.object_url(key), headers, {}, S3FileBody{fd, 0, size}};

@@ -65,6 +65,9 @@ class S3Store final : public ObjectStore {
   /// Error(kIo) when the staged file cannot be read.
   StoredObject put(const PutRequest& request) override;
 
+  /// Deletes the object with one DELETE (retried like any request); 404 is success.
+  void remove(const std::string& key) override;
+
   /// The key prefix from the store URL, without slashes at either end.
   std::string key_prefix() const override;
 
