@@ -292,6 +292,7 @@ TEST_F(PostgresRepositoryTest, CommitAfterTheLeaseWasTakenOverChangesNothing) {
 
   // The live owner's commit goes through.
   stale.owner = "new";
+  stale.attempt = second.attempts;
   repo_->commit(stale);
   EXPECT_EQ(
       scalar("SELECT sent_to_matching_service FROM users WHERE id = $1", {std::to_string(user)}),
