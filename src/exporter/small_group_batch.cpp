@@ -1,6 +1,8 @@
 // ExportService::export_batch: many small cost-based groups with one claim, one stream and one
 // commit (docs/POSTGRES.md, "Batches of small groups"). Each group keeps its own run, staged
 // file, object and message; what fails in the batch is exported again group by group.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -34,6 +36,7 @@ class BatchStager final : public BatchRowHandler {
         lease_(lease),
         clock_(clock),
         files(paths.size()),
+        identities(paths.size()),
         seconds(paths.size(), 0.0) {}
 
   void begin_run(std::size_t index) override {
@@ -54,6 +57,7 @@ class BatchStager final : public BatchRowHandler {
   /// Closes the file of the run being written, if any.
   void finish() {
     if (!csv_) return;
+    identities[current_] = csv_->identity();
     files[current_] = csv_->finish();
     csv_.reset();
     seconds[current_] = seconds_since(clock_, began_);
@@ -72,6 +76,7 @@ class BatchStager final : public BatchRowHandler {
 
  public:
   std::vector<std::optional<ExportedFile>> files;  ///< by run index, once finished
+  std::vector<StagedFileIdentity> identities;      ///< by run index: which file was written
   /// By run index: from the run's first row to its file's close, the run's own share of the
   /// batch's stream (the group's `users_export_group_duration_seconds`).
   std::vector<double> seconds;
@@ -214,8 +219,16 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
           if (!stager.files[r]) {
             throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids[r]);
           }
-          outcomes[r] = file_exporter_->upload(groups[group_of[r]], runs[r], *stager.files[r],
-                                               stager.seconds[r], {lease, r});
+          // The file its writer created, not whatever the path names now.
+          const int fd = open_staged_file(paths[r], stager.identities[r]);
+          try {
+            outcomes[r] = file_exporter_->upload(groups[group_of[r]], runs[r], *stager.files[r],
+                                                 stager.seconds[r], {lease, r}, fd);
+          } catch (...) {
+            ::close(fd);
+            throw;
+          }
+          ::close(fd);
         } catch (const std::exception& e) {
           failed[r] = e.what();
         }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +12,17 @@
 #include "source/repository.hpp"
 
 namespace user_export {
+
+/// Which file a staged file is (device and inode), whatever its path names later.
+struct StagedFileIdentity {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+};
+
+/// Opens the staged file at `path` for reading and checks that it is the file `identity` names
+/// (the one its writer created); returns the descriptor, which the caller closes. Throws
+/// Error(kIo) when it cannot be opened or is another file: then the export re-stages.
+int open_staged_file(const std::filesystem::path& path, const StagedFileIdentity& identity);
 
 /// One group's CSV being written into a staged gzip file: the header at once, then rows;
 /// finish() says how many rows and bytes it holds and its SHA-256. A file not finished is
@@ -28,6 +40,8 @@ class StagedCsv {
   ExportedFile finish();
   /// A readable descriptor of the staged file, valid while this object lives.
   int read_fd() const { return read_fd_.get(); }
+  /// The staged file's identity (for open_staged_file() once this object is gone).
+  StagedFileIdentity identity() const;
 
  private:
   /// Closes a descriptor.
