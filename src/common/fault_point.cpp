@@ -10,9 +10,11 @@
 namespace user_export {
 namespace {
 
+enum class Action { kKill, kFail, kStop };
+
 struct Fault {
   std::string name;
-  bool kill = true;
+  Action action = Action::kKill;
   int nth = 1;
   int seen = 0;
 };
@@ -30,7 +32,10 @@ void parse_into(const std::string& spec, Fault& out) {
     rest.resize(at);
   }
   if (auto colon = rest.find(':'); colon != std::string::npos) {
-    out.kill = rest.substr(colon + 1) != "fail";
+    const std::string action = rest.substr(colon + 1);
+    out.action = action == "fail"   ? Action::kFail
+                 : action == "stop" ? Action::kStop
+                                    : Action::kKill;
     rest.resize(colon);
   }
   out.name = rest;
@@ -49,14 +54,18 @@ void load_from_env() {
 void fault_point(std::string_view name) {
   std::call_once(g_env_once, load_from_env);
   if (!g_armed.load(std::memory_order_acquire)) return;
-  bool kill = false;
+  Action action = Action::kFail;
   {
     std::lock_guard lock(g_mu);
     if (g_fault.name != name || ++g_fault.seen != g_fault.nth) return;
     g_armed.store(false, std::memory_order_release);
-    kill = g_fault.kill;
+    action = g_fault.action;
   }
-  if (kill) std::raise(SIGKILL);
+  if (action == Action::kKill) std::raise(SIGKILL);
+  if (action == Action::kStop) {
+    std::raise(SIGSTOP);  // every thread stops here until SIGCONT, as a paused process does
+    return;
+  }
   throw Error(ErrorCode::kInternal, "injected fault at " + std::string(name), true);
 }
 

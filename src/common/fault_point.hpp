@@ -10,6 +10,8 @@ namespace user_export {
 /// `USER_EXPORT_FAULT=NAME[:ACTION][@N]` (read once), or by set_fault() in unit tests:
 ///   ACTION `kill` (default) raises SIGKILL — the process dies as if the machine lost power;
 ///   ACTION `fail` throws a retriable Error(kInternal) "injected fault at NAME";
+///   ACTION `stop` raises SIGSTOP — the whole process pauses there until SIGCONT, like a process
+///   that stalls (a paused container, a swapping machine), then carries on;
 ///   `@N` triggers on the N-th time the point is reached (default 1), once.
 /// Points: after_claim, after_stage, after_upload, before_commit, after_commit, after_publish.
 /// When unset, fault_point() is a single relaxed atomic load. Thread-safe.

@@ -122,6 +122,11 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
   try {
     stored = deps_.store.put(put);
   } catch (const Error&) {
+    if (lease.keeper.lost(lease.index)) {
+      // The request may have reached the store before it was stopped (a paused process's PUT
+      // completes on the server while the client is stopped): never leave that object behind.
+      discard_object(group, run, put.key, "its attempt lost the lease during the upload");
+    }
     lease.keeper.check(lease.index);  // say "lease lost" rather than "cancelled"
     throw;
   }

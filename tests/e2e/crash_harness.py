@@ -5,6 +5,11 @@ delay within its typical run time, or an injected kill at a random fault point, 
 outbox relay), restarted, and let finish. After every cycle the invariants are checked and
 printed; any violation names the users and runs involved.
 
+One cycle in five runs two instances on the same runs: instance A (a short lease) pauses
+itself with SIGSTOP just before or just after its uploads, its leases run out, instance B takes
+the runs over and commits, then A is resumed. A's uploads land on its own attempts' keys and
+its commits are refused, so every committed object still matches its message.
+
 With the default 12 groups (6 cost-based) and the exporter's 4 workers, the cost-based groups
 are exported in batches of small groups, so kills land inside batches too; the run fails if no
 batch formed.
@@ -40,6 +45,8 @@ DOMAIN = "0b7f4a9e-3c21-4d5e-8f60-9a1b2c3d4e5f"
 TOPIC = "flairbit-users"
 POINTS = ["after_claim", "after_stage", "after_upload", "before_commit", "after_commit",
           "after_publish"]
+PAUSE_POINTS = ["after_stage", "after_upload"]  # just before and just after the uploads
+PAUSED_LEASE_SECONDS = 3  # instance A's lease in a pause cycle
 SOURCE_SQL = """
 SELECT u.ref_id, u.username, u.email, u.phone, to_char(u.created_at, 'YYYY-MM-DD HH24:MI:SS'),
        p.display_name, p.gender, to_char(p.date_of_birth, 'YYYY-MM-DD'), p.city, p.bio,
@@ -73,12 +80,23 @@ class CrashHarness:
             self.dir / "user-export.toml", domain=DOMAIN, database_url=self.db.url,
             bucket=self.bucket, s3_endpoint=self.s3.endpoint, staging=self.staging,
             bootstrap=self.cluster.bootstrap)
+        # Instance A of a pause cycle: the same configuration with a short lease. Instance B is
+        # the harness's configuration with a staging directory of its own, as every running
+        # instance has.
+        self.short_lease_config = self.dir / "user-export-short-lease.toml"
+        self.short_lease_config.write_text(self.config.read_text().replace(
+            "[export]\n", f"[export]\nlease_seconds = {PAUSED_LEASE_SECONDS}\n", 1))
+        self.staging_b = self.dir / "staging-b"
+        self.config_b = self.dir / "user-export-b.toml"
+        self.config_b.write_text(self.config.read_text().replace(
+            f'staging_dir = "{self.staging}"', f'staging_dir = "{self.staging_b}"', 1))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("USER_EXPORT_")}
         self.env.update(stack.s3_env())
         self.typical_run = 1.0  # seconds; updated from the clean runs
         self.verified = {}  # (key, (etag, size), message) -> ref ids of an object that passed
         self.stats = {"cycles": 0, "kills": 0, "fault_kills": 0, "relay_kills": 0,
-                      "exports": 0, "batches": 0, "users": 0, "objects": 0, "messages": 0}
+                      "exports": 0, "batches": 0, "users": 0, "objects": 0, "messages": 0,
+                      "pauses": 0, "refused_stale_attempts": 0}
 
     def close(self):
         self.cluster.close()
@@ -87,9 +105,9 @@ class CrashHarness:
 
     # --- running the exporter ----------------------------------------------------------------
 
-    def spawn(self, command, fault=None):
-        """Starts `user-export command` at the start of a new second (a one-shot export's slot
-        is the current second, and (group, slot) is the idempotency key)."""
+    def spawn(self, command, fault=None, config=None):
+        """Starts `user-export command` at the start of a new second (the slot of a one-shot
+        export is the current second), with `config` (default: the harness's)."""
         time.sleep(1.0 - (time.time() % 1.0) + 0.01)
         env = dict(self.env)
         if fault:
@@ -97,7 +115,7 @@ class CrashHarness:
         out = open(self.dir / "exporter.log", "ab")
         out.write(f"\n=== {command} fault={fault}\n".encode())
         out.flush()
-        proc = subprocess.Popen([self.binary, command, "--config", str(self.config)],
+        proc = subprocess.Popen([self.binary, command, "--config", str(config or self.config)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
         proc.log_file = out
         return proc
@@ -111,9 +129,9 @@ class CrashHarness:
         proc.log_file.close()
         return proc.returncode
 
-    def clean_run(self, command="export"):
+    def clean_run(self, command="export", config=None):
         started = time.monotonic()
-        rc = self.wait(self.spawn(command))
+        rc = self.wait(self.spawn(command, config=config))
         elapsed = time.monotonic() - started - 0.5  # about half a second of alignment
         if command == "export" and rc == 0:
             self.typical_run = 0.7 * self.typical_run + 0.3 * max(0.2, elapsed)
@@ -149,9 +167,37 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
 
     # --- one cycle ---------------------------------------------------------------------------
 
+    def pause(self):
+        """Two instances on the same runs: A pauses itself before or after its uploads and
+        resumes after B committed. Returns a description of what was done."""
+        point = self.rng.choice(PAUSE_POINTS)
+        a = self.spawn("export", fault=f"{point}:stop", config=self.short_lease_config)
+        deadline = time.monotonic() + 120
+        while a.poll() is None and process_state(a.pid) != "T":
+            if time.monotonic() > deadline:
+                a.kill()
+                raise AssertionError(f"instance A neither paused at {point} nor exited")
+            time.sleep(0.05)
+        if a.poll() is not None:
+            rc = self.wait(a)
+            return f"pause at {point}: not reached (exit {rc})"
+        time.sleep(PAUSED_LEASE_SECONDS + 1.5)  # A's leases run out while it is paused
+        rc_b = self.clean_run(config=self.config_b)  # B takes the runs over and commits them
+        os.kill(a.pid, signal.SIGCONT)
+        rc_a = self.wait(a)
+        self.stats["pauses"] += 1
+        log_text = (self.dir / "exporter.log").read_text(errors="replace")
+        self.stats["refused_stale_attempts"] = log_text.count("lost the lease of a run")
+        return (f"instance A paused at {point}, instance B exported (exit {rc_b}), A resumed "
+                f"(exit {rc_a})")
+
     def crash(self, cycle):
-        """Runs the exporter once and kills it: returns a description of what was done."""
-        mode = self.rng.choice(["timer", "timer", "fault", "relay"])
+        """Runs the exporter once and kills it (or, one cycle in five, pauses one of two
+        instances): returns a description of what was done."""
+        mode = "pause" if cycle == 2 else self.rng.choice(
+            ["timer", "timer", "fault", "relay", "pause"])
+        if mode == "pause":
+            return self.pause()
         if mode == "fault":
             point = self.rng.choice(POINTS)
             nth = self.rng.choice([1, 1, 2, 3])
@@ -321,8 +367,8 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
 
         # 5. Nothing left behind: staged files, unfinished multipart uploads, objects without
         #    a message.
-        leftovers = ([p.name for p in self.staging.iterdir() if p.name != ".lock"]
-                     if self.staging.exists() else [])
+        leftovers = [p.name for d in (self.staging, self.staging_b) if d.exists()
+                     for p in d.iterdir() if p.name != ".lock"]
         if leftovers:
             v.append(f"staged files left behind: {short(leftovers)}")
         uploads = self.s3.unfinished_uploads(self.bucket)
@@ -373,6 +419,15 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
         if wrong:
             v.append(f"run {run_id}: rows differing from the database for users {short(wrong)}")
         return [r[0] for r in rows]
+
+
+def process_state(pid):
+    """The state letter of a process from /proc (T: stopped), or "" once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def find_binaries(build_dir):
@@ -437,6 +492,11 @@ def main(argv=None):
             return 1
         if h.stats["cycles"] == 0:
             print("crash harness: no cycle completed", flush=True)
+            return 1
+        if h.stats["cycles"] >= 2 and h.stats["pauses"] == 0:
+            print("crash harness: no pause cycle reached its pause; two instances on one run "
+                  f"went untested (exporter log in {workdir / 'exporter.log'})", flush=True)
+            args.keep = True
             return 1
         if args.groups >= 12 and h.stats["batches"] == 0:
             print("crash harness: no batch of small groups was exported; the batch path went "
