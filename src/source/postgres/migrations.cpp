@@ -128,10 +128,20 @@ CREATE VIEW export_run_items AS
   FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x (user_id);
 )sql";
 
+// Version 4: relays claim the outbox messages they send, so several relays sharing the
+// database never send one message at the same time. A claim is live while
+// `claim_expires_at > now`; one that ran out (its relay died) may be taken by any relay. The
+// pending index already walks the rows a claim reads, and at most a few batches are claimed at
+// a time, so no index is added.
+constexpr const char* kOutboxClaims = R"sql(
+ALTER TABLE export_outbox ADD COLUMN claimed_by text;
+ALTER TABLE export_outbox ADD COLUMN claim_expires_at timestamptz;
+)sql";
+
 // Append-only: never edit a released migration, add a new version instead.
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
-      {1, kReferenceSchema}, {2, kExporterTables}, {3, kClaimArrays}};
+      {1, kReferenceSchema}, {2, kExporterTables}, {3, kClaimArrays}, {4, kOutboxClaims}};
   return all;
 }
 

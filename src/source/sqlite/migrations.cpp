@@ -94,9 +94,18 @@ CREATE INDEX export_outbox_pending ON export_outbox (id, next_attempt_at) WHERE 
 CREATE INDEX export_outbox_by_run ON export_outbox (run_id, state);
 )sql";
 
+// Version 3: relays claim the outbox messages they send (a claim is live while
+// `claim_expires_at > now`, in milliseconds like every instant here), so several relays never
+// send one message at the same time.
+constexpr const char* kOutboxClaims = R"sql(
+ALTER TABLE export_outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE export_outbox ADD COLUMN claim_expires_at INTEGER;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "reference schema (matching_groups, users, profiles)", kReferenceSchema},
     {2, "exporter tables (export_runs, export_run_items, export_outbox)", kExporterTables},
+    {3, "outbox claims (export_outbox.claimed_by, claim_expires_at)", kOutboxClaims},
 };
 
 }  // namespace
