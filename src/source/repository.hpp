@@ -189,6 +189,11 @@ class Repository {
   /// Throws Error(kInvalidInput) unless a claim of messages by `owner` for `lease` is
   /// well-formed (every backend's claim_messages() checks this first).
   static void check_message_claim(const std::string& owner, std::chrono::seconds lease);
+  /// Ends the live claims of every owner for which `owner_is_dead` returns true (a relay
+  /// process of this host that no longer exists), so a restart after a crash need not wait for
+  /// them to run out. Returns how many messages were released.
+  virtual std::int64_t release_message_claims(
+      const std::function<bool(const std::string& owner)>& owner_is_dead) = 0;
   /// Number of outbox messages not yet delivered or dead-lettered.
   virtual std::int64_t pending_count() = 0;
   /// The messages were delivered, recorded in one transaction: their claims end, and each run

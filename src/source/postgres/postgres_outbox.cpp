@@ -77,6 +77,30 @@ std::vector<OutboundMessage> PostgresRepository::claim_messages(std::size_t limi
       {timestamp_param(now), std::to_string(limit), owner, timestamp_param(now + lease)}));
 }
 
+std::int64_t PostgresRepository::release_message_claims(
+    const std::function<bool(const std::string& owner)>& owner_is_dead) {
+  const std::string now = timestamp_param(clock_.now());
+  auto conn = pool_.acquire();
+  pg::Result owners = conn->exec(
+      "SELECT DISTINCT claimed_by FROM export_outbox WHERE claimed_by IS NOT NULL "
+      "AND state = 'pending' AND claim_expires_at > $1::timestamptz",
+      {now});
+  std::vector<std::string> dead;
+  for (int i = 0; i < owners.rows(); ++i) {
+    std::string owner = owners.text(i, 0);
+    if (owner_is_dead(owner)) dead.push_back(std::move(owner));
+  }
+  if (dead.empty()) return 0;
+  // A dead owner claims nothing more, so releasing all it holds cannot race with it.
+  return conn
+      ->exec(
+          "UPDATE export_outbox SET claimed_by = NULL, claim_expires_at = NULL "
+          "WHERE claimed_by = ANY ($1::text[]) AND state = 'pending' "
+          "AND claim_expires_at > $2::timestamptz",
+          {pg::array_param(dead), now})
+      .affected();
+}
+
 std::int64_t PostgresRepository::pending_count() {
   auto conn = pool_.acquire();
   return conn->exec("SELECT count(*) FROM export_outbox WHERE state = 'pending'").int64(0, 0);

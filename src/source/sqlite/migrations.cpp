@@ -96,10 +96,11 @@ CREATE INDEX export_outbox_by_run ON export_outbox (run_id, state);
 
 // Version 3: relays claim the outbox messages they send (a claim is live while
 // `claim_expires_at > now`, in milliseconds like every instant here), so several relays never
-// send one message at the same time.
+// send one message at the same time. The index of claimed rows finds the claims of dead relays.
 constexpr const char* kOutboxClaims = R"sql(
 ALTER TABLE export_outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE export_outbox ADD COLUMN claim_expires_at INTEGER;
+CREATE INDEX export_outbox_claimed ON export_outbox (claimed_by) WHERE claimed_by IS NOT NULL;
 )sql";
 
 constexpr Migration kMigrations[] = {

@@ -578,6 +578,35 @@ std::vector<OutboundMessage> SqliteRepository::claim_messages(std::size_t limit,
   });
 }
 
+std::int64_t SqliteRepository::release_message_claims(
+    const std::function<bool(const std::string& owner)>& owner_is_dead) {
+  auto conn = pool_.acquire();
+  return write_transaction(*conn, "release outbox claims", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    auto owners = c.prepare(
+        "SELECT DISTINCT claimed_by FROM export_outbox WHERE claimed_by IS NOT NULL "
+        "AND state = 'pending' AND claim_expires_at > ?1",
+        "list outbox claim owners");
+    owners.bind(1, now);
+    std::vector<std::string> dead;
+    while (owners.step()) {
+      std::string owner = owners.text(0);
+      if (owner_is_dead(owner)) dead.push_back(std::move(owner));
+    }
+    std::int64_t released = 0;
+    auto release = c.prepare(
+        "UPDATE export_outbox SET claimed_by = NULL, claim_expires_at = NULL "
+        "WHERE claimed_by = ?1 AND state = 'pending' AND claim_expires_at > ?2 RETURNING id",
+        "release outbox claims");
+    for (const std::string& owner : dead) {
+      release.reset();
+      release.bind(1, owner).bind(2, now);
+      while (release.step()) ++released;
+    }
+    return released;
+  });
+}
+
 std::int64_t SqliteRepository::pending_count() {
   auto conn = pool_.acquire();
   auto stmt = conn->prepare("SELECT count(*) FROM export_outbox WHERE state = 'pending'",

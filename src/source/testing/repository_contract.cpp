@@ -787,6 +787,35 @@ TEST_P(RepositoryContract, ClaimMessagesTakesOnlyDueMessagesAndChecksItsArgument
             std::vector<std::string>{"m1"});
 }
 
+TEST_P(RepositoryContract, ReleaseMessageClaimsFreesOnlyWhatDeadOwnersHold) {
+  committed_run({"m1", "m2", "m3", "m4"});
+  ASSERT_EQ(repo_->claim_messages(2, "host:101", seconds{60}).size(), 2u);
+  ASSERT_EQ(repo_->claim_messages(1, "host:202", seconds{60}).size(), 1u);
+  const auto failed = repo_->claim_messages(1, "host:303", seconds{60});
+  ASSERT_EQ(failed.size(), 1u);
+  repo_->record_publish_failure(failed[0].outbox_id, "broker timeout", clock_.now());
+
+  std::vector<std::string> asked;
+  const auto dead = [&](const std::string& owner) {
+    asked.push_back(owner);
+    return owner == "host:101";
+  };
+  EXPECT_EQ(repo_->release_message_claims(dead), 2);
+  std::sort(asked.begin(), asked.end());
+  EXPECT_EQ(asked, (std::vector<std::string>{"host:101", "host:202"}))
+      << "only the owners of live claims are asked about";
+  EXPECT_EQ(payloads_of(repo_->claim_messages(10, "host:404", seconds{60})),
+            (std::vector<std::string>{"m1", "m2", "m4"}));
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by = 'host:202'"), 1);
+  EXPECT_EQ(repo_->release_message_claims([](const std::string&) { return false; }), 0);
+
+  // An expired claim needs no release: it is claimable anyway.
+  clock_.advance(seconds{60});
+  asked.clear();
+  EXPECT_EQ(repo_->release_message_claims(dead), 0);
+  EXPECT_TRUE(asked.empty());
+}
+
 TEST_P(RepositoryContract, RelaysClaimingAtOnceNeverGetTheSameMessage) {
   std::vector<std::string> payloads;
   for (int i = 0; i < 120; ++i) payloads.push_back("m" + std::to_string(i));
