@@ -91,7 +91,7 @@ int run_relay_command(const CommonOptions& common) {
   runtime.repository->migrate();
   runtime.sink = open_message_sink(config, &runtime.metrics);
   OutboxRelay relay(*runtime.repository, *runtime.sink, runtime.metrics, runtime.clock,
-                    runtime.sleeper, runtime.random, config);
+                    runtime.sleeper, runtime.random, config, config.export_.instance_id);
   RelayStats stats = relay.drain(config.messages.delivery_timeout);
   runtime.sink->flush(config.messages.delivery_timeout);
   std::cout << "delivered " << stats.delivered << ", dead-lettered " << stats.dead_lettered

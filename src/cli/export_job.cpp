@@ -72,7 +72,8 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
     progress.finish();
   }
 
-  OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.sleeper, rt.random, config);
+  OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.sleeper, rt.random, config,
+                    config.export_.instance_id);
   result.relay = relay.drain(config.messages.delivery_timeout);
   rt.sink->flush(config.messages.delivery_timeout);
 

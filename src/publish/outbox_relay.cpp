@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "common/fault_point.hpp"
@@ -35,16 +36,46 @@ double state_value(CircuitState state) {
   return 0;
 }
 
+// The longest a sink waits for a send's delivery reports beyond messages.delivery_timeout (the
+// Kafka sink waits 5 s more), with room to record the outcome: a send starts only while this
+// much plus the delivery timeout is left of the claim.
+constexpr Duration kSendSlack = std::chrono::seconds{10};
+
+// Whole seconds, rounded up, of `seconds` (0 for none; at most 10^9, so an absurdly low rate
+// limit cannot overflow the lease).
+std::chrono::seconds ceil_seconds(double seconds) {
+  return std::chrono::seconds{static_cast<std::int64_t>(std::ceil(std::clamp(seconds, 0.0, 1e9)))};
+}
+
 }  // namespace
 
+std::chrono::seconds relay_claim_lease(const Config& config) {
+  const auto delivery = std::chrono::ceil<std::chrono::seconds>(config.messages.delivery_timeout);
+  std::chrono::seconds lease =
+      std::max<std::chrono::seconds>(std::chrono::seconds{60}, 2 * delivery);
+  const double messages_per_second = config.kafka.rate_limit_messages_per_second;
+  const double bytes_per_second = config.kafka.rate_limit_bytes_per_second;
+  if (messages_per_second > 0) lease += ceil_seconds(1 / messages_per_second);
+  if (bytes_per_second > 0) {
+    lease +=
+        ceil_seconds(static_cast<double>(config.messages.max_message_bytes) / bytes_per_second);
+  }
+  return lease;
+}
+
 OutboxRelay::OutboxRelay(Repository& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
-                         Sleeper& sleeper, Random& random, const Config& config)
+                         Sleeper& sleeper, Random& random, const Config& config, std::string owner,
+                         std::function<bool(const std::string& owner)> owner_is_dead)
     : repository_(repository),
       sink_(sink),
       metrics_(metrics),
       clock_(clock),
       sleeper_(sleeper),
       config_(config),
+      owner_(std::move(owner)),
+      owner_is_dead_(std::move(owner_is_dead)),
+      claim_lease_(relay_claim_lease(config)),
+      send_window_(claim_lease_ - config.messages.delivery_timeout - kSendSlack),
       backoff_(config.retry, random),
       breaker_(config.kafka.circuit_failure_threshold, config.kafka.circuit_cool_down, clock,
                [this](CircuitState from, CircuitState to) {
@@ -79,16 +110,48 @@ OutboxRelay::OutboxRelay(Repository& repository, MessageSink& sink, Metrics& met
 
 RelayStats OutboxRelay::relay_once(std::size_t batch) {
   RelayStats stats;
-  std::vector<OutboundMessage> messages = repository_.pending_messages(batch);
-  if (!messages.empty() && !breaker_.allow()) {
+  // The breaker is asked before claiming: an open circuit must not hold messages that another
+  // relay, whose sends may work, could deliver.
+  std::vector<OutboundMessage> messages;
+  if (!breaker_.allow()) {
     stats.circuit_open = true;
-    messages.clear();
+  } else {
+    const double messages_per_second = config_.kafka.rate_limit_messages_per_second;
+    if (messages_per_second > 0) {
+      // No more than the message rate limit lets this pass send before its sends must stop.
+      const double fits = messages_per_second * std::chrono::duration<double>(send_window_).count();
+      batch = std::min(batch, static_cast<std::size_t>(std::max(fits, 1.0)));
+    }
+    if (owner_is_dead_) {
+      const std::int64_t released = repository_.release_message_claims(owner_is_dead_);
+      if (released > 0) {
+        log::info("released the outbox claims of relays that are no longer running",
+                  {{"messages", released}});
+      }
+    }
+    const SystemTime claimed_at = clock_.now();
+    messages = repository_.claim_messages(batch, owner_, claim_lease_);
+    send_deadline_ = claimed_at + std::chrono::duration_cast<SystemTime::duration>(send_window_);
   }
   if (!messages.empty()) {
+    std::size_t paced = 0;
     for (const auto& m : messages) {
       message_limiter_.acquire(1);
       byte_limiter_.acquire(static_cast<double>(m.payload.size()));
+      if (!may_start_send()) break;
+      ++paced;
     }
+    if (paced < messages.size()) {
+      log::warn(
+          "the rate limits held back claimed messages until too little of the claim was left to "
+          "send them; they are sent once the claim has run out",
+          {{"sent", paced},
+           {"held_back", messages.size() - paced},
+           {"claim_lease_seconds", claim_lease_.count()}});
+      messages.resize(paced);
+    }
+  }
+  if (!messages.empty()) {
     std::vector<DeliveryResult> results = sink_.publish(messages);
     fault_point("after_publish");
     bool any_delivered = false;
@@ -140,8 +203,20 @@ RelayStats OutboxRelay::relay_once(std::size_t batch) {
   return stats;
 }
 
+bool OutboxRelay::may_start_send() const {
+  return clock_.now() <= send_deadline_;
+}
+
 void OutboxRelay::dead_letter(const OutboundMessage& m, const DeliveryResult& why,
                               RelayStats& stats) {
+  if (!may_start_send()) {
+    retry_later(m,
+                "not deliverable (" + why.error_code + ": " + why.error +
+                    "), and too little of the relay's claim was left to send it to the "
+                    "dead-letter topic",
+                stats);
+    return;
+  }
   DeadLetter reason{m.topic, why.error_code, why.error, m.attempts + 1};
   DeliveryResult dlq = sink_.publish_dead_letter(m, reason);
   if (dlq.status != DeliveryResult::Status::kDelivered) {

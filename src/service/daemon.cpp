@@ -95,7 +95,7 @@ int Daemon::run() {
   std::condition_variable relay_cv;
   std::thread relay_thread([&] {
     OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.sleeper, rt.random,
-                      config_);
+                      config_, config_.export_.instance_id);
     while (true) {
       const bool last = relay_stop.load();
       RelayStats stats;

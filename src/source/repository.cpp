@@ -1,5 +1,6 @@
 // The Repository's batch defaults, right for every backend: nothing is claimed in batches, and
-// a batch's stream and commit are those of its runs one after the other.
+// a batch's stream and commit are those of its runs one after the other. Also the checks every
+// backend runs before a claim.
 #include "source/repository.hpp"
 
 #include "common/uuid.hpp"
@@ -17,6 +18,18 @@ void check_claim_request(const std::string& owner, std::chrono::seconds lease,
   if (!Uuid::parse(new_run_id)) {
     throw Error(ErrorCode::kInvalidInput,
                 "claim needs a UUID as new run id, got '" + new_run_id + "'");
+  }
+}
+
+void Repository::check_message_claim(const std::string& owner, std::chrono::seconds lease) {
+  if (owner.empty()) {
+    throw Error(ErrorCode::kInvalidInput,
+                "claiming outbox messages needs a relay owner name; set the instance name");
+  }
+  if (lease.count() <= 0) {
+    throw Error(ErrorCode::kInvalidInput,
+                "claiming outbox messages needs a positive claim lease, got " +
+                    std::to_string(lease.count()) + " s; pass one that covers a relay pass");
   }
 }
 

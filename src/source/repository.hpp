@@ -189,21 +189,43 @@ class Repository {
   virtual std::vector<std::optional<Error>> commit_batch(
       const std::vector<CommitRequest>& requests);
 
-  /// Step 5: up to `limit` outbox messages that are pending and due (next attempt <= now),
-  /// oldest first, with their outbox ids and attempt counts.
+  /// A read-only listing (tests, tools): up to `limit` outbox messages that are pending and due
+  /// (next attempt <= now), claimed or not, oldest first, with their outbox ids and attempt
+  /// counts. A relay sends only what claim_messages() gave it.
   virtual std::vector<OutboundMessage> pending_messages(std::size_t limit) = 0;
+  /// Step 5, for one relay among several sharing the outbox: in one statement or transaction,
+  /// up to `limit` outbox messages that are pending, due (next attempt <= now) and not under a
+  /// live claim (claim end > now, whoever holds it: two relays of one owner name must not share
+  /// a message either), oldest first, claimed for `owner` until now + `lease`. Until the claim
+  /// ends no other call returns them; mark_all_published and mark_dead_lettered end it,
+  /// record_publish_failure releases it (the message is due again at its next attempt, for any
+  /// relay). A claim that ran out (its relay died or stalled) may be taken by any relay, so
+  /// delivery stays at-least-once. Throws Error(kInvalidInput) for an empty owner or a lease
+  /// that is not positive.
+  virtual std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
+                                                      std::chrono::seconds lease) = 0;
+  /// Throws Error(kInvalidInput) unless a claim of messages by `owner` for `lease` is
+  /// well-formed (every backend's claim_messages() checks this first).
+  static void check_message_claim(const std::string& owner, std::chrono::seconds lease);
+  /// Ends the live claims of every owner for which `owner_is_dead` returns true (a relay
+  /// process of this host that no longer exists), so a restart after a crash need not wait for
+  /// them to run out. Returns how many messages were released.
+  virtual std::int64_t release_message_claims(
+      const std::function<bool(const std::string& owner)>& owner_is_dead) = 0;
   /// Number of outbox messages not yet delivered or dead-lettered.
   virtual std::int64_t pending_count() = 0;
-  /// The messages were delivered, recorded in one transaction: each run whose last pending
-  /// message is among them becomes `completed`. Messages no longer pending are left as they
-  /// are (a relay repeating itself). An id the outbox does not hold throws
+  /// The messages were delivered, recorded in one transaction: their claims end, and each run
+  /// whose last pending message is among them becomes `completed`. Messages no longer pending
+  /// are left as they are (a relay repeating itself). An id the outbox does not hold throws
   /// Error(kInvalidInput) and marks none of them.
   virtual void mark_all_published(std::span<const std::int64_t> outbox_ids) = 0;
   /// mark_all_published of one message.
   void mark_published(std::int64_t outbox_id) { mark_all_published({&outbox_id, 1}); }
-  /// The message was sent to the dead-letter topic for `reason`; it counts as done for the run.
+  /// The message was sent to the dead-letter topic for `reason`; it counts as done for the run
+  /// and its claim ends.
   virtual void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) = 0;
-  /// A delivery attempt failed retriably: attempts + 1, error kept, retried at `next_attempt`.
+  /// A delivery attempt failed retriably: attempts + 1, error kept, claim released, due again
+  /// (for any relay) at `next_attempt`.
   virtual void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                                       SystemTime next_attempt) = 0;
 

@@ -128,10 +128,21 @@ CREATE VIEW export_run_items AS
   FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x (user_id);
 )sql";
 
+// Version 4: relays claim the outbox messages they send, so several relays sharing the
+// database never send one message at the same time. A claim is live while
+// `claim_expires_at > now`; one that ran out (its relay died) may be taken by any relay. The
+// pending index already walks the rows a claim reads; the small index of claimed rows (a claim
+// ends when its message is finished or fails) finds the claims of dead relays.
+constexpr const char* kOutboxClaims = R"sql(
+ALTER TABLE export_outbox ADD COLUMN claimed_by text;
+ALTER TABLE export_outbox ADD COLUMN claim_expires_at timestamptz;
+CREATE INDEX export_outbox_claimed ON export_outbox (claimed_by) WHERE claimed_by IS NOT NULL;
+)sql";
+
 // Append-only: never edit a released migration, add a new version instead.
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
-      {1, kReferenceSchema}, {2, kExporterTables}, {3, kClaimArrays}};
+      {1, kReferenceSchema}, {2, kExporterTables}, {3, kClaimArrays}, {4, kOutboxClaims}};
   return all;
 }
 

@@ -1,4 +1,5 @@
-// The transactional outbox on PostgreSQL: read pending messages, record delivery outcomes.
+// The transactional outbox on PostgreSQL: list and claim pending messages, record delivery
+// outcomes (which end or release the claims).
 #include "common/error.hpp"
 #include "source/outbox_headers.hpp"
 #include "source/postgres/postgres_repository.hpp"
@@ -23,15 +24,11 @@ void require_message(pg::Connection& c, std::int64_t outbox_id) {
   if (r.rows() == 0) throw_unknown_message(outbox_id);
 }
 
-}  // namespace
+// The columns read_messages() expects, in its order.
+constexpr const char* kMessageColumns =
+    "id, run_id::text, topic, message_key, payload, headers, attempts";
 
-std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t limit) {
-  auto conn = pool_.acquire();
-  pg::Result r = conn->exec(
-      "SELECT id, run_id::text, topic, message_key, payload, headers, attempts "
-      "FROM export_outbox WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz "
-      "ORDER BY id LIMIT $2",
-      {timestamp_param(clock_.now()), std::to_string(limit)});
+std::vector<OutboundMessage> read_messages(const pg::Result& r) {
   std::vector<OutboundMessage> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
@@ -46,6 +43,62 @@ std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t li
     out.push_back(std::move(message));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t limit) {
+  auto conn = pool_.acquire();
+  return read_messages(conn->exec(
+      "SELECT " + std::string(kMessageColumns) +
+          " FROM export_outbox WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz "
+          "ORDER BY id LIMIT $2",
+      {timestamp_param(clock_.now()), std::to_string(limit)}));
+}
+
+std::vector<OutboundMessage> PostgresRepository::claim_messages(std::size_t limit,
+                                                                const std::string& owner,
+                                                                std::chrono::seconds lease) {
+  check_message_claim(owner, lease);
+  if (limit == 0) return {};
+  const SystemTime now = clock_.now();
+  auto conn = pool_.acquire();
+  // One statement: the inner SELECT locks the rows it picks and skips rows another relay's
+  // claim is locking right now, so two relays claiming at once take different messages instead
+  // of waiting for each other; a row claimed and committed meanwhile is re-checked under its
+  // lock and left out.
+  return read_messages(conn->exec(
+      "WITH claimed AS (UPDATE export_outbox SET claimed_by = $3, "
+      "claim_expires_at = $4::timestamptz WHERE id IN (SELECT id FROM export_outbox "
+      "WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz "
+      "AND (claim_expires_at IS NULL OR claim_expires_at <= $1::timestamptz) "
+      "ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING " +
+          std::string(kMessageColumns) + ") SELECT * FROM claimed ORDER BY id",
+      {timestamp_param(now), std::to_string(limit), owner, timestamp_param(now + lease)}));
+}
+
+std::int64_t PostgresRepository::release_message_claims(
+    const std::function<bool(const std::string& owner)>& owner_is_dead) {
+  const std::string now = timestamp_param(clock_.now());
+  auto conn = pool_.acquire();
+  pg::Result owners = conn->exec(
+      "SELECT DISTINCT claimed_by FROM export_outbox WHERE claimed_by IS NOT NULL "
+      "AND state = 'pending' AND claim_expires_at > $1::timestamptz",
+      {now});
+  std::vector<std::string> dead;
+  for (int i = 0; i < owners.rows(); ++i) {
+    std::string owner = owners.text(i, 0);
+    if (owner_is_dead(owner)) dead.push_back(std::move(owner));
+  }
+  if (dead.empty()) return 0;
+  // A dead owner claims nothing more, so releasing all it holds cannot race with it.
+  return conn
+      ->exec(
+          "UPDATE export_outbox SET claimed_by = NULL, claim_expires_at = NULL "
+          "WHERE claimed_by = ANY ($1::text[]) AND state = 'pending' "
+          "AND claim_expires_at > $2::timestamptz",
+          {pg::array_param(dead), now})
+      .affected();
 }
 
 std::int64_t PostgresRepository::pending_count() {
@@ -74,8 +127,8 @@ void PostgresRepository::finish_messages(std::span<const std::int64_t> outbox_id
       {ids});
   pg::Result finished = conn->exec(
       "UPDATE export_outbox SET state = $2, published_at = $3::timestamptz, "
-      "last_error = coalesce($4, last_error) WHERE id = ANY ($1::bigint[]) AND state = 'pending' "
-      "RETURNING run_id::text",
+      "last_error = coalesce($4, last_error), claimed_by = NULL, claim_expires_at = NULL "
+      "WHERE id = ANY ($1::bigint[]) AND state = 'pending' RETURNING run_id::text",
       {ids, std::string(state), now, reason ? pg::Param(*reason) : pg::Param()});
   if (finished.rows() > 0) {
     // A second statement: within the first, the messages it finished would still look pending.
@@ -103,7 +156,8 @@ void PostgresRepository::record_publish_failure(std::int64_t outbox_id, const st
   auto conn = pool_.acquire();
   pg::Result updated = conn->exec(
       "UPDATE export_outbox SET attempts = attempts + 1, last_error = $2, "
-      "next_attempt_at = $3::timestamptz WHERE id = $1 AND state = 'pending'",
+      "next_attempt_at = $3::timestamptz, claimed_by = NULL, claim_expires_at = NULL "
+      "WHERE id = $1 AND state = 'pending'",
       {std::to_string(outbox_id), error, timestamp_param(next_attempt)});
   if (updated.affected() == 0) require_message(*conn, outbox_id);
 }

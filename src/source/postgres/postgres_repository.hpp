@@ -48,6 +48,10 @@ class PostgresRepository final : public Repository {
   std::vector<std::optional<Error>> commit_batch(
       const std::vector<CommitRequest>& requests) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
+  std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
+                                              std::chrono::seconds lease) override;
+  std::int64_t release_message_claims(
+      const std::function<bool(const std::string& owner)>& owner_is_dead) override;
   std::int64_t pending_count() override;
   void mark_all_published(std::span<const std::int64_t> outbox_ids) override;
   void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;

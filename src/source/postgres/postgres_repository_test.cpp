@@ -64,6 +64,7 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
   const std::string run = test_uuid(4, 77);
   sql_->exec(
       "DROP VIEW export_run_items; DROP TABLE export_run_claims; "
+      "ALTER TABLE export_outbox DROP COLUMN claimed_by, DROP COLUMN claim_expires_at; "
       "DELETE FROM schema_version WHERE version >= 3; "
       "CREATE TABLE export_run_items (run_id uuid NOT NULL REFERENCES export_runs (run_id), "
       "user_id bigint NOT NULL, PRIMARY KEY (run_id, user_id))");

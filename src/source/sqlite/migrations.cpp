@@ -94,7 +94,7 @@ CREATE INDEX export_outbox_pending ON export_outbox (id, next_attempt_at) WHERE 
 CREATE INDEX export_outbox_by_run ON export_outbox (run_id, state);
 )sql";
 
-// Version 3: group and domain ids are compared as UUIDs, whatever their letter case in the
+// Version 4: group and domain ids are compared as UUIDs, whatever their letter case in the
 // stored text (a database written by another program may hold `AAAAAAAA-…`); these indexes
 // keep those comparisons (`= ?1 COLLATE NOCASE`) as fast as the exact ones.
 constexpr const char* kCaseInsensitiveIds = R"sql(
@@ -105,10 +105,20 @@ CREATE INDEX IF NOT EXISTS matching_groups_by_domain_nocase
 CREATE INDEX IF NOT EXISTS matching_groups_by_id_nocase ON matching_groups (id COLLATE NOCASE);
 )sql";
 
+// Version 3: relays claim the outbox messages they send (a claim is live while
+// `claim_expires_at > now`, in milliseconds like every instant here), so several relays never
+// send one message at the same time. The index of claimed rows finds the claims of dead relays.
+constexpr const char* kOutboxClaims = R"sql(
+ALTER TABLE export_outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE export_outbox ADD COLUMN claim_expires_at INTEGER;
+CREATE INDEX export_outbox_claimed ON export_outbox (claimed_by) WHERE claimed_by IS NOT NULL;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "reference schema (matching_groups, users, profiles)", kReferenceSchema},
     {2, "exporter tables (export_runs, export_run_items, export_outbox)", kExporterTables},
-    {3, "case-insensitive group and domain id indexes", kCaseInsensitiveIds},
+    {3, "outbox claims (export_outbox.claimed_by, claim_expires_at)", kOutboxClaims},
+    {4, "case-insensitive group and domain id indexes", kCaseInsensitiveIds},
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "source/sqlite/sqlite_repository.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -114,6 +115,22 @@ std::int64_t free_slot_at_or_before(Connection& conn, const std::string& group, 
     slot -= 1000;
   }
   return slot;
+}
+
+// The columns read_message() expects, in its order.
+constexpr const char* kMessageColumns =
+    "id, run_id, topic, message_key, payload, headers, attempts";
+
+OutboundMessage read_message(const Statement& row) {
+  OutboundMessage message;
+  message.outbox_id = row.int64(0);
+  message.run_id = row.text(1);
+  message.topic = row.text(2);
+  message.key = row.text(3);
+  message.payload = row.text(4);
+  message.headers = headers_from_json(row.text(5), message.outbox_id);
+  message.attempts = static_cast<int>(row.int64(6));
+  return message;
 }
 
 void require_outbox_row(Connection& conn, std::int64_t outbox_id) {
@@ -544,24 +561,72 @@ void SqliteRepository::commit(const CommitRequest& request) {
 
 std::vector<OutboundMessage> SqliteRepository::pending_messages(std::size_t limit) {
   auto conn = pool_.acquire();
-  auto stmt = conn->prepare(
-      "SELECT id, run_id, topic, message_key, payload, headers, attempts FROM export_outbox "
-      "WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
-      "read pending outbox messages");
+  auto stmt = conn->prepare(std::string("SELECT ") + kMessageColumns +
+                                " FROM export_outbox WHERE state = 'pending' AND "
+                                "next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+                            "read pending outbox messages");
   stmt.bind(1, to_millis(clock_.now())).bind(2, static_cast<std::int64_t>(limit));
   std::vector<OutboundMessage> out;
-  while (stmt.step()) {
-    OutboundMessage message;
-    message.outbox_id = stmt.int64(0);
-    message.run_id = stmt.text(1);
-    message.topic = stmt.text(2);
-    message.key = stmt.text(3);
-    message.payload = stmt.text(4);
-    message.headers = headers_from_json(stmt.text(5), message.outbox_id);
-    message.attempts = static_cast<int>(stmt.int64(6));
-    out.push_back(std::move(message));
-  }
+  while (stmt.step()) out.push_back(read_message(stmt));
   return out;
+}
+
+std::vector<OutboundMessage> SqliteRepository::claim_messages(std::size_t limit,
+                                                              const std::string& owner,
+                                                              std::chrono::seconds lease) {
+  check_message_claim(owner, lease);
+  if (limit == 0) return {};
+  auto conn = pool_.acquire();
+  return write_transaction(*conn, "claim outbox messages", [&](Connection& c) {
+    const SystemTime now = clock_.now();
+    auto stmt = c.prepare(
+        std::string("UPDATE export_outbox SET claimed_by = ?3, claim_expires_at = ?4 "
+                    "WHERE id IN (SELECT id FROM export_outbox WHERE state = 'pending' AND "
+                    "next_attempt_at <= ?1 AND (claim_expires_at IS NULL OR "
+                    "claim_expires_at <= ?1) ORDER BY id LIMIT ?2) RETURNING ") +
+            kMessageColumns,
+        "claim outbox messages");
+    stmt.bind(1, to_millis(now))
+        .bind(2, static_cast<std::int64_t>(limit))
+        .bind(3, owner)
+        .bind(4, to_millis(now + lease));
+    std::vector<OutboundMessage> out;
+    while (stmt.step()) out.push_back(read_message(stmt));
+    // RETURNING follows no ORDER BY: put the messages back in outbox order.
+    std::sort(out.begin(), out.end(), [](const OutboundMessage& a, const OutboundMessage& b) {
+      return a.outbox_id < b.outbox_id;
+    });
+    return out;
+  });
+}
+
+std::int64_t SqliteRepository::release_message_claims(
+    const std::function<bool(const std::string& owner)>& owner_is_dead) {
+  auto conn = pool_.acquire();
+  return write_transaction(*conn, "release outbox claims", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    auto owners = c.prepare(
+        "SELECT DISTINCT claimed_by FROM export_outbox WHERE claimed_by IS NOT NULL "
+        "AND state = 'pending' AND claim_expires_at > ?1",
+        "list outbox claim owners");
+    owners.bind(1, now);
+    std::vector<std::string> dead;
+    while (owners.step()) {
+      std::string owner = owners.text(0);
+      if (owner_is_dead(owner)) dead.push_back(std::move(owner));
+    }
+    std::int64_t released = 0;
+    auto release = c.prepare(
+        "UPDATE export_outbox SET claimed_by = NULL, claim_expires_at = NULL "
+        "WHERE claimed_by = ?1 AND state = 'pending' AND claim_expires_at > ?2 RETURNING id",
+        "release outbox claims");
+    for (const std::string& owner : dead) {
+      release.reset();
+      release.bind(1, owner).bind(2, now);
+      while (release.step()) ++released;
+    }
+    return released;
+  });
 }
 
 std::int64_t SqliteRepository::pending_count() {
@@ -581,8 +646,8 @@ void SqliteRepository::finish_messages(std::span<const std::int64_t> outbox_ids,
     for (const std::int64_t outbox_id : outbox_ids) require_outbox_row(c, outbox_id);
     auto update = c.prepare(
         "UPDATE export_outbox SET state = ?2, published_at = ?3, "
-        "last_error = coalesce(?4, last_error) WHERE id = ?1 AND state = 'pending' "
-        "RETURNING run_id",
+        "last_error = coalesce(?4, last_error), claimed_by = NULL, claim_expires_at = NULL "
+        "WHERE id = ?1 AND state = 'pending' RETURNING run_id",
         "finish an outbox message");
     auto complete = c.prepare(
         "UPDATE export_runs SET state = 'completed', updated_at = ?2 "
@@ -622,7 +687,8 @@ void SqliteRepository::record_publish_failure(std::int64_t outbox_id, const std:
     require_outbox_row(c, outbox_id);
     auto stmt = c.prepare(
         "UPDATE export_outbox SET attempts = attempts + 1, last_error = ?2, "
-        "next_attempt_at = ?3 WHERE id = ?1 AND state = 'pending'",
+        "next_attempt_at = ?3, claimed_by = NULL, claim_expires_at = NULL "
+        "WHERE id = ?1 AND state = 'pending'",
         "record a failed delivery");
     stmt.bind(1, outbox_id).bind(2, error).bind(3, to_millis(next_attempt));
     stmt.run();

@@ -26,7 +26,8 @@
 //   otherwise it throws Error(kLeaseLost) and changes nothing.
 // - The outbox: mark_all_published, mark_dead_lettered and record_publish_failure are no-ops for a
 //   message that is no longer pending (a relay may repeat itself after a crash); an unknown
-//   outbox id is Error(kInvalidInput).
+//   outbox id is Error(kInvalidInput). claim_messages picks and claims in one BEGIN IMMEDIATE
+//   transaction, so relays of several processes on one file never claim the same message.
 // - seed() loads everything in one transaction with `synchronous=OFF`, foreign-key checks off
 //   (rows are consistent by construction) and a larger page cache, then restores them and
 //   truncates the WAL. 1,000,000 users with their profiles take about 4 s of CPU. Seeding
@@ -80,6 +81,10 @@ class SqliteRepository final : public Repository {
   void complete_empty(const std::string& run_id, const std::string& owner, int attempt) override;
   void commit(const CommitRequest& request) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
+  std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
+                                              std::chrono::seconds lease) override;
+  std::int64_t release_message_claims(
+      const std::function<bool(const std::string& owner)>& owner_is_dead) override;
   std::int64_t pending_count() override;
   void mark_all_published(std::span<const std::int64_t> outbox_ids) override;
   void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;
