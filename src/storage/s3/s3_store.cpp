@@ -134,9 +134,13 @@ S3HttpResponse S3Store::send(const S3HttpRequest& request, const S3RequestContex
   const bool ok = (status >= 200 && status < 300) ||
                   std::find(accepted.begin(), accepted.end(), status) != accepted.end();
   if (!ok) {
-    throw s3_http_error(ctx, status, result.response.body,
-                        result.response.header("x-amz-error-code"),
-                        result.response.header("x-amz-bucket-region"));
+    const std::string header_code = result.response.header("x-amz-error-code");
+    Error error = s3_http_error(ctx, status, result.response.body, header_code,
+                                result.response.header("x-amz-bucket-region"));
+    if (s3_checksum_mismatch(xml_text(result.response.body, "Code").value_or(header_code))) {
+      throw S3ChecksumMismatch(error);
+    }
+    throw error;
   }
   return std::move(result.response);
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,13 +90,14 @@ class S3Store final : public ObjectStore {
   /// A context for error messages.
   S3RequestContext context(std::string operation, std::string key = {}) const;
   /// Sends once; returns the response for 2xx or a status in `accepted`, else throws the
-  /// classified Error. A request whose cancel flag is set is not sent (or is stopped) and
+  /// classified Error (an S3ChecksumMismatch when the server says the body did not match its
+  /// checksum). A request whose cancel flag is set is not sent (or is stopped) and
   /// throws s3_cancelled_error.
   S3HttpResponse send(const S3HttpRequest& request, const S3RequestContext& context,
                       const std::vector<long>& accepted = {});
   /// Runs `op` with the request retries; once `*cancelled` is set no further attempt starts.
   /// An error that is still retriable when the attempts are used up gets "(gave up after N
-  /// attempts)" appended.
+  /// attempts)" appended. An S3ChecksumMismatch is not retried here; it propagates as it is.
   template <typename Op>
   auto with_retry(Op&& op, const std::atomic<bool>* cancelled = nullptr) -> decltype(op());
   /// Counts and logs one retry (the Retry's on_retry callback).
@@ -146,6 +148,7 @@ class S3Store final : public ObjectStore {
 
 template <typename Op>
 auto S3Store::with_retry(Op&& op, const std::atomic<bool>* cancelled) -> decltype(op()) {
+  std::optional<S3ChecksumMismatch> mismatch;  // retriable, but not by repeating the request
   try {
     return retry_.run(
         [&](int attempt) {
@@ -153,12 +156,18 @@ auto S3Store::with_retry(Op&& op, const std::atomic<bool>* cancelled) -> decltyp
             throw Error(ErrorCode::kStorage,
                         "S3 request stopped: another part of the upload failed", false);
           }
-          return op();
+          try {
+            return op();
+          } catch (const S3ChecksumMismatch& e) {
+            mismatch.emplace(e);
+            throw Error(e.code(), e.what(), false);
+          }
         },
         [this](int attempt, const std::exception& error, Duration delay) {
           note_retry(attempt, error, delay);
         });
   } catch (const Error& e) {
+    if (mismatch) throw *mismatch;
     if (!e.retriable()) throw;
     throw Error(e.code(),
                 std::string(e.what()) + " (gave up after " + std::to_string(max_attempts_) +
