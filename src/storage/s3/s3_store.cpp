@@ -261,19 +261,24 @@ StoredObject S3Store::put(const PutRequest& request) {
   }
   ensure_ready();
   const S3Headers headers = s3_object_headers(request.content_type, request.metadata);
-  const FileDescriptor file(::open(request.file.c_str(), O_RDONLY | O_CLOEXEC));
+  // The caller's descriptor when it gives one: the bytes its writer produced, whatever happened
+  // to the path since.
+  const FileDescriptor opened(request.fd >= 0 ? -1
+                                              : ::open(request.file.c_str(), O_RDONLY | O_CLOEXEC));
+  const int fd = request.fd >= 0 ? request.fd : opened.get();
   struct stat info {};
-  if (file.get() < 0 || ::fstat(file.get(), &info) != 0) {
-    throw Error(ErrorCode::kIo, "cannot open the staged file '" + request.file.string() +
+  if (fd < 0 || ::fstat(fd, &info) != 0) {
+    throw Error(ErrorCode::kIo, std::string(request.fd >= 0 ? "cannot read" : "cannot open") +
+                                    " the staged file '" + request.file.string() +
                                     "' for upload: " + std::strerror(errno));
   }
   const auto size = static_cast<std::uint64_t>(info.st_size);
   const auto started = std::chrono::steady_clock::now();
   try {
     if (size <= config_.multipart_threshold) {
-      put_single(request.key, headers, file.get(), size, request.cancel);
+      put_single(request.key, headers, fd, size, request.cancel);
     } else {
-      put_multipart(request.key, headers, file.get(), size, request.cancel);
+      put_multipart(request.key, headers, fd, size, request.cancel);
     }
   } catch (const Error& e) {
     if (request.cancel != nullptr && request.cancel->load()) {
@@ -294,8 +299,11 @@ StoredObject S3Store::put(const PutRequest& request) {
   inc(meters_.uploads);
   inc(meters_.bytes, static_cast<double>(size));
   if (meters_.duration != nullptr) meters_.duration->observe(seconds);
-  return StoredObject{location_.bucket, request.key, s3_object_uri(location_.bucket, request.key),
-                      static_cast<std::int64_t>(size)};
+  return StoredObject{location_.bucket,
+                      request.key,
+                      s3_object_uri(location_.bucket, request.key),
+                      static_cast<std::int64_t>(size),
+                      {}};
 }
 
 void S3Store::remove(const std::string& key) {

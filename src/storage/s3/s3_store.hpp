@@ -60,7 +60,9 @@ class S3Store final : public ObjectStore {
   /// once. Throws Error(kStorage) when the bucket cannot be checked or created.
   void ensure_ready() override;
 
-  /// Uploads `request.file` under `request.key` (ensure_ready() first if not done). Throws
+  /// Uploads the staged file under `request.key` (ensure_ready() first if not done), read
+  /// through `request.fd` when it is >= 0 (`request.file` is then only named in messages),
+  /// else from `request.file`. Throws
   /// Error(kStorage) for S3 failures (retriable for 5xx, 429, timeouts, resets once the request
   /// retries are used up; not for credentials, missing bucket or a rejected request) and
   /// Error(kIo) when the staged file cannot be read.
