@@ -62,10 +62,16 @@ class S3Store final : public ObjectStore {
 
   /// Uploads the staged file under `request.key` (ensure_ready() first if not done), read
   /// through `request.fd` when it is >= 0 (`request.file` is then only named in messages),
-  /// else from `request.file`. Throws
-  /// Error(kStorage) for S3 failures (retriable for 5xx, 429, timeouts, resets once the request
-  /// retries are used up; not for credentials, missing bucket or a rejected request) and
-  /// Error(kIo) when the staged file cannot be read.
+  /// else from `request.file`. Throws Error(kStorage) for S3 failures (retriable for 5xx, 429,
+  /// timeouts, resets once the request retries are used up; not for credentials, missing bucket
+  /// or a rejected request) and Error(kIo) when the staged file cannot be read.
+  ///
+  /// When `request.sha256` is set (64 lower-case hex digits, else Error(kInternal)) the upload
+  /// is verified: a file whose size is not `request.bytes` is not uploaded; a single PUT carries
+  /// `x-amz-checksum-sha256`, so the server refuses any other bytes; once the object is complete
+  /// a HEAD compares its size with the file's, and an object of another size is removed. Each
+  /// failure is a retriable Error(kStorage). The result then carries `request.sha256`; without
+  /// it nothing of this is sent or checked.
   StoredObject put(const PutRequest& request) override;
 
   /// Deletes the object with one DELETE (retried like any request); 404 is success.
@@ -129,6 +135,10 @@ class S3Store final : public ObjectStore {
   /// is there with the expected size (the first completion went through).
   void complete_upload(const std::string& key, const std::string& upload_id,
                        const std::vector<std::string>& etags, std::uint64_t size);
+  /// After an upload that put() verifies: HEADs the object and compares its Content-Length with
+  /// `size`; on a mismatch (or no object) removes it and throws a retriable Error(kStorage)
+  /// naming the key and both sizes.
+  void check_stored_size(const std::string& key, std::uint64_t size);
   /// Aborts an upload (best effort: returns false and logs when it cannot). `once`: a single
   /// request with a short timeout and no retries (after a cancellation, so shutdown is not held
   /// up; an upload left behind is removed by the stale-upload clean-up).

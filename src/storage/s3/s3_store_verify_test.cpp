@@ -1,6 +1,8 @@
 // What S3Store sends so that an upload is exactly the staged file its writer produced: it reads
-// the writer's descriptor rather than the path. Checked against a local HTTP server that records
-// every request with its headers and body.
+// the writer's descriptor rather than the path, has the server check a checksum of every body,
+// and checks the object's size once it is complete. Checked against a local HTTP server that
+// records every request with its headers and body and, like S3, refuses a body that does not
+// match its checksum.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
 #include "observe/metrics.hpp"
@@ -26,6 +29,25 @@ using testing::RecordingS3;
 
 constexpr std::uint64_t kMiB = 1ull << 20;
 constexpr const char* kKey = "exports/group/run.attempt-1.csv.gz";
+constexpr const char* kObjectPath = "/bucket/exports/group/run.attempt-1.csv.gz";
+
+// "abc": its SHA-256 in hex, and in base64 as x-amz-checksum-sha256 carries it.
+constexpr const char* kAbcSha256 =
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+constexpr const char* kAbcSha256Base64 = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// The SignedHeaders list of a request's SigV4 Authorization header, as `;a;b;c;`.
+std::string signed_headers(const RecordedRequest& request) {
+  const std::string auth = request.header("Authorization");
+  const auto from = auth.find("SignedHeaders=");
+  if (from == std::string::npos) return "";
+  const auto start = from + std::string("SignedHeaders=").size();
+  return ";" + auth.substr(start, auth.find(',', start) - start) + ";";
+}
 
 /// `size` bytes that differ from part to part and with `seed`.
 std::string content(std::uint64_t size, char seed) {
@@ -83,6 +105,18 @@ class S3StoreVerifyTest : public ::testing::Test {
     options.request_retry.max_attempts = 3;
     options.clock = &clock_;
     return std::make_unique<S3Store>(c, options, &metrics_, clock_, random_);
+  }
+
+  /// A request to upload `path` through `fd`, verified against `bytes` and `sha256`.
+  static PutRequest verified(const std::filesystem::path& path, int fd, std::int64_t bytes,
+                             const std::string& sha256) {
+    PutRequest put;
+    put.key = kKey;
+    put.file = path;
+    put.fd = fd;
+    put.bytes = bytes;
+    put.sha256 = sha256;
+    return put;
   }
 
   std::filesystem::path write(const std::string& name, const std::string& bytes) {
@@ -155,6 +189,142 @@ TEST_F(S3StoreVerifyTest, AMultipartUploadReadsTheDescriptorAfterThePathWasUnlin
   EXPECT_EQ(requests_with("partNumber=").size(), 3u);
   EXPECT_TRUE(parts_body() == written) << "the parts are not the descriptor's bytes";
   EXPECT_EQ(requests_with("POST /bucket/" + std::string(kKey) + "?uploadId=").size(), 1u);
+}
+
+TEST_F(S3StoreVerifyTest, ASinglePutCarriesTheFilesSha256SignedAndAHeadChecksTheSize) {
+  const auto path = write("staged.csv.gz", "abc");
+  const OpenFile fd(path);
+
+  const StoredObject stored =
+      store(config(16 * kMiB))->put(verified(path, fd.get(), 3, kAbcSha256));
+
+  EXPECT_EQ(stored.bytes, 3);
+  EXPECT_EQ(stored.sha256, kAbcSha256);
+  const auto puts = requests_with(std::string("PUT ") + kObjectPath);
+  ASSERT_EQ(puts.size(), 1u) << ::testing::PrintToString(peer_.requests());
+  EXPECT_EQ(puts[0].header("x-amz-checksum-sha256"), kAbcSha256Base64);
+  // libcurl signs every header it is given, so a proxy cannot strip or alter the checksum.
+  EXPECT_TRUE(contains(signed_headers(puts[0]), ";x-amz-checksum-sha256;"))
+      << puts[0].header("Authorization");
+  EXPECT_TRUE(contains(signed_headers(puts[0]), ";x-amz-content-sha256;"));
+  const auto requests = peer_.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back(), std::string("HEAD ") + kObjectPath)
+      << "no HEAD followed the upload: " << ::testing::PrintToString(requests);
+  EXPECT_EQ(peer_.count("DELETE "), 0u);
+}
+
+TEST_F(S3StoreVerifyTest, WithoutASha256NothingIsCheckedAsBefore) {
+  const auto path = write("staged.csv.gz", "abc");
+  PutRequest put;
+  put.key = kKey;
+  put.file = path;
+  put.bytes = 999;  // ignored without a digest
+
+  const StoredObject stored = store(config(16 * kMiB))->put(put);
+
+  EXPECT_EQ(stored.bytes, 3);
+  EXPECT_EQ(stored.sha256, "");
+  const auto puts = requests_with(std::string("PUT ") + kObjectPath);
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0].header("x-amz-checksum-sha256"), "");
+  EXPECT_EQ(puts[0].header("Content-MD5"), "");
+  EXPECT_EQ(peer_.count("HEAD /bucket/"), 0u) << ::testing::PrintToString(peer_.requests());
+}
+
+TEST_F(S3StoreVerifyTest, ASinglePutOfOtherBytesIsRefusedByTheServerOnceAsARetriableError) {
+  const auto path = write("staged.csv.gz", "abd");  // not the bytes whose digest is given
+  const OpenFile fd(path);
+  try {
+    store(config(16 * kMiB))->put(verified(path, fd.get(), 3, kAbcSha256));
+    FAIL() << "bytes that do not match their digest were stored";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_TRUE(e.retriable()) << e.what();
+    EXPECT_TRUE(contains(e.what(), "did not match their checksum")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "XAmzContentChecksumMismatch")) << e.what();
+    EXPECT_FALSE(contains(e.what(), "gave up after")) << e.what();
+  }
+  EXPECT_EQ(peer_.count("PUT /bucket/"), 1u) << "the refused PUT was sent again";
+  EXPECT_TRUE(clock_.sleeps().empty());
+  EXPECT_FALSE(peer_.has_object(kObjectPath));
+  EXPECT_EQ(metrics_.value("users_export_s3_failures_total"), 1.0);
+}
+
+TEST_F(S3StoreVerifyTest, AFileOfAnotherSizeThanItsWriterWroteIsNotUploaded) {
+  const auto path = write("staged.csv.gz", "abcd");
+  const OpenFile fd(path);
+  try {
+    store(config(0))->put(verified(path, fd.get(), 3, kAbcSha256));
+    FAIL() << "a file of the wrong size was uploaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_TRUE(e.retriable()) << e.what();
+    EXPECT_TRUE(contains(e.what(), "holds 4 bytes but its writer wrote 3")) << e.what();
+  }
+  EXPECT_EQ(peer_.count("PUT /bucket/"), 0u) << ::testing::PrintToString(peer_.requests());
+  EXPECT_EQ(peer_.count("uploads"), 0u);
+}
+
+TEST_F(S3StoreVerifyTest, AnObjectOfAnotherSizeIsRemovedAndTheErrorNamesBothSizes) {
+  peer_.size_error = -1;  // the store lost a byte
+  const auto path = write("staged.csv.gz", "abc");
+  const OpenFile fd(path);
+  try {
+    store(config(16 * kMiB))->put(verified(path, fd.get(), 3, kAbcSha256));
+    FAIL() << "an object of the wrong size was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_TRUE(e.retriable()) << e.what();
+    EXPECT_TRUE(contains(e.what(), std::string("'") + kKey + "'")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "should hold the 3 bytes")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "an object of 2 bytes")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "it was removed")) << e.what();
+  }
+  const auto requests = peer_.requests();
+  ASSERT_GE(requests.size(), 2u);
+  EXPECT_EQ(requests[requests.size() - 2], std::string("HEAD ") + kObjectPath);
+  EXPECT_EQ(requests.back(), std::string("DELETE ") + kObjectPath);
+  EXPECT_FALSE(peer_.has_object(kObjectPath));
+}
+
+TEST_F(S3StoreVerifyTest, AHeadFollowsTheCompletionOfAMultipartUpload) {
+  const std::string written = content(6 * kMiB, 'c');
+  const auto path = write("staged.csv.gz", written);
+  const OpenFile fd(path);
+  const std::string sha = to_hex([&] {
+    Digest d;
+    d.update(written);
+    return d.finish();
+  }());
+
+  const StoredObject stored =
+      store(config(5 * kMiB))
+          ->put(verified(path, fd.get(), static_cast<std::int64_t>(written.size()), sha));
+
+  EXPECT_EQ(stored.sha256, sha);
+  const auto requests = peer_.requests();
+  ASSERT_GE(requests.size(), 2u);
+  EXPECT_EQ(requests[requests.size() - 2],
+            std::string("POST ") + kObjectPath + "?uploadId=" + RecordingS3::kUploadId);
+  EXPECT_EQ(requests.back(), std::string("HEAD ") + kObjectPath);
+}
+
+TEST_F(S3StoreVerifyTest, ADigestThatIsNotLowerCaseHexIsRefusedBeforeAnyRequest) {
+  const auto path = write("staged.csv.gz", "abc");
+  for (const std::string& bad : {std::string("abc"), std::string(kAbcSha256).substr(1) + "G",
+                                 std::string("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410F"
+                                             "F61F20015AD")}) {
+    PutRequest put = verified(path, -1, 3, bad);
+    try {
+      store(config(16 * kMiB))->put(put);
+      FAIL() << "accepted SHA-256 '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInternal) << e.what();
+      EXPECT_TRUE(contains(e.what(), bad)) << e.what();
+    }
+  }
+  EXPECT_TRUE(peer_.requests().empty()) << ::testing::PrintToString(peer_.requests());
 }
 
 }  // namespace
