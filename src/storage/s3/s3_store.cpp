@@ -299,7 +299,7 @@ StoredObject S3Store::put(const PutRequest& request) {
       }
       put_single(request.key, put_headers, fd, size, request.cancel);
     } else {
-      put_multipart(request.key, headers, fd, size, request.cancel);
+      put_multipart(request, headers, fd, size);
     }
     if (verify) check_stored_size(request.key, size);
   } catch (const Error& e) {

@@ -68,10 +68,12 @@ class S3Store final : public ObjectStore {
   ///
   /// When `request.sha256` is set (64 lower-case hex digits, else Error(kInternal)) the upload
   /// is verified: a file whose size is not `request.bytes` is not uploaded; a single PUT carries
-  /// `x-amz-checksum-sha256`, so the server refuses any other bytes; once the object is complete
-  /// a HEAD compares its size with the file's, and an object of another size is removed. Each
-  /// failure is a retriable Error(kStorage). The result then carries `request.sha256`; without
-  /// it nothing of this is sent or checked.
+  /// `x-amz-checksum-sha256`, so the server refuses any other bytes; each part of a multipart
+  /// upload carries the Content-MD5 of its bytes, and the upload is aborted rather than
+  /// completed when the parts read do not make up the writer's SHA-256; once the object is
+  /// complete a HEAD compares its size with the file's, and an object of another size is
+  /// removed. Each failure is a retriable Error(kStorage). The result then carries
+  /// `request.sha256`; without it nothing of this is sent or checked.
   StoredObject put(const PutRequest& request) override;
 
   /// Deletes the object with one DELETE (retried like any request); 404 is success.
@@ -122,15 +124,18 @@ class S3Store final : public ObjectStore {
   /// One PUT of the whole file; `cancel` (may be null) stops it.
   void put_single(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size,
                   const std::atomic<bool>* cancel);
-  /// Multipart upload of the whole file; aborts it when it fails or `cancel` (may be null) turns
-  /// true.
-  void put_multipart(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size,
-                     const std::atomic<bool>* cancel);
-  /// Uploads one part and returns its ETag; `failed` stops its retries (another part failed),
-  /// `cancel` (may be null) the part itself.
+  /// Multipart upload of the `size` bytes of `fd` under `request.key`; aborts it when it fails
+  /// or `request.cancel` (may be null) turns true. With `request.sha256` set, each part carries
+  /// the Content-MD5 of its bytes, and the upload is aborted, not completed, when the parts read
+  /// do not make up a file with that SHA-256.
+  void put_multipart(const PutRequest& request, const S3Headers& headers, int fd,
+                     std::uint64_t size);
+  /// Uploads one part and returns its ETag; `content_md5` (base64, "" for none) is sent as
+  /// Content-MD5; `failed` stops its retries (another part failed), `cancel` (may be null) the
+  /// part itself.
   std::string upload_part(const std::string& key, const std::string& upload_id, const S3Part& part,
-                          std::size_t part_count, int fd, const std::atomic<bool>& failed,
-                          const std::atomic<bool>* cancel);
+                          std::size_t part_count, int fd, const std::string& content_md5,
+                          const std::atomic<bool>& failed, const std::atomic<bool>* cancel);
   /// Completes the upload; a retried completion answered NoSuchUpload succeeds if the object
   /// is there with the expected size (the first completion went through).
   void complete_upload(const std::string& key, const std::string& upload_id,

@@ -74,6 +74,20 @@ class OpenFile {
   int fd_;
 };
 
+/// Base64 of the raw digest of `bytes` (as Content-MD5 and x-amz-checksum-sha256 carry it).
+std::string base64_digest(Digest::Kind kind, std::string_view bytes) {
+  Digest d(kind);
+  d.update(bytes);
+  return to_base64(d.finish());
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+std::string sha256_hex_of(std::string_view bytes) {
+  Digest d;
+  d.update(bytes);
+  return to_hex(d.finish());
+}
+
 class S3StoreVerifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -292,11 +306,7 @@ TEST_F(S3StoreVerifyTest, AHeadFollowsTheCompletionOfAMultipartUpload) {
   const std::string written = content(6 * kMiB, 'c');
   const auto path = write("staged.csv.gz", written);
   const OpenFile fd(path);
-  const std::string sha = to_hex([&] {
-    Digest d;
-    d.update(written);
-    return d.finish();
-  }());
+  const std::string sha = sha256_hex_of(written);
 
   const StoredObject stored =
       store(config(5 * kMiB))
@@ -325,6 +335,86 @@ TEST_F(S3StoreVerifyTest, ADigestThatIsNotLowerCaseHexIsRefusedBeforeAnyRequest)
     }
   }
   EXPECT_TRUE(peer_.requests().empty()) << ::testing::PrintToString(peer_.requests());
+}
+
+TEST_F(S3StoreVerifyTest, EveryPartCarriesTheSignedContentMd5OfItsBytes) {
+  const std::string written = content(16 * kMiB + 5, 'd');  // four parts, the last of 5 bytes
+  const auto path = write("staged.csv.gz", written);
+  const OpenFile fd(path);
+
+  const StoredObject stored =
+      store(config(5 * kMiB, 2))
+          ->put(verified(path, fd.get(), static_cast<std::int64_t>(written.size()),
+                         sha256_hex_of(written)));
+
+  EXPECT_EQ(stored.sha256, sha256_hex_of(written));
+  for (int n = 1; n <= 4; ++n) {
+    const auto parts = requests_with("partNumber=" + std::to_string(n) + "&");
+    ASSERT_EQ(parts.size(), 1u) << "part " << n;
+    const std::uint64_t offset = static_cast<std::uint64_t>(n - 1) * 5 * kMiB;
+    const std::string expected =
+        base64_digest(Digest::Kind::kMd5, std::string_view(written).substr(offset, 5 * kMiB));
+    EXPECT_EQ(parts[0].header("Content-MD5"), expected) << "part " << n;
+    EXPECT_TRUE(contains(signed_headers(parts[0]), ";content-md5;"))
+        << parts[0].header("Authorization");
+  }
+  EXPECT_EQ(requests_with("POST " + std::string(kObjectPath) + "?uploadId=").size(), 1u);
+  EXPECT_EQ(requests_with("uploads")[0].header("Content-MD5"), "");
+}
+
+TEST_F(S3StoreVerifyTest, PartsOfAFileThatIsNotTheWritersAreAbortedNotCompleted) {
+  for (const int parallel : {1, 2}) {
+    SCOPED_TRACE("parallel_parts=" + std::to_string(parallel));
+    RecordingS3 peer;
+    peer.hold = false;
+    auto c = config(5 * kMiB, parallel);
+    c.s3_endpoint = peer.endpoint();
+    const std::string written = content(12 * kMiB, 'e');
+    std::string changed = written;
+    changed[7 * kMiB] ^= 0x01;  // one bit of part 2 differs from what the writer digested
+    const auto path = write("staged.csv.gz", changed);
+    const OpenFile fd(path);
+    try {
+      store(c)->put(verified(path, fd.get(), static_cast<std::int64_t>(written.size()),
+                             sha256_hex_of(written)));
+      FAIL() << "a file that is not the writer's was uploaded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kStorage);
+      EXPECT_TRUE(e.retriable()) << e.what();
+      EXPECT_TRUE(contains(e.what(), "have SHA-256 " + sha256_hex_of(changed))) << e.what();
+      EXPECT_TRUE(contains(e.what(), "not the " + sha256_hex_of(written))) << e.what();
+      EXPECT_TRUE(contains(e.what(), "changed under the upload")) << e.what();
+    }
+    const auto requests = peer.requests();
+    EXPECT_EQ(
+        peer.count(std::string("DELETE ") + kObjectPath + "?uploadId=" + RecordingS3::kUploadId),
+        1u)
+        << ::testing::PrintToString(requests);
+    EXPECT_EQ(peer.count(std::string("POST ") + kObjectPath + "?uploadId="), 0u)
+        << "the upload was completed: " << ::testing::PrintToString(requests);
+    EXPECT_EQ(peer.count("partNumber=3"), 0u) << "the last part was sent after the mismatch";
+    EXPECT_EQ(peer.count("HEAD /bucket/exports"), 0u);
+    EXPECT_FALSE(peer.has_object(kObjectPath));
+  }
+}
+
+TEST_F(S3StoreVerifyTest, AFileThatShrankUnderAMultipartUploadIsAbortedAsRetriable) {
+  const std::string written = content(11 * kMiB, 'f');
+  const auto path = write("staged.csv.gz", written);
+  const OpenFile fd(path);
+  const std::string sha = sha256_hex_of(written);
+  peer_.on_upload = [&] { std::filesystem::resize_file(path, 6 * kMiB); };  // during part 1
+  try {
+    store(config(5 * kMiB))
+        ->put(verified(path, fd.get(), static_cast<std::int64_t>(written.size()), sha));
+    FAIL() << "a truncated file was uploaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage) << e.what();
+    EXPECT_TRUE(e.retriable()) << e.what();
+    EXPECT_TRUE(contains(e.what(), "ends at byte 6291456 of 11534336")) << e.what();
+  }
+  EXPECT_EQ(peer_.count(std::string("DELETE ") + kObjectPath + "?uploadId="), 1u);
+  EXPECT_EQ(peer_.count(std::string("POST ") + kObjectPath + "?uploadId="), 0u);
 }
 
 }  // namespace
