@@ -70,5 +70,5 @@ for mode in "${modes[@]}"; do
     *) read -r _ part parallel _ <<<"$mode"; label="store, multipart ${part} MiB parts x${parallel}" ;;
   esac
   [[ "$mode" == *plain ]] && label+=", unverified"
-  printf '  %-36s %7s MiB/s\n' "$label" "$median"
+  printf '  %-48s %7s MiB/s\n' "$label" "$median"
 done
