@@ -2,9 +2,15 @@
 // UE_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY and prints MiB/s. Run by scripts/bench-s3.sh,
 // which starts the server and times the curl command-line program on the same file beside it.
 //
-// Usage: s3_upload_bench FILE MODE [PART_MIB] [PARALLEL]
+// Usage: s3_upload_bench FILE MODE [PART_MIB] [PARALLEL] [CHECK]
 //   MODE multipart: parts of PART_MIB (default 8) MiB, PARALLEL (default 2) at a time
 //   MODE single:    one PUT of the whole file
+//   CHECK verified (default): as the exporter uploads, through an open descriptor with the
+//                   file's size and SHA-256 (computed before the timer starts), so checksums
+//                   are sent and the object's size is checked; plain: by path, no checks
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +18,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "common/digest.hpp"
 #include "common/error.hpp"
 #include "observe/metrics.hpp"
 #include "storage/s3/s3_store.hpp"
@@ -32,13 +39,15 @@ std::string env(const char* name) {
 int main(int argc, char** argv) {
   using namespace user_export;
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s FILE multipart|single [PART_MIB] [PARALLEL]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s FILE multipart|single [PART_MIB] [PARALLEL] [verified|plain]\n",
+                 argv[0]);
     return 2;
   }
   const std::filesystem::path file = argv[1];
   const std::string mode = argv[2];
   const std::uint64_t part_mib = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 8;
   const int parallel = argc > 4 ? std::atoi(argv[4]) : 2;
+  const bool verified = argc <= 5 || std::string(argv[5]) != "plain";
 
   StoreConfig config;
   config.url = "s3://ue-bench/bench";
@@ -56,16 +65,26 @@ int main(int argc, char** argv) {
   try {
     const auto store = make_s3_store(config, &metrics, sleeper, random);
     store->ensure_ready();
-    const std::string key =
-        "bench/" + mode + "-" + std::to_string(part_mib) + "-" + std::to_string(parallel) + ".bin";
+    PutRequest put;
+    put.key = "bench/" + mode + "-" + std::to_string(part_mib) + "-" + std::to_string(parallel) +
+              (verified ? "" : "-plain") + ".bin";
+    put.file = file;
+    const int fd = verified ? ::open(file.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+    if (verified) {
+      const FdDigest digest = sha256_of_fd(fd, file.string());
+      put.fd = fd;
+      put.bytes = digest.bytes;
+      put.sha256 = digest.sha256;
+    }
     const auto started = std::chrono::steady_clock::now();
-    const StoredObject stored = store->put(PutRequest{key, file, "application/gzip", {}});
+    const StoredObject stored = store->put(put);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double mib = static_cast<double>(stored.bytes) / (1 << 20);
     std::printf("store %-9s part=%lluMiB parallel=%d  %.1f MiB in %.2f s = %.1f MiB/s  key=%s\n",
                 mode.c_str(), static_cast<unsigned long long>(part_mib), parallel, mib, seconds,
-                mib / seconds, key.c_str());
+                mib / seconds, put.key.c_str());
+    if (fd >= 0) ::close(fd);
   } catch (const Error& e) {
     std::fprintf(stderr, "upload failed: %s\n", e.what());
     return 1;

@@ -101,6 +101,14 @@ Error s3_http_error(const S3RequestContext& c, long status, std::string_view bod
                        "region",
                    false);
   }
+  if (s3_checksum_mismatch(code)) {
+    return storage(c,
+                   "the bytes the server received did not match their checksum (" + said +
+                       "): the staged file changed while it was uploaded or the bytes were "
+                       "damaged on the way; the server kept none of them, and the export stages "
+                       "the file again and retries",
+                   true);
+  }
   if (code == "NoSuchUpload") {
     return storage(c,
                    "the multipart upload disappeared while it ran (" + said +
@@ -124,6 +132,11 @@ Error s3_http_error(const S3RequestContext& c, long status, std::string_view bod
                      "); this is a client bug or an unsupported server: report it with this "
                      "message",
                  false);
+}
+
+bool s3_checksum_mismatch(std::string_view code) {
+  return code == "BadDigest" || code == "XAmzContentChecksumMismatch" ||
+         code == "XAmzContentSHA256Mismatch";
 }
 
 bool s3_transport_retriable(int curl_code) {

@@ -23,6 +23,8 @@ struct S3RequestContext {
 ///     requests): not retriable; the message names the access key id and the variable to fix;
 ///   - NoSuchBucket and redirects to another region: not retriable; the message names the
 ///     bucket and the setting to fix;
+///   - 400 BadDigest and the other checksum mismatches (s3_checksum_mismatch): retriable; the
+///     message says the bytes received did not match their checksum;
 ///   - 5xx (but 501), 429, 408, and 400 RequestTimeout / 409 OperationAborted: retriable;
 ///   - anything else: not retriable.
 /// `status` is the HTTP status; `body` the response body (may be empty, as for HEAD);
@@ -31,6 +33,20 @@ struct S3RequestContext {
 /// error answer naming a region other than the signing region says which region to set.
 Error s3_http_error(const S3RequestContext& context, long status, std::string_view body,
                     std::string_view header_code = {}, std::string_view bucket_region = {});
+
+/// Whether `code`, an S3 error code, says that the body the server received does not match the
+/// checksum the request carried: BadDigest (Content-MD5 or x-amz-checksum-sha256, as AWS and
+/// MinIO say it), XAmzContentChecksumMismatch (MinIO, x-amz-checksum-*) or
+/// XAmzContentSHA256Mismatch (x-amz-content-sha256).
+bool s3_checksum_mismatch(std::string_view code);
+
+/// The Error of an answer for which s3_checksum_mismatch() holds. It is retriable (the export
+/// stages the file again and uploads that), but S3Store's request retries do not repeat the
+/// request: it would read the same bytes of the same staged file again.
+class S3ChecksumMismatch : public Error {
+ public:
+  explicit S3ChecksumMismatch(const Error& error) : Error(error) {}
+};
 
 /// Whether a libcurl result code is a transient transport failure (connection refused or reset,
 /// timeout, name resolution, a response cut short) that a later attempt may not meet.

@@ -104,6 +104,24 @@ TEST(S3HttpError, ServerErrorsThrottlingAndTimeoutsAreRetried) {
   EXPECT_TRUE(s3_http_error(ctx(), 200, error_xml("InternalError")).retriable());
 }
 
+TEST(S3HttpError, ChecksumMismatchSaysTheBytesDidNotMatchAndIsRetriable) {
+  for (const char* code :
+       {"BadDigest", "XAmzContentChecksumMismatch", "XAmzContentSHA256Mismatch"}) {
+    EXPECT_TRUE(s3_checksum_mismatch(code)) << code;
+    const Error e = s3_http_error(ctx(), 400, error_xml(code, "The checksum did not match"));
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_TRUE(e.retriable()) << code;
+    EXPECT_TRUE(contains(e, "did not match their checksum")) << e.what();
+    EXPECT_TRUE(contains(e, std::string("HTTP 400 ") + code)) << e.what();
+    EXPECT_TRUE(contains(e, "'p/k.csv.gz'")) << e.what();
+  }
+  // A header code serves when the answer has no body.
+  EXPECT_TRUE(contains(s3_http_error(ctx(), 400, "", "BadDigest"), "did not match their checksum"));
+  // A malformed Content-MD5 is the client's fault, not a damaged body.
+  EXPECT_FALSE(s3_checksum_mismatch("InvalidDigest"));
+  EXPECT_FALSE(s3_http_error(ctx(), 400, error_xml("InvalidDigest")).retriable());
+}
+
 TEST(S3HttpError, RejectedRequestsAndUnimplementedOperationsAreNotRetried) {
   EXPECT_FALSE(s3_http_error(ctx(), 400, error_xml("EntityTooSmall")).retriable());
   EXPECT_FALSE(s3_http_error(ctx(), 400, error_xml("InvalidPart")).retriable());

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/digest.hpp"
 #include "common/error.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
@@ -134,9 +135,13 @@ S3HttpResponse S3Store::send(const S3HttpRequest& request, const S3RequestContex
   const bool ok = (status >= 200 && status < 300) ||
                   std::find(accepted.begin(), accepted.end(), status) != accepted.end();
   if (!ok) {
-    throw s3_http_error(ctx, status, result.response.body,
-                        result.response.header("x-amz-error-code"),
-                        result.response.header("x-amz-bucket-region"));
+    const std::string header_code = result.response.header("x-amz-error-code");
+    Error error = s3_http_error(ctx, status, result.response.body, header_code,
+                                result.response.header("x-amz-bucket-region"));
+    if (s3_checksum_mismatch(xml_text(result.response.body, "Code").value_or(header_code))) {
+      throw S3ChecksumMismatch(error);
+    }
+    throw error;
   }
   return std::move(result.response);
 }
@@ -255,22 +260,48 @@ StoredObject S3Store::put(const PutRequest& request) {
     throw Error(ErrorCode::kStorage,
                 "S3 object key '" + request.key + "' must be 1 to 1024 bytes long", false);
   }
+  const bool verify = !request.sha256.empty();
+  if (verify && (request.sha256.size() != 64 ||
+                 request.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    throw Error(ErrorCode::kInternal, "the SHA-256 given for S3 object '" + request.key + "' ('" +
+                                          request.sha256 +
+                                          "') is not 64 lower-case hex digits; pass the digest "
+                                          "the staged file's writer computed");
+  }
   ensure_ready();
   const S3Headers headers = s3_object_headers(request.content_type, request.metadata);
-  const FileDescriptor file(::open(request.file.c_str(), O_RDONLY | O_CLOEXEC));
+  // The caller's descriptor when it gives one: the bytes its writer produced, whatever happened
+  // to the path since.
+  const FileDescriptor opened(request.fd >= 0 ? -1
+                                              : ::open(request.file.c_str(), O_RDONLY | O_CLOEXEC));
+  const int fd = request.fd >= 0 ? request.fd : opened.get();
   struct stat info {};
-  if (file.get() < 0 || ::fstat(file.get(), &info) != 0) {
-    throw Error(ErrorCode::kIo, "cannot open the staged file '" + request.file.string() +
+  if (fd < 0 || ::fstat(fd, &info) != 0) {
+    throw Error(ErrorCode::kIo, std::string(request.fd >= 0 ? "cannot read" : "cannot open") +
+                                    " the staged file '" + request.file.string() +
                                     "' for upload: " + std::strerror(errno));
   }
   const auto size = static_cast<std::uint64_t>(info.st_size);
   const auto started = std::chrono::steady_clock::now();
   try {
-    if (size <= config_.multipart_threshold) {
-      put_single(request.key, headers, file.get(), size, request.cancel);
-    } else {
-      put_multipart(request.key, headers, file.get(), size, request.cancel);
+    if (verify && request.bytes >= 0 && size != static_cast<std::uint64_t>(request.bytes)) {
+      throw Error(ErrorCode::kStorage,
+                  "the staged file '" + request.file.string() + "' holds " + std::to_string(size) +
+                      " bytes but its writer wrote " + std::to_string(request.bytes) +
+                      ": it changed after it was written; nothing was uploaded under '" +
+                      request.key + "', and the export stages the file again",
+                  true);
     }
+    if (size <= config_.multipart_threshold) {
+      S3Headers put_headers = headers;
+      if (verify) {  // the server refuses a body whose SHA-256 is not this one
+        put_headers.emplace_back("x-amz-checksum-sha256", to_base64(from_hex(request.sha256)));
+      }
+      put_single(request.key, put_headers, fd, size, request.cancel);
+    } else {
+      put_multipart(request, headers, fd, size);
+    }
+    if (verify) check_stored_size(request.key, size);
   } catch (const Error& e) {
     if (request.cancel != nullptr && request.cancel->load()) {
       // Not a storage failure: the process is shutting down.
@@ -291,7 +322,30 @@ StoredObject S3Store::put(const PutRequest& request) {
   inc(meters_.bytes, static_cast<double>(size));
   if (meters_.duration != nullptr) meters_.duration->observe(seconds);
   return StoredObject{location_.bucket, request.key, s3_object_uri(location_.bucket, request.key),
-                      static_cast<std::int64_t>(size)};
+                      static_cast<std::int64_t>(size), verify ? request.sha256 : std::string()};
+}
+
+void S3Store::check_stored_size(const std::string& key, std::uint64_t size) {
+  const auto ctx = context("check of uploaded object", key);
+  const auto head =
+      send_with_retry(S3HttpRequest{"HEAD", addressing_.object_url(key), {}, {}, {}}, ctx, {404});
+  const std::string length = head.status == 404 ? std::string() : head.header("content-length");
+  if (!length.empty() && length == std::to_string(size)) return;
+  const std::string found = head.status == 404 ? "no object"
+                            : length.empty()   ? "an object without a Content-Length"
+                                               : "an object of " + length + " bytes";
+  std::string removed = "it was removed";
+  try {
+    remove(key);
+  } catch (const Error& e) {
+    removed = std::string("it could not be removed (") + e.what() + ")";
+  }
+  throw Error(ErrorCode::kStorage,
+              "S3 object '" + key + "' in bucket '" + location_.bucket + "' at " + ctx.endpoint +
+                  " should hold the " + std::to_string(size) +
+                  " bytes of the staged file after its upload but the server reports " + found +
+                  "; " + removed + ", and the export uploads the file again",
+              true);
 }
 
 void S3Store::remove(const std::string& key) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,10 +60,20 @@ class S3Store final : public ObjectStore {
   /// once. Throws Error(kStorage) when the bucket cannot be checked or created.
   void ensure_ready() override;
 
-  /// Uploads `request.file` under `request.key` (ensure_ready() first if not done). Throws
-  /// Error(kStorage) for S3 failures (retriable for 5xx, 429, timeouts, resets once the request
-  /// retries are used up; not for credentials, missing bucket or a rejected request) and
-  /// Error(kIo) when the staged file cannot be read.
+  /// Uploads the staged file under `request.key` (ensure_ready() first if not done), read
+  /// through `request.fd` when it is >= 0 (`request.file` is then only named in messages),
+  /// else from `request.file`. Throws Error(kStorage) for S3 failures (retriable for 5xx, 429,
+  /// timeouts, resets once the request retries are used up; not for credentials, missing bucket
+  /// or a rejected request) and Error(kIo) when the staged file cannot be read.
+  ///
+  /// When `request.sha256` is set (64 lower-case hex digits, else Error(kInternal)) the upload
+  /// is verified: a file whose size is not `request.bytes` is not uploaded; a single PUT carries
+  /// `x-amz-checksum-sha256`, so the server refuses any other bytes; each part of a multipart
+  /// upload carries the Content-MD5 of its bytes, and the upload is aborted rather than
+  /// completed when the parts read do not make up the writer's SHA-256; once the object is
+  /// complete a HEAD compares its size with the file's, and an object of another size is
+  /// removed. Each failure is a retriable Error(kStorage). The result then carries
+  /// `request.sha256`; without it nothing of this is sent or checked.
   StoredObject put(const PutRequest& request) override;
 
   /// Deletes the object with one DELETE (retried like any request); 404 is success.
@@ -89,13 +100,14 @@ class S3Store final : public ObjectStore {
   /// A context for error messages.
   S3RequestContext context(std::string operation, std::string key = {}) const;
   /// Sends once; returns the response for 2xx or a status in `accepted`, else throws the
-  /// classified Error. A request whose cancel flag is set is not sent (or is stopped) and
+  /// classified Error (an S3ChecksumMismatch when the server says the body did not match its
+  /// checksum). A request whose cancel flag is set is not sent (or is stopped) and
   /// throws s3_cancelled_error.
   S3HttpResponse send(const S3HttpRequest& request, const S3RequestContext& context,
                       const std::vector<long>& accepted = {});
   /// Runs `op` with the request retries; once `*cancelled` is set no further attempt starts.
   /// An error that is still retriable when the attempts are used up gets "(gave up after N
-  /// attempts)" appended.
+  /// attempts)" appended. An S3ChecksumMismatch is not retried here; it propagates as it is.
   template <typename Op>
   auto with_retry(Op&& op, const std::atomic<bool>* cancelled = nullptr) -> decltype(op());
   /// Counts and logs one retry (the Retry's on_retry callback).
@@ -112,19 +124,26 @@ class S3Store final : public ObjectStore {
   /// One PUT of the whole file; `cancel` (may be null) stops it.
   void put_single(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size,
                   const std::atomic<bool>* cancel);
-  /// Multipart upload of the whole file; aborts it when it fails or `cancel` (may be null) turns
-  /// true.
-  void put_multipart(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size,
-                     const std::atomic<bool>* cancel);
-  /// Uploads one part and returns its ETag; `failed` stops its retries (another part failed),
-  /// `cancel` (may be null) the part itself.
+  /// Multipart upload of the `size` bytes of `fd` under `request.key`; aborts it when it fails
+  /// or `request.cancel` (may be null) turns true. With `request.sha256` set, each part carries
+  /// the Content-MD5 of its bytes, and the upload is aborted, not completed, when the parts read
+  /// do not make up a file with that SHA-256.
+  void put_multipart(const PutRequest& request, const S3Headers& headers, int fd,
+                     std::uint64_t size);
+  /// Uploads one part and returns its ETag; `content_md5` (base64, "" for none) is sent as
+  /// Content-MD5; `failed` stops its retries (another part failed), `cancel` (may be null) the
+  /// part itself.
   std::string upload_part(const std::string& key, const std::string& upload_id, const S3Part& part,
-                          std::size_t part_count, int fd, const std::atomic<bool>& failed,
-                          const std::atomic<bool>* cancel);
+                          std::size_t part_count, int fd, const std::string& content_md5,
+                          const std::atomic<bool>& failed, const std::atomic<bool>* cancel);
   /// Completes the upload; a retried completion answered NoSuchUpload succeeds if the object
   /// is there with the expected size (the first completion went through).
   void complete_upload(const std::string& key, const std::string& upload_id,
                        const std::vector<std::string>& etags, std::uint64_t size);
+  /// After an upload that put() verifies: HEADs the object and compares its Content-Length with
+  /// `size`; on a mismatch (or no object) removes it and throws a retriable Error(kStorage)
+  /// naming the key and both sizes.
+  void check_stored_size(const std::string& key, std::uint64_t size);
   /// Aborts an upload (best effort: returns false and logs when it cannot). `once`: a single
   /// request with a short timeout and no retries (after a cancellation, so shutdown is not held
   /// up; an upload left behind is removed by the stale-upload clean-up).
@@ -146,6 +165,7 @@ class S3Store final : public ObjectStore {
 
 template <typename Op>
 auto S3Store::with_retry(Op&& op, const std::atomic<bool>* cancelled) -> decltype(op()) {
+  std::optional<S3ChecksumMismatch> mismatch;  // retriable, but not by repeating the request
   try {
     return retry_.run(
         [&](int attempt) {
@@ -153,12 +173,18 @@ auto S3Store::with_retry(Op&& op, const std::atomic<bool>* cancelled) -> decltyp
             throw Error(ErrorCode::kStorage,
                         "S3 request stopped: another part of the upload failed", false);
           }
-          return op();
+          try {
+            return op();
+          } catch (const S3ChecksumMismatch& e) {
+            mismatch.emplace(e);
+            throw Error(e.code(), e.what(), false);
+          }
         },
         [this](int attempt, const std::exception& error, Duration delay) {
           note_retry(attempt, error, delay);
         });
   } catch (const Error& e) {
+    if (mismatch) throw *mismatch;
     if (!e.retriable()) throw;
     throw Error(e.code(),
                 std::string(e.what()) + " (gave up after " + std::to_string(max_attempts_) +

@@ -2,22 +2,18 @@
 // local HTTP server that records every request and holds uploads until released, so a test
 // can cancel while a transfer is in flight and see which requests followed.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
 #include "observe/metrics.hpp"
+#include "storage/s3/s3_recording_server.hpp"
 #include "storage/s3/s3_store.hpp"
 
 namespace user_export {
@@ -25,103 +21,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
+using testing::RecordingS3;
 
 constexpr std::uint64_t kMiB = 1ull << 20;
-constexpr const char* kUploadId = "upload-id-1";
-
-/// A minimal S3 look-alike: HEAD bucket 200, CreateMultipartUpload, UploadPart, PutObject,
-/// CompleteMultipartUpload and AbortMultipartUpload. Object and part uploads are held (the
-/// answer is delayed) while `hold` is set, up to 20 s or until the destructor.
-class RecordingS3 {
- public:
-  RecordingS3() {
-    server_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      record(req);  // HEAD of the bucket
-      res.status = 200;
-    });
-    server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      record(req);
-      if (req.has_param("uploads")) {
-        res.set_content(std::string("<InitiateMultipartUploadResult><UploadId>") + kUploadId +
-                            "</UploadId></InitiateMultipartUploadResult>",
-                        "application/xml");
-      } else {
-        res.set_content("<CompleteMultipartUploadResult/>", "application/xml");
-      }
-    });
-    server_.Put(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      record(req);
-      if (on_upload) on_upload();
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, 20s, [&] { return !hold || closing_; });
-      res.set_header("ETag", "\"etag-" + req.get_param_value("partNumber") + "\"");
-      res.status = 200;
-    });
-    server_.Delete(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      record(req);
-      res.status = 204;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(5ms);
-  }
-
-  ~RecordingS3() {
-    {
-      std::lock_guard lock(mu_);
-      closing_ = true;
-    }
-    cv_.notify_all();
-    server_.stop();
-    thread_.join();
-  }
-
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-  /// `METHOD target` of every request received so far, in order.
-  std::vector<std::string> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
-  /// Waits until a request containing `part` arrived; false after `timeout`.
-  bool wait_for_request(const std::string& part, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] {
-      for (const auto& r : requests_) {
-        if (r.find(part) != std::string::npos) return true;
-      }
-      return false;
-    });
-  }
-
-  /// Requests containing `part`.
-  std::size_t count(const std::string& part) const {
-    std::size_t n = 0;
-    for (const auto& r : requests()) n += r.find(part) != std::string::npos ? 1 : 0;
-    return n;
-  }
-
-  std::atomic<bool> hold{true};     ///< delay upload answers
-  std::function<void()> on_upload;  ///< called when an upload request arrives
-
- private:
-  void record(const httplib::Request& req) {
-    {
-      std::lock_guard lock(mu_);
-      requests_.push_back(req.method + " " + req.target);
-    }
-    cv_.notify_all();
-  }
-
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool closing_ = false;
-  std::vector<std::string> requests_;
-};
+constexpr const char* kUploadId = RecordingS3::kUploadId;
 
 class S3StoreCancelTest : public ::testing::Test {
  protected:

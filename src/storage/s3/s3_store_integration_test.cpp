@@ -1,8 +1,10 @@
 // The S3 store against a signature-checking S3 server (s3rver, started by scripts/services/s3.sh).
 // Every object is read back with an independent client, the curl command-line program with its
 // own SigV4 signing, and compared by SHA-256. Each test uses its own bucket.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,6 +28,17 @@ constexpr std::uint64_t kMiB = 1ull << 20;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+/// An upload of `file` (opened by path, not verified).
+PutRequest request_for(std::string key, std::filesystem::path file, std::string content_type,
+                       std::map<std::string, std::string> metadata) {
+  PutRequest put;
+  put.key = std::move(key);
+  put.file = std::move(file);
+  put.content_type = std::move(content_type);
+  put.metadata = std::move(metadata);
+  return put;
 }
 
 class S3StoreIntegrationTest : public ::testing::Test {
@@ -126,10 +139,8 @@ TEST_F(S3StoreIntegrationTest, SinglePutReadsBackWithSameSha256ContentTypeAndMet
   const std::string key = "exports/d/g/2026-01-01T2059Z/run-1.csv.gz";
 
   const StoredObject stored =
-      store->put(PutRequest{key,
-                            file,
-                            "application/gzip",
-                            {{"schema-version", "1"}, {"row-count", "1234"}, {"sha256", sha}}});
+      store->put(request_for(key, file, "application/gzip",
+                             {{"schema-version", "1"}, {"row-count", "1234"}, {"sha256", sha}}));
 
   EXPECT_EQ(stored.bucket, bucket_);
   EXPECT_EQ(stored.key, key);
@@ -157,7 +168,7 @@ TEST_F(S3StoreIntegrationTest, MultipartUploadOfFourPartsReadsBackWithSameSha256
   const std::string sha = testing::sha256_of_file(file);
   const std::string key = "exports/multi/run-2.csv.gz";
 
-  store->put(PutRequest{key, file, "application/gzip", {{"sha256", sha}, {"row-count", "9"}}});
+  store->put(request_for(key, file, "application/gzip", {{"sha256", sha}, {"row-count", "9"}}));
 
   EXPECT_EQ(read_back_sha256(peer_, key), sha);
   auto head = CurlS3Client(peer_).head(bucket_ + "/" + key);
@@ -195,9 +206,9 @@ TEST_F(S3StoreIntegrationTest, UploadsStreamTheFileInsteadOfHoldingItInMemory) {
   const std::int64_t before = peak_rss_bytes();
   auto c = config_for(peer_);
   c.multipart_threshold = 2 * size;  // one PUT of the whole file
-  make_store(c)->put(PutRequest{"exports/large-single.csv.gz", file, "application/gzip", {}});
+  make_store(c)->put(request_for("exports/large-single.csv.gz", file, "application/gzip", {}));
   make_store(config_for(peer_))
-      ->put(PutRequest{"exports/large-multi.csv.gz", file, "application/gzip", {}});
+      ->put(request_for("exports/large-multi.csv.gz", file, "application/gzip", {}));
   const std::int64_t growth = peak_rss_bytes() - before;
   // Holding the file would add at least its size; half of it leaves room for AddressSanitizer's
   // quarantine of freed transfer buffers (about 22 MiB here, 6 MiB without sanitizers).
@@ -229,7 +240,7 @@ TEST_F(S3StoreIntegrationTest, KeysWithSpacesPlusSlashesAndNonAsciiRoundTrip) {
   for (const auto& c : cases) {
     const auto file = staged("k" + std::to_string(seed), c.size, seed);
     ++seed;
-    ASSERT_NO_THROW(store->put(PutRequest{c.key, file, "application/gzip", {}})) << c.key;
+    ASSERT_NO_THROW(store->put(request_for(c.key, file, "application/gzip", {}))) << c.key;
     EXPECT_EQ(read_back_sha256(peer_, c.encoded), testing::sha256_of_file(file)) << c.key;
   }
   const std::string listing = CurlS3Client(peer_).get_text(bucket_ + "?prefix=exports%2F");
@@ -242,9 +253,9 @@ TEST_F(S3StoreIntegrationTest, KeysWithSpacesPlusSlashesAndNonAsciiRoundTrip) {
 TEST_F(S3StoreIntegrationTest, RetriedRunOverwritesTheSameKeyInsteadOfDuplicating) {
   auto store = make_store(config_for(peer_));
   const std::string key = "exports/g/run-3.csv.gz";
-  store->put(PutRequest{key, staged("first", 6 * kMiB, 20), "application/gzip", {}});
+  store->put(request_for(key, staged("first", 6 * kMiB, 20), "application/gzip", {}));
   const auto second = staged("second", 2 * kMiB, 21);
-  store->put(PutRequest{key, second, "application/gzip", {}});
+  store->put(request_for(key, second, "application/gzip", {}));
 
   EXPECT_EQ(read_back_sha256(peer_, key), testing::sha256_of_file(second));
   const std::string listing = CurlS3Client(peer_).get_text(bucket_ + "?prefix=exports%2Fg%2F");
@@ -284,7 +295,7 @@ TEST_F(S3StoreIntegrationTest, ConcurrentBucketCreationByAnotherInstanceIsSucces
   ASSERT_EQ(creates.size(), 1u);
   EXPECT_TRUE(contains(creates[0], "\"status\":409")) << creates[0];
   const auto file = staged("after-race", 1000, 30);
-  store->put(PutRequest{"exports/r.csv.gz", file, "application/gzip", {}});
+  store->put(request_for("exports/r.csv.gz", file, "application/gzip", {}));
   EXPECT_EQ(read_back_sha256(racing.env(), "exports/r.csv.gz"), testing::sha256_of_file(file));
 }
 
@@ -314,13 +325,11 @@ TEST_F(S3StoreIntegrationTest, ConcurrentPutsFromSeveralThreadsAllLand) {
   const auto b = staged("b", 12 * kMiB + 1, 41);
   const auto c = staged("c", 100, 42);
   {
-    std::jthread ta([&] {
-      store->put(PutRequest{"exports/t/a.csv.gz", a, "application/gzip", {}});
-    });
-    std::jthread tb([&] {
-      store->put(PutRequest{"exports/t/b.csv.gz", b, "application/gzip", {}});
-    });
-    store->put(PutRequest{"exports/t/c.csv.gz", c, "application/gzip", {}});
+    std::jthread ta(
+        [&] { store->put(request_for("exports/t/a.csv.gz", a, "application/gzip", {})); });
+    std::jthread tb(
+        [&] { store->put(request_for("exports/t/b.csv.gz", b, "application/gzip", {})); });
+    store->put(request_for("exports/t/c.csv.gz", c, "application/gzip", {}));
   }
   EXPECT_EQ(read_back_sha256(peer_, "exports/t/a.csv.gz"), testing::sha256_of_file(a));
   EXPECT_EQ(read_back_sha256(peer_, "exports/t/b.csv.gz"), testing::sha256_of_file(b));
@@ -331,10 +340,8 @@ TEST_F(S3StoreIntegrationTest, ConcurrentPutsFromSeveralThreadsAllLand) {
 TEST_F(S3StoreIntegrationTest, EmptyMetadataValuesAreNotSentAndTheSignatureStillMatches) {
   auto store = make_store(config_for(peer_));
   const auto file = staged("meta", 500, 50);
-  store->put(PutRequest{"exports/m.csv.gz",
-                        file,
-                        "application/gzip",
-                        {{"note", ""}, {"blank", "  "}, {"row-count", "3"}}});
+  store->put(request_for("exports/m.csv.gz", file, "application/gzip",
+                         {{"note", ""}, {"blank", "  "}, {"row-count", "3"}}));
   auto head = CurlS3Client(peer_).head(bucket_ + "/exports/m.csv.gz");
   EXPECT_EQ(head[":status"], "200");
   EXPECT_EQ(head["x-amz-meta-row-count"], "3");
@@ -348,7 +355,7 @@ TEST_F(S3StoreIntegrationTest, WrongSecretFailsFastWithAClearAuthenticationError
   auto store = make_store(c, 5);
   const auto file = staged("auth", 100, 60);
   try {
-    store->put(PutRequest{"exports/a.csv.gz", file, "application/gzip", {}});
+    store->put(request_for("exports/a.csv.gz", file, "application/gzip", {}));
     FAIL() << "a wrong secret was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kStorage);
@@ -386,7 +393,7 @@ TEST_F(S3StoreIntegrationTest, BucketDeletedAfterTheCheckFailsFastNamingTheBucke
   store->ensure_ready();
   ASSERT_EQ(CurlS3Client(peer_).remove(bucket_), 204);
   try {
-    store->put(PutRequest{"exports/x.csv.gz", staged("x", 100, 70), "application/gzip", {}});
+    store->put(request_for("exports/x.csv.gz", staged("x", 100, 70), "application/gzip", {}));
     FAIL() << "upload to a missing bucket succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kStorage);
@@ -408,7 +415,7 @@ TEST_F(S3StoreIntegrationTest, StaleUploadCleanUpIsSkippedWhereTheServerLacksThe
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_TRUE(contains(listed[0], "\"status\":501")) << listed[0];
   const auto file = staged("after-cleanup", 100, 80);
-  store->put(PutRequest{"exports/after.csv.gz", file, "application/gzip", {}});
+  store->put(request_for("exports/after.csv.gz", file, "application/gzip", {}));
   EXPECT_EQ(read_back_sha256(peer_, "exports/after.csv.gz"), testing::sha256_of_file(file));
 }
 
@@ -418,7 +425,7 @@ TEST_F(S3StoreIntegrationTest, FailingPartsAreRetriedThenTheUploadIsAbortedAndRe
   auto store = make_store(config_for(failing.env()), 3);
   const std::string key = "exports/fails.csv.gz";
   try {
-    store->put(PutRequest{key, staged("fails", 12 * kMiB, 90), "application/gzip", {}});
+    store->put(request_for(key, staged("fails", 12 * kMiB, 90), "application/gzip", {}));
     FAIL() << "the upload succeeded although every part failed";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kStorage);
@@ -453,7 +460,7 @@ TEST_F(S3StoreIntegrationTest, ServerStoppedMidUploadRetriesThenFailsAndALaterRu
     PrivateS3Peer crashing(dir.path(), "--crash-on-part 2");
     auto store = make_store(config_for(crashing.env()), 3);
     try {
-      store->put(PutRequest{key, file, "application/gzip", {}});
+      store->put(request_for(key, file, "application/gzip", {}));
       FAIL() << "the upload succeeded although the server died";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::kStorage);
@@ -468,7 +475,7 @@ TEST_F(S3StoreIntegrationTest, ServerStoppedMidUploadRetriesThenFailsAndALaterRu
     // a new attempt of the run uploads the same key again.
     PrivateS3Peer restarted(dir.path(), "");
     auto again = make_store(config_for(restarted.env()));
-    const StoredObject stored = again->put(PutRequest{key, file, "application/gzip", {}});
+    const StoredObject stored = again->put(request_for(key, file, "application/gzip", {}));
     EXPECT_EQ(stored.bytes, static_cast<std::int64_t>(16 * kMiB + 5));
     EXPECT_EQ(read_back_sha256(restarted.env(), key), testing::sha256_of_file(file));
   }
@@ -484,7 +491,7 @@ TEST_F(S3StoreIntegrationTest, RequestsThatHangAreCutByTheRequestTimeoutAndRetri
   const auto started = std::chrono::steady_clock::now();
   try {
     store->put(
-        PutRequest{"exports/hang.csv.gz", staged("hang", 6 * kMiB, 120), "application/gzip", {}});
+        request_for("exports/hang.csv.gz", staged("hang", 6 * kMiB, 120), "application/gzip", {}));
     FAIL() << "an upload to a hanging server succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kStorage);
@@ -519,7 +526,7 @@ TEST_F(S3StoreIntegrationTest, HttpsEndpointIsVerifiedAgainstTheConfiguredCaBund
 
   auto trusting = make_store(config_for(tls.env()));  // trusts the peer's certificate
   const auto file = staged("tls", 6 * kMiB, 110);
-  trusting->put(PutRequest{"exports/tls.csv.gz", file, "application/gzip", {}});
+  trusting->put(request_for("exports/tls.csv.gz", file, "application/gzip", {}));
   EXPECT_EQ(read_back_sha256(tls.env(), "exports/tls.csv.gz"), testing::sha256_of_file(file));
 
   auto unverified = config_for(tls.env());
@@ -527,10 +534,66 @@ TEST_F(S3StoreIntegrationTest, HttpsEndpointIsVerifiedAgainstTheConfiguredCaBund
   EXPECT_NO_THROW(make_store(unverified)->ensure_ready());
 }
 
+TEST_F(S3StoreIntegrationTest, VerifiedUploadsThroughTheWritersDescriptorReturnTheSha256) {
+  // As the exporter uploads: through the descriptor its writer created, with the writer's size
+  // and SHA-256. The server checks the signature over the checksum headers (x-amz-checksum-sha256
+  // on the PUT, Content-MD5 on each part), so it also shows that libcurl signed what it sent.
+  auto store = make_store(config_for(peer_));
+  struct Case {
+    std::string key;
+    std::uint64_t size;
+  };
+  std::uint64_t seed = 130;
+  for (const Case& c : {Case{"exports/v/single.csv.gz", kMiB + 7},
+                        Case{"exports/v/multi.csv.gz", 15 * kMiB + 4097}}) {
+    const auto file = staged("verified" + std::to_string(seed), c.size, seed);
+    const std::string sha = testing::sha256_of_file(file);
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    // Another file now has the path: the upload must still be the writer's bytes.
+    std::filesystem::remove(file);
+    testing::write_random_file(file, 1000, seed + 100);
+    PutRequest put = request_for(c.key, file, "application/gzip", {{"sha256", sha}});
+    put.fd = fd;
+    put.bytes = static_cast<std::int64_t>(c.size);
+    put.sha256 = sha;
+    ++seed;
+
+    StoredObject stored;
+    ASSERT_NO_THROW(stored = store->put(put)) << c.key;
+    ::close(fd);
+
+    EXPECT_EQ(stored.sha256, sha) << c.key;
+    EXPECT_EQ(stored.bytes, static_cast<std::int64_t>(c.size)) << c.key;
+    EXPECT_EQ(read_back_sha256(peer_, c.key), sha) << c.key;
+    const auto heads =
+        requests_with(peer_, "\"method\":\"HEAD\",\"url\":\"/" + bucket_ + "/" + c.key + "\"");
+    ASSERT_EQ(heads.size(), 1u) << c.key << ": the object's size was not checked";
+    EXPECT_TRUE(contains(heads[0], "\"status\":200")) << heads[0];
+  }
+  EXPECT_EQ(metric("users_export_s3_uploads_total"), 2);
+  EXPECT_EQ(metric("users_export_s3_retries_total"), 0);
+}
+
+TEST_F(S3StoreIntegrationTest, RemoveDeletesAnObjectAndAnAbsentKeyIsSuccess) {
+  auto store = make_store(config_for(peer_));
+  const std::string key = "exports/r/run.attempt-1.csv.gz";
+  store->put(request_for(key, staged("removed", 2000, 140), "application/gzip", {}));
+  CurlS3Client curl(peer_);
+  ASSERT_EQ(curl.head(bucket_ + "/" + key)[":status"], "200");
+
+  ASSERT_NO_THROW(store->remove(key));
+  EXPECT_EQ(curl.head(bucket_ + "/" + key)[":status"], "404");
+  EXPECT_NO_THROW(store->remove(key));  // already gone
+  EXPECT_NO_THROW(store->remove("exports/r/never-uploaded.csv.gz"));
+  EXPECT_EQ(requests_with(peer_, "\"method\":\"DELETE\"").size(), 3u);
+  EXPECT_TRUE(clock_.sleeps().empty()) << "a delete was retried";
+}
+
 TEST_F(S3StoreIntegrationTest, StagedFileThatCannotBeOpenedIsAnIoError) {
   auto store = make_store(config_for(peer_));
   try {
-    store->put(PutRequest{"exports/none.csv.gz", dir_.path() / "missing", "application/gzip", {}});
+    store->put(request_for("exports/none.csv.gz", dir_.path() / "missing", "application/gzip", {}));
     FAIL() << "a missing file was uploaded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kIo);
