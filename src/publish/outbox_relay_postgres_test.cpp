@@ -81,6 +81,7 @@ class OutboxRelayPostgresTest : public pg::testing::PostgresTest {
       CommitRequest commit;
       commit.run_id = run.run_id;
       commit.owner = "exporter";
+      commit.attempt = run.attempts;
       for (int i = 0; i < per_run; ++i) {
         OutboundMessage m;
         m.run_id = run.run_id;
