@@ -167,6 +167,17 @@ class OneWriterTest : public ::testing::Test {
     return found;
   }
   Slot slot() const { return Slot{std::chrono::seconds{1'767'225'600}}; }
+  /// A claim of the group by "instance-a" with a 60 s lease and run id `new_run_id`.
+  ClaimRequest claim_request(const std::string& new_run_id) const {
+    ClaimRequest claim;
+    claim.group_id = group_.id;
+    claim.domain_id = group_.domain_id;
+    claim.slot = slot();
+    claim.owner = "instance-a";
+    claim.lease = 60s;
+    claim.new_run_id = new_run_id;
+    return claim;
+  }
 
   fs::path dir_;
   Config config_;
@@ -336,13 +347,7 @@ TEST_F(OneWriterTest, AOneShotExportInTheSameSecondExportsWhatIsUnsentNow) {
 }
 
 TEST_F(OneWriterTest, LeaseKeeperRenewsAndNoticesATakeover) {
-  ClaimRequest claim;
-  claim.group_id = group_.id;
-  claim.domain_id = group_.domain_id;
-  claim.slot = slot();
-  claim.owner = "instance-a";
-  claim.lease = 60s;
-  claim.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000009";
+  ClaimRequest claim = claim_request("6f1c1f55-2c55-4b55-8a55-000000000009");
   const ExportRun run = repo_->claim(claim);
   LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "instance-a", 60s, nullptr, 5ms);
   clock_.advance(25s);  // past a third of the lease: renewed to now + 60 s
@@ -361,19 +366,14 @@ TEST_F(OneWriterTest, LeaseKeeperRenewsAndNoticesATakeover) {
   EXPECT_THROW(keeper.tick(), Error);
   try {
     keeper.check(0);
+    ADD_FAILURE() << "check() did not report the lost lease";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kLeaseLost);
   }
 }
 
 TEST_F(OneWriterTest, LeaseKeeperOfAPausedProcessFindsItsLeasePast) {
-  ClaimRequest claim;
-  claim.group_id = group_.id;
-  claim.domain_id = group_.domain_id;
-  claim.slot = slot();
-  claim.owner = "instance-a";
-  claim.lease = 60s;
-  claim.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000011";
+  ClaimRequest claim = claim_request("6f1c1f55-2c55-4b55-8a55-000000000011");
   const ExportRun run = repo_->claim(claim);
   LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "instance-a", 60s, nullptr, 5ms);
   clock_.advance(61s);  // nothing ran for longer than the lease

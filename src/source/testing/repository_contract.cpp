@@ -585,6 +585,7 @@ TEST_P(RepositoryContract, ATakeoverByTheSameOwnerFencesTheEarlierAttempt) {
       ErrorCode::kLeaseLost);
   try {
     repo_->commit(stale);
+    ADD_FAILURE() << "a commit with a stale token went through";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("claimed again"), std::string::npos) << e.what();
   }

@@ -304,11 +304,12 @@ StoredObject S3Store::put(const PutRequest& request) {
     if (verify) check_stored_size(request.key, size);
   } catch (const Error& e) {
     if (request.cancel != nullptr && request.cancel->load()) {
-      // Not a storage failure: the process is shutting down.
-      log::warn("S3 upload cancelled by shutdown", {{"bucket", location_.bucket},
-                                                    {"key", request.key},
-                                                    {"bytes", size},
-                                                    {"error", e.what()}});
+      // Not a storage failure: the process is shutting down, or the attempt lost its lease.
+      log::warn("S3 upload stopped by its cancel flag (shutdown or a lost lease)",
+                {{"bucket", location_.bucket},
+                 {"key", request.key},
+                 {"bytes", size},
+                 {"error", e.what()}});
       throw;
     }
     inc(meters_.failures);
