@@ -1,5 +1,6 @@
 #include "storage/local/local_store.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/digest.hpp"
 #include "common/error.hpp"
 
 namespace user_export {
@@ -94,6 +96,39 @@ TEST_F(LocalStoreTest, PutCopiesTheBytesAndWritesTheMetadataSidecar) {
   EXPECT_EQ(st.st_mode & 0777, 0640u);
   EXPECT_TRUE(hidden_files(root_).empty());
   EXPECT_TRUE(fs::exists(req.file));  // the caller deletes the staged file, not the store
+}
+
+TEST_F(LocalStoreTest, PutThroughADescriptorIsConfirmedOrRemovedWhenTheBytesDiffer) {
+  LocalStore store(root_);
+  store.ensure_ready();
+  const std::string content = random_bytes(100'000, 2);
+  PutRequest req;
+  req.key = "exports/d/g/2025-11-25T1529Z/run.attempt-1.csv.gz";
+  req.file = stage("run.csv.gz", content);
+  const int fd = ::open(req.file.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  req.fd = fd;
+  fs::remove(req.file);  // the upload reads the descriptor, not the path
+  const FdDigest digest = sha256_of_fd(fd, "staged file");
+  req.bytes = digest.bytes;
+  req.sha256 = digest.sha256;
+  StoredObject got = store.put(req);
+  EXPECT_EQ(got.sha256, digest.sha256);
+  EXPECT_EQ(read_all(root_ / req.key), content);
+
+  // The writer's digest says other bytes: nothing is left under the key.
+  req.key = "exports/d/g/2025-11-25T1529Z/run.attempt-2.csv.gz";
+  req.sha256 = std::string(64, '0');
+  try {
+    store.put(req);
+    ADD_FAILURE() << "a put whose bytes differ from the digest was confirmed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_TRUE(e.retriable());
+  }
+  EXPECT_FALSE(fs::exists(root_ / req.key));
+  EXPECT_FALSE(fs::exists(store.metadata_path_for(req.key)));
+  ::close(fd);
 }
 
 TEST_F(LocalStoreTest, PutReplacesAnExistingObjectAndItsMetadata) {
