@@ -45,7 +45,8 @@ DOMAIN = "0b7f4a9e-3c21-4d5e-8f60-9a1b2c3d4e5f"
 TOPIC = "flairbit-users"
 POINTS = ["after_claim", "after_stage", "after_upload", "before_commit", "after_commit",
           "after_publish"]
-PAUSE_POINTS = ["after_stage", "after_upload"]  # just before and just after the uploads
+# Just before and just after the uploads, and with the commit's locks held.
+PAUSE_POINTS = ["after_stage", "after_upload", "inside_commit"]
 PAUSED_LEASE_SECONDS = 3  # instance A's lease in a pause cycle
 SOURCE_SQL = """
 SELECT u.ref_id, u.username, u.email, u.phone, to_char(u.created_at, 'YYYY-MM-DD HH24:MI:SS'),
@@ -173,7 +174,7 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
         point = self.rng.choice(PAUSE_POINTS)
         a = self.spawn("export", fault=f"{point}:stop", config=self.short_lease_config)
         deadline = time.monotonic() + 120
-        while a.poll() is None and process_state(a.pid) != "T":
+        while a.poll() is None and stack.process_state(a.pid) != "T":
             if time.monotonic() > deadline:
                 a.kill()
                 raise AssertionError(f"instance A neither paused at {point} nor exited")
@@ -419,15 +420,6 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
         if wrong:
             v.append(f"run {run_id}: rows differing from the database for users {short(wrong)}")
         return [r[0] for r in rows]
-
-
-def process_state(pid):
-    """The state letter of a process from /proc (T: stopped), or "" once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 def find_binaries(build_dir):

@@ -248,3 +248,12 @@ initial_backoff_ms = 50
 
 def s3_env(access=S3_ACCESS_KEY, secret=S3_SECRET_KEY):
     return {"AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret}
+
+
+def process_state(pid):
+    """The state letter of a process from /proc (T: stopped), or "" once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""

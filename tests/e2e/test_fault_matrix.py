@@ -161,6 +161,56 @@ WHERE datname = '{self.pg.name}' AND query ILIKE 'COPY%' AND state = 'active'"""
         refs = [r for (r,) in stack.psql(self.pg.url, "SELECT ref_id FROM users")]
         self.assert_exported_once(refs, self.local_object)
 
+    @needs("pg")
+    def test_a_writer_stalled_inside_its_commit_does_not_block_a_takeover(self):
+        # Instance A (a 3 s lease) stops with its commit's transaction open: the runs' rows and
+        # users locked. The server ends that transaction once it sits idle past its limit, so
+        # instance B takes the runs over and finishes instead of waiting for A for good.
+        config = self.pg_config()
+        text = config.read_text()
+        config_a = self.tmp / "user-export-a.toml"
+        config_a.write_text(text.replace("[export]\n", "[export]\nlease_seconds = 3\n", 1))
+        config_b = self.tmp / "user-export-b.toml"
+        config_b.write_text(text.replace(f'staging_dir = "{self.tmp / "staging"}"',
+                                         f'staging_dir = "{self.tmp / "staging-b"}"', 1))
+        self.cli(config, "seed", "--users", "2000", "--groups", "4")
+        time.sleep(1.0 - (time.time() % 1.0) + 0.01)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("USER_EXPORT_")}
+        env["USER_EXPORT_FAULT"] = "inside_commit:stop"
+        a = subprocess.Popen([harness.BINARY, "export", "--config", str(config_a)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.closers.append(lambda: a.poll() is None and (a.kill(), a.wait()))
+        deadline = time.time() + 120
+        while a.poll() is None and stack.process_state(a.pid) != "T" and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(stack.process_state(a.pid), "T",
+                         "instance A never stopped inside its commit")
+        held = stack.psql(self.pg.base_url, f"""
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
+        self.assertNotEqual(held, [["0"]], "A's commit transaction is not open")
+        time.sleep(4.5)  # A's leases run out while it is stopped
+
+        # Without the limit B waits on A's locks until A resumes, which the timeout turns into
+        # a failure here.
+        b = self.export(config_b, check=False)
+        self.assertEqual(b.returncode, 0, b.stderr)
+        self.assertEqual(stack.psql(self.pg.url, "SELECT count(*) FROM users WHERE NOT "
+                                    "sent_to_matching_service"), [["0"]])
+
+        os.kill(a.pid, signal.SIGCONT)
+        _, err_a = a.communicate(timeout=120)
+        self.assertGreaterEqual(a.returncode, 0, "A ended by a signal")
+        self.assertRegex(err_a, r"(?i)idle-in-transaction|terminat|connection", "A's log")
+
+        # Each user in exactly one delivered file; no file that no message names.
+        refs = [r for (r,) in stack.psql(self.pg.url, "SELECT ref_id FROM users")]
+        self.assert_exported_once(refs, self.local_object)
+        named = {Path(v["url"][len("file://"):]).resolve() for v in self.jsonl()
+                 if v["payload"] == "USERS_EXPORT_FILE"}
+        stored = {p.resolve() for p in (self.tmp / "objects").rglob("*.csv.gz")}
+        self.assertEqual(stored, named)
+
     # --- S3 ----------------------------------------------------------------------------------
 
     def big_s3_setup(self, *fault):

@@ -232,8 +232,15 @@ int Connection::backend_pid() const {
   return PQbackendPID(conn_);
 }
 
-Transaction::Transaction(Connection& connection) : connection_(connection) {
-  connection_.exec("BEGIN");
+Transaction::Transaction(Connection& connection, std::chrono::milliseconds idle_limit)
+    : connection_(connection) {
+  if (idle_limit.count() > 0) {
+    // One round trip: SET LOCAL lasts until this transaction ends.
+    connection_.exec("BEGIN; SET LOCAL idle_in_transaction_session_timeout = " +
+                     std::to_string(idle_limit.count()));
+  } else {
+    connection_.exec("BEGIN");
+  }
 }
 
 Transaction::~Transaction() {

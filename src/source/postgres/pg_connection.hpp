@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -103,12 +104,21 @@ class Connection {
 /// Whether a SQLSTATE names a condition worth retrying (connection, lock, deadlock, shutdown).
 bool is_retriable_sqlstate(std::string_view sqlstate);
 
+/// How long a transaction of this program may sit idle between its statements before the server
+/// ends its session. A healthy transaction here never waits on anything but the server, so only
+/// a stalled process (paused, swapping, stopped in a debugger) reaches it; its row and advisory
+/// locks are then released and other instances take the runs over instead of waiting for it
+/// (docs/ARCHITECTURE.md, "One writer per run").
+inline constexpr std::chrono::milliseconds kIdleInTransactionLimit{15000};
+
 /// Runs statements in one transaction: BEGIN on construction, ROLLBACK on destruction unless
 /// commit() succeeded. Not thread-safe.
 class Transaction {
  public:
-  /// Begins a transaction on `connection`, which must outlive this object.
-  explicit Transaction(Connection& connection);
+  /// Begins a transaction on `connection`, which must outlive this object, that the server
+  /// ends (with its session) once it sits idle longer than `idle_limit` (0: never).
+  explicit Transaction(Connection& connection,
+                       std::chrono::milliseconds idle_limit = kIdleInTransactionLimit);
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   ~Transaction();

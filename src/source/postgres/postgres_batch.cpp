@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fault_point.hpp"
 #include "common/uuid.hpp"
 #include "source/postgres/copy_text.hpp"
 #include "source/postgres/postgres_repository.hpp"
@@ -39,6 +40,7 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
   // The statements below are costed high (a subquery per group) but run in well under a
   // second; compiling them took a tenth of that on its own.
   conn->exec("SET LOCAL jit = off");
+  conn->exec(pg::kClaimLockWait);
   // The same per-group locks as claim(), taken in one order so that two batches cannot
   // deadlock; a one-group claim() of any of these groups waits for this transaction.
   conn->exec(std::string("SELECT pg_advisory_xact_lock(") + pg::kClaimLockClass +
@@ -239,6 +241,7 @@ std::vector<std::optional<Error>> PostgresRepository::commit_batch(
   for (std::size_t i : order) {
     if (!outcomes[i]) pg::write_commit(*conn, requests[i], now_param);
   }
+  fault_point("inside_commit");  // the runs' rows and users locked, nothing committed yet
   tx.commit();
   return outcomes;
 }

@@ -226,5 +226,30 @@ TEST_F(PostgresConcurrencyTest, ATakeOverWaitsForAnInFlightCommit) {
   EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "50");
 }
 
+// A process that stalls inside a transaction (paused, swapping) holds its locks only until the
+// transaction's idle limit: then the server ends its session, another instance takes the run
+// over, and the stalled process's next statement fails instead of writing.
+TEST_F(PostgresConcurrencyTest, AStalledTransactionLosesItsLocksAfterItsIdleLimit) {
+  add_users(*sql_, group_, 5);
+  ExportRun run = repo_->claim(claim_request(domain_, group_, kSlot, "a", 1));
+
+  Connection stalled(db_->url());
+  Transaction tx(stalled, 200ms);
+  stalled.exec("SELECT 1 FROM export_runs WHERE run_id = $1 FOR UPDATE", {run.run_id});
+  std::this_thread::sleep_for(1s);  // stalled, past its idle limit
+
+  clock_.advance(std::chrono::hours(1));  // a's lease has run out
+  ExportRun taken = repo_->claim(claim_request(domain_, group_, kSlot, "b", 2));
+  EXPECT_EQ(taken.run_id, run.run_id);
+  EXPECT_EQ(taken.attempts, 2);
+  try {
+    stalled.exec("UPDATE export_runs SET state = 'completed' WHERE run_id = $1", {run.run_id});
+    ADD_FAILURE() << "the stalled transaction wrote after its idle limit";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.retriable()) << e.what();
+  }
+  EXPECT_EQ(scalar("SELECT state FROM export_runs WHERE run_id = $1", {run.run_id}), "claimed");
+}
+
 }  // namespace
 }  // namespace user_export::pg::testing

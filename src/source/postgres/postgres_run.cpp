@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fault_point.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "source/lease_rule.hpp"
@@ -38,6 +39,7 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
 
   auto conn = pool_.acquire();
   pg::Transaction tx(*conn);
+  conn->exec(pg::kClaimLockWait);
   // Claims of one group run one at a time (in every instance): the second waits here and then
   // sees the first one's run and items, committed.
   conn->exec(std::string("SELECT pg_advisory_xact_lock(") + kClaimLockClass + ", hashtext($1))",
@@ -244,6 +246,7 @@ void PostgresRepository::commit(const CommitRequest& request) {
   take_snapshot(request.run_id);
   if (request.mark_sent) mark_claimed_users(*conn, request.run_id, *claimed);
   write_commit(*conn, request, now_param);
+  fault_point("inside_commit");  // the run's row and users locked, nothing committed yet
   tx.commit();
 }
 

@@ -15,6 +15,11 @@ namespace user_export::pg {
 /// First key of the per-group claim lock (pg_advisory_xact_lock(int, int)); the second is
 /// hashtext(group id). Two groups that share a hash merely claim one after the other.
 inline constexpr const char* kClaimLockClass = "1969582337";  // 0x75650001
+/// Sets how long a claim waits for a lock (the group's claim lock, a run's row) before it fails
+/// with a retriable "lock not available": longer than kIdleInTransactionLimit, so a claim behind
+/// a stalled process outlasts that process's transaction and then takes its runs over, while a
+/// claim behind a live, slow one gives up instead of queueing for good.
+inline constexpr const char* kClaimLockWait = "SET LOCAL lock_timeout = 30000";
 
 /// What a commit needs to know of a claimed run.
 struct ClaimedRun {
