@@ -33,6 +33,7 @@ class FlakyStore final : public ObjectStore {
     return inner_.put(request);
   }
   void remove(const std::string& key) override { inner_.remove(key); }
+  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
   std::string key_prefix() const override { return inner_.key_prefix(); }
   std::atomic<int> failures_left{0};
 
