@@ -226,7 +226,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     }
     lease.reset();
     fault_point("after_commit");
-    if (outcome.file) file_exporter_->remove_superseded_objects(group, run);
+    if (outcome.file) file_exporter_->after_commit(group, run, *outcome.file);
 
     result.ok = true;
     result.state = outcome.messages.empty() ? RunState::kCompleted : RunState::kCommitted;
@@ -250,6 +250,13 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
                  {"group_id", gid},
                  {"slot", format_iso8601(SystemTime{run.slot})},
                  {"error", inner.what()}});
+    }
+    // Whatever this attempt left unfinished in the store can never complete now. (Not on
+    // shutdown: the upload aborted itself, and the start-up sweep covers what it missed.)
+    const bool cancelled = deps_.cancel != nullptr && deps_.cancel->load();
+    if (type == GroupType::kCostBased && !cancelled) {
+      file_exporter_->abort_unfinished_uploads(group, run, run.attempts, run.attempts,
+                                               "the attempt failed");
     }
     throw;
   }
