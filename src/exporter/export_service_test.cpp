@@ -37,6 +37,7 @@ class FlakyStore final : public ObjectStore {
     return inner_.put(request);
   }
   void remove(const std::string& key) override { inner_.remove(key); }
+  bool exists(const std::string& key) override { return inner_.exists(key); }
   int abort_unfinished(const std::string& key) override {
     {
       std::lock_guard lock(mu_);

@@ -231,6 +231,11 @@ class Repository {
 
   /// The most recent runs, newest first (admin API, tests, the demo's table).
   virtual std::vector<ExportRun> recent_runs(std::size_t limit) = 0;
+  /// The runs whose keys the start-up sweep visits, newest first, at most `limit`: every
+  /// unfinished (claimed) run, and the runs created since `since` that had more than one
+  /// attempt or a file of at least `min_bytes` (a single-request upload leaves nothing behind).
+  virtual std::vector<ExportRun> runs_to_sweep(SystemTime since, std::int64_t min_bytes,
+                                               std::size_t limit) = 0;
   /// One run by id.
   virtual std::optional<ExportRun> find_run(const std::string& run_id) = 0;
   /// How many of the run's claimed users are still in `users`: a user deleted since the claim

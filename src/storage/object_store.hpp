@@ -69,6 +69,8 @@ class ObjectStore {
   /// success. Used for the objects of attempts that were not committed. Failures are
   /// Error(kStorage), retriable as for put().
   virtual void remove(const std::string& key) = 0;
+  /// Whether an object is stored under `key`. Failures are Error(kStorage).
+  virtual bool exists(const std::string& key) = 0;
   /// Removes the unfinished writes of exactly `key` that the store holds, never the object
   /// itself: S3 aborts every multipart upload of the key (listed with the key as the prefix
   /// and matched exactly, which MinIO answers only for a whole key); the local store removes

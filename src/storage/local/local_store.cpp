@@ -141,6 +141,16 @@ void LocalStore::remove(const std::string& key) {
   remove_file_durably(metadata_path_for(key));
 }
 
+bool LocalStore::exists(const std::string& key) {
+  std::error_code ec;
+  const bool found = std::filesystem::exists(path_for(key), ec);
+  if (ec) {
+    throw Error(ErrorCode::kStorage,
+                "cannot check the object '" + path_for(key).string() + "': " + ec.message(), true);
+  }
+  return found;
+}
+
 int LocalStore::abort_unfinished(const std::string& key) {
   int removed = 0;
   // The object's and its sidecar's temporary files (replace_durably's naming).

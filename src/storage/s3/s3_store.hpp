@@ -80,6 +80,9 @@ class S3Store final : public ObjectStore {
   /// Deletes the object with one DELETE (retried like any request); 404 is success.
   void remove(const std::string& key) override;
 
+  /// HEAD of the object: true for 200, false for 404.
+  bool exists(const std::string& key) override;
+
   /// Lists the multipart uploads of `key` (ListMultipartUploads with `prefix` = the whole key;
   /// uploads of longer keys that share it are left alone) and aborts each. A server that cannot
   /// list uploads (405/501) counts as none.

@@ -65,6 +65,13 @@ void S3Store::abort_stale_uploads() {
   }
 }
 
+bool S3Store::exists(const std::string& key) {
+  ensure_ready();
+  const auto answer = send_with_retry(
+      S3HttpRequest{"HEAD", addressing_.object_url(key), {}, {}, {}}, context("check", key), {404});
+  return answer.status != 404;
+}
+
 int S3Store::abort_unfinished(const std::string& key) {
   ensure_ready();
   std::vector<S3PendingUpload> found;
