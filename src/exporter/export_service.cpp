@@ -31,7 +31,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   GroupResult result;
   result.group = group;
   auto& metrics = deps_.metrics;
-  if (deps_.cancel != nullptr && deps_.cancel->load()) {
+  if (stopping()) {
     result.ok = true;
     result.skipped = true;
     result.error = "not started: shutting down";
@@ -151,6 +151,10 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
                                    int attempt_no, GroupResult& progress) {
   const auto started = deps_.clock.monotonic();
   const std::string gid = group.id.str();
+  if (attempt_no > 1 && stopping()) {
+    throw Error(ErrorCode::kInternal,
+                "not retried: shutting down; the claim is kept and the next run resumes it", false);
+  }
   GroupResult result;
   result.group = group;
   result.attempts = attempt_no;

@@ -80,6 +80,7 @@ int Daemon::run() {
   std::atomic<bool> cancel{false};
   ExportDeps deps = rt.export_deps();
   deps.cancel = &cancel;
+  deps.stop_claiming = &stopping_;  // after a stop request, queued groups do not start
   ExportService service(deps);
   WorkerPool pool(static_cast<std::size_t>(config_.export_.max_parallel_groups),
                   static_cast<std::size_t>(config_.export_.queue_capacity));
