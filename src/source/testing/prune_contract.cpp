@@ -2,6 +2,8 @@
 // its cutoff, in bounded batches, and nothing else.
 #include "source/testing/prune_contract.hpp"
 
+#include <atomic>
+
 #include "common/error.hpp"
 
 namespace user_export::contract {
@@ -143,6 +145,25 @@ TEST_P(PruneContract, ManyRunsArePrunedAcrossBatches) {
   EXPECT_EQ(counts.outbox, 5);
   EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 0);
+}
+
+TEST_P(PruneContract, AStopRequestEndsThePruneAfterTheCurrentBatch) {
+  completed_run(1, {"m1", "m2", "m3"});
+  clock_.advance(kDay);
+  std::atomic<bool> stop{true};
+  PruneRequest request;
+  request.older_than = clock_.now();
+  request.batch_rows = 1;
+  request.stop = &stop;
+  const PruneCounts counts = repo_->prune(request);
+  EXPECT_EQ(counts.outbox, 1);  // one transaction of one row, then it stopped
+  EXPECT_EQ(counts.runs, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 1);
+
+  stop = false;
+  EXPECT_EQ(repo_->prune(request).total(), 2 + 1 + 1);  // the rest, one row per transaction
+  EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 0);
 }
 
 TEST_P(PruneContract, ABatchSizeBelowOneIsRefused) {
