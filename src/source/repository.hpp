@@ -16,6 +16,7 @@
 #include "domain/group.hpp"
 #include "domain/message.hpp"
 #include "domain/run.hpp"
+#include "source/retention.hpp"
 
 namespace user_export {
 
@@ -241,6 +242,14 @@ class Repository {
   /// How many of the run's claimed users are still in `users`: a user deleted since the claim
   /// cannot be streamed again (a resumed run streams the claim's users that exist).
   virtual std::int64_t claimed_users_remaining(const std::string& run_id) = 0;
+
+  /// Retention: deletes finished history older than `request.older_than`, in transactions of
+  /// at most `request.batch_rows` rows each, and returns what it deleted. Deleted: runs whose
+  /// state is `completed` or `empty` and whose last change (`updated_at`) is older, with their
+  /// claimed items and outbox rows; and outbox rows `published` or `dead_lettered` before the
+  /// cutoff. Never deleted: a `claimed` or `committed` run, a `pending` message, a user, a group.
+  /// Safe beside exporters and relays: a finished run never changes state again.
+  virtual PruneCounts prune(const PruneRequest& request) = 0;
 
   /// Loads synthetic groups, users and profiles (demo and benchmarks), fast enough for millions
   /// of users. Reports progress through `progress` when given.

@@ -63,6 +63,7 @@ class PostgresRepository final : public Repository {
   std::optional<ExportRun> find_run(const std::string& run_id) override;
   std::int64_t claimed_users_remaining(const std::string& run_id) override;
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
+  PruneCounts prune(const PruneRequest& request) override;
 
   /// The connection pool (tests use it to reach the same database).
   pg::Pool& pool() { return pool_; }

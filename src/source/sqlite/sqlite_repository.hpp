@@ -96,6 +96,7 @@ class SqliteRepository final : public Repository {
   std::optional<ExportRun> find_run(const std::string& run_id) override;
   std::int64_t claimed_users_remaining(const std::string& run_id) override;
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
+  PruneCounts prune(const PruneRequest& request) override;
 
  private:
   /// Moves pending outbox messages to `state` and completes each run with nothing pending.
