@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/version.hpp"
+#include "observe/log.hpp"
 #include "observe/process_meters.hpp"
 #include "sweep/store_sweep.hpp"
 
@@ -18,6 +19,11 @@ Runtime::~Runtime() = default;
 
 void Runtime::open_backends() {
   staging = std::make_unique<StagingDir>(config.export_.staging_dir);
+  if (const int removed = staging->leftovers_removed(); removed > 0) {
+    log::info("removed staged files an earlier process left",
+              {{"staging_dir", config.export_.staging_dir}, {"files", removed}});
+    metrics.counter(kSweepCounter, kSweepCounterHelp, {{"what", "staged_files"}}).inc(removed);
+  }
   store = open_object_store(config.store, &metrics);
   store->ensure_ready();
   sink = open_message_sink(config, &metrics);

@@ -41,8 +41,9 @@ bool has_staged_suffix(std::string_view name) {
          name.substr(name.size() - kStagedSuffix.size()) == kStagedSuffix;
 }
 
-/// Unlinks leftover staged files in the directory open at `dir_fd`.
-void remove_leftovers(int dir_fd, const std::filesystem::path& dir) {
+/// Unlinks leftover staged files in the directory open at `dir_fd`; returns how many.
+int remove_leftovers(int dir_fd, const std::filesystem::path& dir) {
+  int removed = 0;
   const int list_fd = ::dup(dir_fd);
   if (list_fd < 0) throw dir_error(dir, "cannot list", errno);
   DIR* d = ::fdopendir(list_fd);
@@ -60,15 +61,18 @@ void remove_leftovers(int dir_fd, const std::filesystem::path& dir) {
     struct stat st {};
     if (::fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone already
     if (!S_ISREG(st.st_mode)) continue;
-    if (::unlinkat(dir_fd, e->d_name, 0) != 0 && errno != ENOENT) {
+    if (::unlinkat(dir_fd, e->d_name, 0) != 0) {
+      if (errno == ENOENT) continue;
       const int err = errno;
       ::closedir(d);
       throw dir_error(dir, "cannot remove leftover " + std::string(name), err);
     }
+    ++removed;
   }
   const int err = errno;
   ::closedir(d);
   if (err != 0) throw dir_error(dir, "cannot list", err);
+  return removed;
 }
 
 }  // namespace
@@ -105,7 +109,7 @@ StagingDir::StagingDir(std::filesystem::path dir) : dir_(std::move(dir)) {
       }
       throw dir_error(dir_, "cannot lock", err);
     }
-    remove_leftovers(dir_fd, dir_);
+    leftovers_removed_ = remove_leftovers(dir_fd, dir_);
   } catch (...) {
     if (lock_fd_ >= 0) ::close(lock_fd_);
     ::close(dir_fd);

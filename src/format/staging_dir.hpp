@@ -29,10 +29,13 @@ class StagingDir {
   std::filesystem::path file_for(const std::string& run_id) const;
   /// The directory.
   const std::filesystem::path& path() const { return dir_; }
+  /// How many staged files left by earlier processes the constructor removed.
+  int leftovers_removed() const { return leftovers_removed_; }
 
  private:
   std::filesystem::path dir_;
   int lock_fd_ = -1;
+  int leftovers_removed_ = 0;
 };
 
 }  // namespace user_export

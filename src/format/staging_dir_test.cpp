@@ -65,6 +65,7 @@ TEST(StagingDirTest, RemovesLeftoverStagedFilesOnly) {
 
   EXPECT_FALSE(fs::exists(dir / "run-1.csv.gz"));
   EXPECT_FALSE(fs::exists(dir / "run-2.csv.gz"));
+  EXPECT_EQ(staging.leftovers_removed(), 2);
   EXPECT_TRUE(fs::exists(dir / "notes.txt"));
   EXPECT_TRUE(fs::is_directory(dir / "nested.csv.gz"));
   EXPECT_TRUE(fs::is_symlink(dir / "link.csv.gz"));

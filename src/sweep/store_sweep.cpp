@@ -34,10 +34,7 @@ SweepReport StoreSweep::run() {
     }
   }
   auto count = [&](const char* what, int n) {
-    metrics_
-        .counter("users_export_sweep_total",
-                 "What the start-up sweep of the object store removed, by kind", {{"what", what}})
-        .inc(n);
+    metrics_.counter(kSweepCounter, kSweepCounterHelp, {{"what", what}}).inc(n);
   };
   count("unfinished_uploads", report.uploads_aborted);
   count("objects", report.objects_removed);

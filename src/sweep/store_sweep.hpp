@@ -11,6 +11,12 @@
 
 namespace user_export {
 
+/// The counter of what start-up clean-ups removed, by `what` (unfinished_uploads, objects,
+/// failures; staged_files from the staging directory).
+inline constexpr const char* kSweepCounter = "users_export_sweep_total";
+inline constexpr const char* kSweepCounterHelp =
+    "What the start-up sweep removed of what dead processes left, by kind";
+
 /// What one sweep found and did.
 struct SweepReport {
   int runs = 0;             ///< runs visited
