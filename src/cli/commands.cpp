@@ -2,16 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "cli/export_job.hpp"
+#include "cli/graceful_stop.hpp"
 #include "cli/logging.hpp"
 #include "cli/runtime.hpp"
+#include "cli/signal_watcher.hpp"
 #include "cli/terminal.hpp"
 #include "common/error.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
+#include "observe/log.hpp"
 
 namespace user_export {
 namespace {
@@ -30,14 +35,43 @@ void write_metrics_file(const std::string& path, const Metrics& metrics) {
   if (!out) throw Error(ErrorCode::kIo, "cannot write the metrics file " + path);
 }
 
+/// SIGTERM/SIGINT for a one-shot command: the watcher first (every thread started after it —
+/// timer, pools, Kafka — leaves the signals to it), then the graceful stop it begins.
+struct StopOnSignal {
+  StopOnSignal(const Config& config, std::string first, std::string second)
+      : signals(
+            [this, first, &config](const char* name) {
+              log::info(first + " (send it again to exit at once)",
+                        {{"signal", name},
+                         {"shutdown_timeout_seconds", config.service.shutdown_timeout.count()}});
+              if (GracefulStop* s = target.load()) s->begin(name);
+            },
+            std::move(second)),
+        stop(config.service.shutdown_timeout) {
+    target = &stop;
+    if (const std::string early = signals.received(); !early.empty()) {
+      stop.begin(early == "SIGTERM" ? "SIGTERM" : "SIGINT");
+    }
+  }
+
+  std::atomic<GracefulStop*> target{nullptr};
+  SignalWatcher signals;
+  GracefulStop stop;
+};
+
 }  // namespace
 
 int run_export_command(const CommonOptions& common, const std::vector<std::string>& group_ids,
                        const std::string& metrics_file) {
   Config config = load(common);
+  StopOnSignal on_signal(config,
+                         "signal received: no group starts now; the groups in flight get the "
+                         "shutdown timeout to finish",
+                         "exiting at once; claims are kept and the next run resumes them");
   Runtime runtime(config);
   ExportJobOptions options;
   options.group_ids = group_ids;
+  options.stop = &on_signal.stop;
   ExportJobResult result;
   try {
     result = run_export_job(runtime, options, std::cout);
@@ -87,15 +121,30 @@ int run_check_config_command(const std::string& file) {
 
 int run_relay_command(const CommonOptions& common) {
   Config config = load(common);
+  StopOnSignal on_signal(config,
+                         "signal received: the relay starts no new send; the messages in flight "
+                         "get the shutdown timeout",
+                         "exiting at once; undelivered messages stay in the outbox");
+  GracefulStop& stop = on_signal.stop;
   Runtime runtime(config);
   runtime.repository->migrate();
   runtime.sink = open_message_sink(config, &runtime.metrics);
+  CancelHook stop_sends(stop, [&runtime] { runtime.sink->stop_waiting(); });
   OutboxRelay relay(*runtime.repository, *runtime.sink, runtime.metrics, runtime.clock,
                     runtime.sleeper, runtime.random, config, config.export_.instance_id);
-  RelayStats stats = relay.drain(config.messages.delivery_timeout);
-  runtime.sink->flush(config.messages.delivery_timeout);
+  RelayStats stats = relay.drain(config.messages.delivery_timeout, &stop.stop_claiming);
+  runtime.sink->flush(stop.stop_claiming ? std::chrono::milliseconds{0}
+                                         : config.messages.delivery_timeout);
   std::cout << "delivered " << stats.delivered << ", dead-lettered " << stats.dead_lettered
             << ", still pending " << stats.pending << "\n";
+  if (stop.stop_claiming) {
+    std::fprintf(stderr,
+                 "interrupted by %s: %lld messages delivered, %lld left in the outbox for the "
+                 "next run or `user-export relay`\n",
+                 stop.reason(), static_cast<long long>(stats.delivered),
+                 static_cast<long long>(stats.pending));
+    return kExitInterrupted;
+  }
   return stats.pending > 0 ? kExitFailed : kExitOk;
 }
 

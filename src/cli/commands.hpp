@@ -29,6 +29,9 @@ int run_schedule_command(const CommonOptions& common, int count,
                          const std::optional<std::string>& from);
 /// `run`: the scheduled service with its admin endpoint, until SIGTERM/SIGINT.
 int run_service_command(const CommonOptions& common);
+/// `prune`: deletes finished history older than `older_than_days` (default: `[retention]
+/// days`) and prints what it deleted, one line per table.
+int run_prune_command(const CommonOptions& common, std::optional<int> older_than_days);
 /// `demo`: a self-contained export on the embedded backends in `dir`.
 int run_demo_command(const std::string& dir, std::int64_t users, int groups);
 

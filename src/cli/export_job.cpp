@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <set>
 
 #include "cli/report_table.hpp"
@@ -47,6 +48,10 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
   const DomainId domain = DomainId::parse(config.export_.domain_id);
   rt.repository->migrate();
   rt.open_backends();
+  std::optional<CancelHook> stop_sends;  // past the shutdown timeout, stop waiting on the broker
+  if (options.stop != nullptr) {
+    stop_sends.emplace(*options.stop, [&rt] { rt.sink->stop_waiting(); });
+  }
 
   const std::vector<MatchingGroup> groups = load_groups(*rt.repository, domain, options.group_ids);
   const Slot slot = std::chrono::floor<std::chrono::seconds>(rt.clock.now());
@@ -59,6 +64,10 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
   {
     ExportDeps deps = rt.export_deps();
     deps.once_per_slot = false;  // a one-shot export exports what is unsent now
+    if (options.stop != nullptr) {
+      deps.stop_claiming = &options.stop->stop_claiming;
+      deps.cancel = &options.stop->cancel;
+    }
     ExportService service(deps);
     WorkerPool pool(static_cast<std::size_t>(config.export_.max_parallel_groups),
                     static_cast<std::size_t>(config.export_.queue_capacity));
@@ -74,7 +83,8 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
 
   OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.sleeper, rt.random, config,
                     config.export_.instance_id);
-  result.relay = relay.drain(config.messages.delivery_timeout);
+  result.relay = relay.drain(config.messages.delivery_timeout,
+                             options.stop ? &options.stop->stop_claiming : nullptr);
   rt.sink->flush(config.messages.delivery_timeout);
 
   for (auto& g : result.groups) {  // the relay may have completed committed runs
@@ -104,6 +114,25 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
                  static_cast<long long>(result.relay.pending));
   }
   result.exit_code = (failed > 0 || result.relay.pending > 0) ? kExitFailed : kExitOk;
+  if (options.stop != nullptr && options.stop->stop_claiming) {
+    int not_started = 0;
+    for (const auto& g : result.groups) {
+      if (g.skipped && g.error.rfind("not started", 0) == 0) ++not_started;
+    }
+    const auto finished = groups.size() - static_cast<std::size_t>(failed + not_started);
+    std::fprintf(stderr,
+                 "interrupted by %s: %zu groups finished, %d stopped, %d not started; their "
+                 "claims are kept and the next run resumes them; %lld messages wait in the "
+                 "outbox for the next run or `user-export relay`\n",
+                 options.stop->reason(), finished, failed, not_started,
+                 static_cast<long long>(result.relay.pending));
+    log::warn("export interrupted", {{"signal", options.stop->reason()},
+                                     {"groups_finished", finished},
+                                     {"groups_stopped", failed},
+                                     {"groups_not_started", not_started},
+                                     {"messages_pending", result.relay.pending}});
+    result.exit_code = kExitInterrupted;
+  }
   return result;
 }
 

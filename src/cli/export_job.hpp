@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/graceful_stop.hpp"
 #include "cli/runtime.hpp"
 #include "exporter/export_service.hpp"
 #include "publish/outbox_relay.hpp"
@@ -15,13 +16,17 @@ namespace user_export {
 struct ExportJobOptions {
   std::vector<std::string> group_ids;            ///< only these groups; empty = every active group
   std::filesystem::path show_paths_relative_to;  ///< shorten file paths in the table
+  /// The command's graceful stop (SIGTERM/SIGINT), or null: once it began, no group starts,
+  /// no message is sent, and the exit code is kExitInterrupted.
+  GracefulStop* stop = nullptr;
 };
 
 /// What happened.
 struct ExportJobResult {
   std::vector<GroupResult> groups;
   RelayStats relay;
-  int exit_code = 0;  ///< 0 all groups exported and every message delivered, else 1
+  /// 0 all groups exported and every message delivered, 3 stopped by a signal, else 1.
+  int exit_code = 0;
 };
 
 /// One export run now: migrate, load the groups, export them in parallel on the worker pool,

@@ -68,6 +68,15 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run the scheduled service with its admin endpoint");
   add_config(run);
 
+  auto* prune = app.add_subcommand(
+      "prune", "delete finished runs, their claims and delivered messages older than N days");
+  add_config(prune);
+  std::optional<int> prune_days;
+  prune
+      ->add_option("--older-than-days", prune_days,
+                   "delete finished history older than this many days; default: [retention] days")
+      ->check(CLI::Range(1, 36'500));
+
   auto* schedule = app.add_subcommand("schedule", "print the next fire times of the schedule");
   add_config(schedule);
   int schedule_next = 5;
@@ -95,6 +104,7 @@ int main(int argc, char** argv) {
     if (*relay) return run_relay_command(common);
     if (*schedule) return run_schedule_command(common, schedule_next, schedule_from);
     if (*run) return run_service_command(common);
+    if (*prune) return run_prune_command(common, prune_days);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exit_code_for(e.code());

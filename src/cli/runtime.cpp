@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/version.hpp"
 #include "observe/process_meters.hpp"
+#include "sweep/store_sweep.hpp"
 
 namespace user_export {
 
@@ -20,6 +21,10 @@ void Runtime::open_backends() {
   store = open_object_store(config.store, &metrics);
   store->ensure_ready();
   sink = open_message_sink(config, &metrics);
+  // What processes that died left in the store (docs/ARCHITECTURE.md, "Debris").
+  SweepOptions sweep;
+  sweep.min_bytes = static_cast<std::int64_t>(config.store.multipart_threshold);
+  StoreSweep(*repository, *store, metrics, clock, sweep).run();
 }
 
 ExportDeps Runtime::export_deps() {

@@ -22,7 +22,8 @@ class Runtime {
   explicit Runtime(const Config& config);
   ~Runtime();
 
-  /// Opens the object store (ensuring its bucket/dir), the message sink and the staging dir.
+  /// Opens the object store (ensuring its bucket/dir), the message sink and the staging dir,
+  /// then sweeps the store for what dead writers left (StoreSweep).
   void open_backends();
 
   /// Dependencies for the exporters (requires open_backends()).

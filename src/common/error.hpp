@@ -41,10 +41,12 @@ class Error : public std::runtime_error {
 };
 
 /// Process exit codes of the CLI: 0 all groups succeeded, 1 some group failed, 2 usage or
-/// configuration error.
+/// configuration error, 3 stopped by SIGTERM/SIGINT (what was in flight finished or was
+/// stopped; claims and pending messages are kept for the next run).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 3;
 
 /// Exit code for an error that ends the process: 2 for usage/config/invalid input, else 1.
 int exit_code_for(ErrorCode code);

@@ -172,6 +172,15 @@ struct ServiceConfig {
   friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
 
+/// `[retention]`: how long finished history (runs, their claims, delivered messages) is kept.
+struct RetentionConfig {
+  /// `days`: `prune` and the service's daily prune delete finished history older than this.
+  int days = 30;
+
+  /// Member-wise equality (used to compare loaded configurations).
+  friend bool operator==(const RetentionConfig&, const RetentionConfig&) = default;
+};
+
 /// `[log]`
 struct LogConfig {
   std::string level = "info";  ///< trace, debug, info, warn, error
@@ -183,19 +192,20 @@ struct LogConfig {
 
 /// The whole effective configuration: the TOML file with the environment applied on top.
 struct Config {
-  std::string source_path;  ///< the file it was read from ("" when built in code)
-  DatabaseConfig database;  ///< `[database]`
-  StoreConfig store;        ///< `[store]`, `[store.s3]`
-  MessagesConfig messages;  ///< `[messages]`
-  KafkaConfig kafka;        ///< `[kafka]`, `[kafka.properties]`
-  CsvConfig csv;            ///< `[csv]`, `[[csv.columns]]`
-  RetryConfig retry;        ///< `[retry]`
-  ExportConfig export_;     ///< `[export]`
-  ScheduleConfig schedule;  ///< `[schedule]`
-  AdminConfig admin;        ///< `[admin]`
-  ServiceConfig service;    ///< `[service]`
-  LogConfig log;            ///< `[log]`
-  std::string hash_key;     ///< USER_EXPORT_HASH_KEY (secret); required when a column uses `hash`
+  std::string source_path;    ///< the file it was read from ("" when built in code)
+  DatabaseConfig database;    ///< `[database]`
+  StoreConfig store;          ///< `[store]`, `[store.s3]`
+  MessagesConfig messages;    ///< `[messages]`
+  KafkaConfig kafka;          ///< `[kafka]`, `[kafka.properties]`
+  CsvConfig csv;              ///< `[csv]`, `[[csv.columns]]`
+  RetryConfig retry;          ///< `[retry]`
+  ExportConfig export_;       ///< `[export]`
+  ScheduleConfig schedule;    ///< `[schedule]`
+  AdminConfig admin;          ///< `[admin]`
+  ServiceConfig service;      ///< `[service]`
+  RetentionConfig retention;  ///< `[retention]`
+  LogConfig log;              ///< `[log]`
+  std::string hash_key;       ///< USER_EXPORT_HASH_KEY (secret); required when a column uses `hash`
 
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const Config&, const Config&) = default;

@@ -153,6 +153,9 @@ std::string render_effective_config(const Config& c) {
   t.section("[service]");
   t.put("shutdown_timeout_seconds", static_cast<std::int64_t>(c.service.shutdown_timeout.count()));
 
+  t.section("[retention]");
+  t.put("days", c.retention.days);
+
   t.section("[log]");
   t.put("level", c.log.level);
   t.put("json", c.log.json);

@@ -167,6 +167,9 @@ class DocumentReader {
         {"admin", table({{"addr", text(c_.admin.addr)}})},
         {"service",
          table({{"shutdown_timeout_seconds", seconds(c_.service.shutdown_timeout, 0, 1)}})},
+        {"retention",
+         table({{"days", whole(c_.retention.days, 1, 36'500,
+                               "finished history older than this many days is deleted")}})},
         {"log", table({{"level", text(c_.log.level)}, {"json", flag(c_.log.json)}})},
     };
   }

@@ -28,6 +28,10 @@ struct ExportDeps {
   /// streaming attempts stop within a few thousand rows with a non-retriable Error (their claim
   /// is kept and resumed by the next run). Owned by the caller; null = never cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  /// Optional: once it reads true (the first SIGTERM/SIGINT), no new claim is made: groups not
+  /// yet started are skipped and failed attempts are not retried, while attempts in flight go
+  /// on until `cancel`. Owned by the caller; null = never.
+  const std::atomic<bool>* stop_claiming = nullptr;
   /// How often an attempt's lease keeper wakes to renew the lease or notice its loss (real
   /// time; LeaseKeeper).
   std::chrono::milliseconds lease_poll{200};

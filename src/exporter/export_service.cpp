@@ -31,7 +31,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   GroupResult result;
   result.group = group;
   auto& metrics = deps_.metrics;
-  if (deps_.cancel != nullptr && deps_.cancel->load()) {
+  if (stopping()) {
     result.ok = true;
     result.skipped = true;
     result.error = "not started: shutting down";
@@ -151,6 +151,10 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
                                    int attempt_no, GroupResult& progress) {
   const auto started = deps_.clock.monotonic();
   const std::string gid = group.id.str();
+  if (attempt_no > 1 && stopping()) {
+    throw Error(ErrorCode::kInternal,
+                "not retried: shutting down; the claim is kept and the next run resumes it", false);
+  }
   GroupResult result;
   result.group = group;
   result.attempts = attempt_no;
@@ -226,7 +230,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     }
     lease.reset();
     fault_point("after_commit");
-    if (outcome.file) file_exporter_->remove_superseded_objects(group, run);
+    if (outcome.file) file_exporter_->after_commit(group, run, *outcome.file);
 
     result.ok = true;
     result.state = outcome.messages.empty() ? RunState::kCompleted : RunState::kCommitted;
@@ -250,6 +254,13 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
                  {"group_id", gid},
                  {"slot", format_iso8601(SystemTime{run.slot})},
                  {"error", inner.what()}});
+    }
+    // Whatever this attempt left unfinished in the store can never complete now. (Not on
+    // shutdown: the upload aborted itself, and the start-up sweep covers what it missed.)
+    const bool cancelled = deps_.cancel != nullptr && deps_.cancel->load();
+    if (type == GroupType::kCostBased && !cancelled) {
+      file_exporter_->abort_unfinished_uploads(group, run, run.attempts, run.attempts,
+                                               "the attempt failed");
     }
     throw;
   }

@@ -70,6 +70,11 @@ class ExportService {
   GroupResult attempt(const MatchingGroup& group, GroupType type, Slot slot, int attempt,
                       GroupResult& progress);
   GroupExporter& exporter_for(GroupType type);
+  /// Whether shutdown began (ExportDeps::stop_claiming or ::cancel): no new claims.
+  bool stopping() const {
+    return (deps_.stop_claiming != nullptr && deps_.stop_claiming->load()) ||
+           (deps_.cancel != nullptr && deps_.cancel->load());
+  }
   /// The batch part of export_batch(): fills `results` and sets `done` for the groups it
   /// committed; throws when the batch as a whole failed (its runs stay claimed).
   void export_batched(const std::vector<MatchingGroup>& groups, Slot slot,

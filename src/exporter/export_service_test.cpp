@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -22,6 +24,8 @@ namespace fs = std::filesystem;
 
 /// A store that fails retriably a given number of times, then delegates.
 class FlakyStore final : public ObjectStore {
+  std::mutex mu_;
+
  public:
   explicit FlakyStore(ObjectStore& inner) : inner_(inner) {}
   void ensure_ready() override { inner_.ensure_ready(); }
@@ -33,8 +37,17 @@ class FlakyStore final : public ObjectStore {
     return inner_.put(request);
   }
   void remove(const std::string& key) override { inner_.remove(key); }
+  bool exists(const std::string& key) override { return inner_.exists(key); }
+  int abort_unfinished(const std::string& key) override {
+    {
+      std::lock_guard lock(mu_);
+      aborted_keys.push_back(key);
+    }
+    return inner_.abort_unfinished(key);
+  }
   std::string key_prefix() const override { return inner_.key_prefix(); }
   std::atomic<int> failures_left{0};
+  std::vector<std::string> aborted_keys;  ///< abort_unfinished() calls, in order
 
  private:
   ObjectStore& inner_;
@@ -183,6 +196,38 @@ TEST_F(ExportServiceTest, ExhaustedRetriesMarkNothingAndTheNextRunResumesTheSame
   EXPECT_EQ(next.run_id, failed.run_id);
   EXPECT_EQ(next.rows, 50);
   EXPECT_EQ(unsent(g), 0);
+}
+
+// Every attempt that can no longer complete has its unfinished uploads aborted by exact key:
+// each failed attempt its own, a resumed run its earlier attempts' before it uploads again.
+TEST_F(ExportServiceTest, UnfinishedUploadsOfDeadAttemptsAreAbortedByTheirExactKeys) {
+  const auto& g = group_of(GroupType::kCostBased);
+  store_->failures_left = 3;
+  GroupResult failed = service().export_group(g, slot(0));
+  ASSERT_FALSE(failed.ok);
+  auto key = [&](int attempt) {
+    return object_key_for("", g.domain_id, g.id, slot(0), failed.run_id, attempt);
+  };
+  // Attempt 1 failed: its key. Attempts 2 and 3 resumed the run (the earlier keys), then failed
+  // (their own).
+  EXPECT_EQ(store_->aborted_keys,
+            (std::vector<std::string>{key(1), key(1), key(2), key(1), key(2), key(3)}));
+
+  // A writer of attempt 2 that died mid-write left a temporary file beside its key.
+  const fs::path leftover = local_->path_for(key(2)).parent_path() /
+                            ("." + local_->path_for(key(2)).filename().string() + ".tmp-Ab12Cd");
+  fs::create_directories(leftover.parent_path());
+  std::ofstream(leftover) << "partial";
+  store_->aborted_keys.clear();
+  GroupResult next = service().export_group(g, slot(1));
+  ASSERT_TRUE(next.ok) << next.error;
+  EXPECT_EQ(next.run_id, failed.run_id);
+  EXPECT_FALSE(fs::exists(leftover));
+  // On resume (before its upload) and after its commit: attempts 1 to 3, never attempt 4's
+  // key, whose file is a single write.
+  EXPECT_EQ(store_->aborted_keys,
+            (std::vector<std::string>{key(1), key(2), key(3), key(1), key(2), key(3)}));
+  EXPECT_EQ(metrics_.value("users_export_unfinished_uploads_aborted_total", {{"when", "run"}}), 1);
 }
 
 TEST_F(ExportServiceTest, ClaimedUsersDeletedBeforeAResumeAreLeftOutNotAFailure) {

@@ -1,5 +1,6 @@
 #include "exporter/file_exporter.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <system_error>
 
@@ -49,6 +50,9 @@ std::filesystem::path FileExporter::staged_path(const ExportRun& run) const {
 ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportRun& run,
                                        const LeaseKeeper& lease) {
   const auto started = deps_.clock.monotonic();
+  if (run.attempts > 1) {  // a resumed run: earlier attempts' uploads can never complete now
+    abort_unfinished_uploads(group, run, 1, run.attempts - 1, "the run was resumed");
+  }
   const auto path = staged_path(run);
   {
     std::error_code ec;  // a crashed earlier process may have left a file of this name
@@ -230,6 +234,54 @@ void FileExporter::remove_superseded_objects(const MatchingGroup& group, const E
                                   run.run_id, attempt),
                    "a later attempt of the run was committed");
   }
+}
+
+int FileExporter::abort_unfinished_uploads(const MatchingGroup& group, const ExportRun& run,
+                                           int first, int last, const std::string& why) {
+  int aborted = 0;
+  for (int attempt = std::max(1, first); attempt <= last; ++attempt) {
+    const std::string key = object_key_for(deps_.store.key_prefix(), group.domain_id, group.id,
+                                           run.slot, run.run_id, attempt);
+    try {
+      const int n = deps_.store.abort_unfinished(key);
+      aborted += n;
+      if (n > 0) {
+        log::info("aborted unfinished uploads of a run's key", {{"run_id", run.run_id},
+                                                                {"group_id", group.id.str()},
+                                                                {"attempt", attempt},
+                                                                {"key", key},
+                                                                {"count", n},
+                                                                {"reason", why}});
+      }
+    } catch (const std::exception& e) {
+      log::warn(
+          "could not abort the unfinished uploads of a run's key; the start-up sweep "
+          "tries again",
+          {{"run_id", run.run_id},
+           {"group_id", group.id.str()},
+           {"key", key},
+           {"reason", why},
+           {"error", e.what()}});
+    }
+  }
+  if (aborted > 0) {
+    deps_.metrics
+        .counter("users_export_unfinished_uploads_aborted_total",
+                 "Unfinished uploads (multipart uploads, temporary files) of dead or fenced "
+                 "attempts aborted, by when",
+                 {{"when", "run"}})
+        .inc(aborted);
+  }
+  return aborted;
+}
+
+void FileExporter::after_commit(const MatchingGroup& group, const ExportRun& run,
+                                const ExportedFile& file) {
+  remove_superseded_objects(group, run);
+  // A single PUT leaves no upload behind; one in parts may, if an abort of a failed try failed.
+  const bool parts = file.bytes > static_cast<std::int64_t>(deps_.config.store.multipart_threshold);
+  abort_unfinished_uploads(group, run, 1, parts ? run.attempts : run.attempts - 1,
+                           "the run was committed");
 }
 
 }  // namespace user_export

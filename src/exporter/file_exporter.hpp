@@ -44,6 +44,15 @@ class FileExporter final : public GroupExporter {
                       const std::string& why);
   /// After `run` was committed: removes the objects earlier attempts of it may have left.
   void remove_superseded_objects(const MatchingGroup& group, const ExportRun& run);
+  /// Aborts the unfinished writes the store holds for the keys of attempts `first`..`last` of
+  /// `run` (ObjectStore::abort_unfinished: S3 multipart uploads by exact key), whose writers
+  /// are dead or fenced off. Best effort: a failure is logged, and the start-up sweep tries
+  /// again. Returns how many were aborted.
+  int abort_unfinished_uploads(const MatchingGroup& group, const ExportRun& run, int first,
+                               int last, const std::string& why);
+  /// After `run` was committed with `file`: the unfinished uploads of every key of the run (the
+  /// earlier attempts', and this one's if it went up in parts).
+  void after_commit(const MatchingGroup& group, const ExportRun& run, const ExportedFile& file);
 
  private:
   /// The upload of run's staged file at `path` (read through `fd`) holding `rows` rows, under

@@ -54,6 +54,8 @@ class HookedStore final : public ObjectStore {
     return inner_.put(request);
   }
   void remove(const std::string& key) override { inner_.remove(key); }
+  bool exists(const std::string& key) override { return inner_.exists(key); }
+  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
   std::string key_prefix() const override { return inner_.key_prefix(); }
   std::function<void(const PutRequest&)> before_put;
 

@@ -106,8 +106,7 @@ std::vector<GroupResult> ExportService::export_batch(
     const std::function<void(const GroupResult&)>& on_done) {
   std::vector<GroupResult> results(groups.size());
   std::vector<bool> done(groups.size(), false);
-  const bool cancelled = deps_.cancel != nullptr && deps_.cancel->load();
-  if (!cancelled && groups.size() > 1 && deps_.repository.supports_batches()) {
+  if (!stopping() && groups.size() > 1 && deps_.repository.supports_batches()) {
     try {
       export_batched(groups, slot, results, done);
     } catch (const std::exception& e) {

@@ -35,6 +35,8 @@ class RecordingStreamingStore final : public ObjectStore {
     return inner_.put(request);
   }
   void remove(const std::string& key) override { inner_.remove(key); }
+  bool exists(const std::string& key) override { return inner_.exists(key); }
+  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
   std::string key_prefix() const override { return inner_.key_prefix(); }
   bool streams_uploads() const override { return true; }
   std::unique_ptr<StreamingUpload> begin_upload(const PutRequest& request) override {

@@ -42,6 +42,11 @@ class MessageSink {
                                              const DeadLetter& reason) = 0;
   /// Waits at most `timeout` for in-flight sends; what is not delivered stays in the outbox.
   virtual void flush(std::chrono::milliseconds timeout) = 0;
+  /// Shutdown: publish() and flush() stop waiting for delivery reports from now on; messages
+  /// still queued are withdrawn where the sink can (Kafka: purged) and reported retriable, so
+  /// they stay in the outbox. (One already on the wire may still arrive: consumers dedupe by
+  /// runId.) Any thread; the default does nothing (a sink that never waits).
+  virtual void stop_waiting() {}
 };
 
 struct Config;

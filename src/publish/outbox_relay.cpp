@@ -263,10 +263,14 @@ void OutboxRelay::retry_later(const OutboundMessage& m, const std::string& error
   ++stats.failed;
 }
 
-RelayStats OutboxRelay::drain(Duration max_wait) {
+RelayStats OutboxRelay::drain(Duration max_wait, const std::atomic<bool>* stop) {
   RelayStats total;
   const auto deadline = clock_.monotonic() + max_wait;
   for (int idle_passes = 0;;) {
+    if (stop != nullptr && stop->load()) {
+      total.pending = repository_.pending_count();
+      break;
+    }
     RelayStats pass = relay_once();
     total.delivered += pass.delivered;
     total.dead_lettered += pass.dead_lettered;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -67,8 +68,9 @@ class OutboxRelay {
   RelayStats relay_once(std::size_t batch = 500);
 
   /// Passes until the outbox is empty or `max_wait` has passed without it emptying, sleeping
-  /// between passes that made no progress. Returns the totals and what is left pending.
-  RelayStats drain(Duration max_wait);
+  /// between passes that made no progress; stops before the next pass once `stop` (optional)
+  /// reads true. Returns the totals and what is left pending.
+  RelayStats drain(Duration max_wait, const std::atomic<bool>* stop = nullptr);
 
   /// The breaker around sends (exposed for tests and the admin API).
   const CircuitBreaker& breaker() const { return breaker_; }

@@ -1,5 +1,6 @@
 #include "service/daemon.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include "cli/runtime.hpp"
@@ -12,6 +13,7 @@
 #include "service/admin_server.hpp"
 #include "service/backpressure.hpp"
 #include "service/consumer_lag.hpp"
+#include "service/retention.hpp"
 #include "service/scheduler.hpp"
 
 namespace user_export {
@@ -80,6 +82,7 @@ int Daemon::run() {
   std::atomic<bool> cancel{false};
   ExportDeps deps = rt.export_deps();
   deps.cancel = &cancel;
+  deps.stop_claiming = &stopping_;  // after a stop request, queued groups do not start
   ExportService service(deps);
   WorkerPool pool(static_cast<std::size_t>(config_.export_.max_parallel_groups),
                   static_cast<std::size_t>(config_.export_.queue_capacity));
@@ -112,6 +115,28 @@ int Daemon::run() {
     }
   });
   auto wake_relay = [&] { relay_cv.notify_all(); };
+
+  // Retention: the first prune a minute after start-up, then one a day (docs/SERVICE.md).
+  std::atomic<bool> retention_stop{false};
+  std::mutex retention_mu;
+  std::condition_variable retention_cv;
+  RetentionOptions retention_options;
+  retention_options.days = config_.retention.days;
+  retention_options.stop = &retention_stop;
+  Retention retention(*rt.repository, rt.clock, rt.metrics, retention_options);
+  std::thread retention_thread([&] {
+    std::unique_lock lock(retention_mu);
+    while (!retention_stop) {
+      lock.unlock();
+      retention.run_if_due();
+      lock.lock();
+      const auto until_due = std::chrono::duration_cast<std::chrono::milliseconds>(
+          retention.next_due() - rt.clock.now());
+      const auto wait =
+          std::clamp(until_due, std::chrono::milliseconds(100), std::chrono::milliseconds(60'000));
+      retention_cv.wait_for(lock, wait, [&] { return retention_stop.load(); });
+    }
+  });
 
   AdminHooks hooks;
   hooks.not_ready = [&]() -> std::optional<std::string> {
@@ -168,6 +193,12 @@ int Daemon::run() {
     cv_.notify_all();
     watchdog.join();
     admin.stop();
+    {
+      std::lock_guard lock(retention_mu);
+      retention_stop = true;
+    }
+    retention_cv.notify_all();
+    retention_thread.join();
     relay_stop = true;
     wake_relay();
     relay_thread.join();

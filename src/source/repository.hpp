@@ -16,6 +16,7 @@
 #include "domain/group.hpp"
 #include "domain/message.hpp"
 #include "domain/run.hpp"
+#include "source/retention.hpp"
 
 namespace user_export {
 
@@ -231,11 +232,24 @@ class Repository {
 
   /// The most recent runs, newest first (admin API, tests, the demo's table).
   virtual std::vector<ExportRun> recent_runs(std::size_t limit) = 0;
+  /// The runs whose keys the start-up sweep visits, newest first, at most `limit`: every
+  /// unfinished (claimed) run, and the runs created since `since` that had more than one
+  /// attempt or a file of at least `min_bytes` (a single-request upload leaves nothing behind).
+  virtual std::vector<ExportRun> runs_to_sweep(SystemTime since, std::int64_t min_bytes,
+                                               std::size_t limit) = 0;
   /// One run by id.
   virtual std::optional<ExportRun> find_run(const std::string& run_id) = 0;
   /// How many of the run's claimed users are still in `users`: a user deleted since the claim
   /// cannot be streamed again (a resumed run streams the claim's users that exist).
   virtual std::int64_t claimed_users_remaining(const std::string& run_id) = 0;
+
+  /// Retention: deletes finished history older than `request.older_than`, in transactions of
+  /// at most `request.batch_rows` rows each, and returns what it deleted. Deleted: runs whose
+  /// state is `completed` or `empty` and whose last change (`updated_at`) is older, with their
+  /// claimed items and outbox rows; and outbox rows `published` or `dead_lettered` before the
+  /// cutoff. Never deleted: a `claimed` or `committed` run, a `pending` message, a user, a group.
+  /// Safe beside exporters and relays: a finished run never changes state again.
+  virtual PruneCounts prune(const PruneRequest& request) = 0;
 
   /// Loads synthetic groups, users and profiles (demo and benchmarks), fast enough for millions
   /// of users. Reports progress through `progress` when given.

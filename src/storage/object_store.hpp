@@ -95,6 +95,16 @@ class ObjectStore {
   /// success. Used for the objects of attempts that were not committed. Failures are
   /// Error(kStorage), retriable as for put().
   virtual void remove(const std::string& key) = 0;
+  /// Whether an object is stored under `key`. Failures are Error(kStorage).
+  virtual bool exists(const std::string& key) = 0;
+  /// Removes the unfinished writes of exactly `key` that the store holds, never the object
+  /// itself: S3 aborts every multipart upload of the key (listed with the key as the prefix
+  /// and matched exactly, which MinIO answers only for a whole key); the local store removes
+  /// the key's temporary files. Called for keys whose writers are dead or fenced off: the
+  /// earlier attempts' keys when a run is resumed, an attempt's key when it fails, every key of
+  /// a run once it is committed, and by the start-up sweep. Returns how many it removed.
+  /// Failures are Error(kStorage), retriable as for put().
+  virtual int abort_unfinished(const std::string& key) = 0;
   /// The key prefix from the store URL ("" when none), without trailing slash.
   virtual std::string key_prefix() const = 0;
   /// Whether begin_upload() sends bytes while the file is being written (S3: the parts of a

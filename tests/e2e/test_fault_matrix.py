@@ -213,7 +213,7 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
 
     # --- S3 ----------------------------------------------------------------------------------
 
-    def big_s3_setup(self, *fault):
+    def big_s3_setup(self, *fault, request_timeout_ms=1500, extra=""):
         """A private S3 server with `fault`, and a SQLite database with one cost-based group
         whose file (gzip level 0) is above the 5 MiB multipart threshold."""
         s3 = stack.PrivateS3(self.tmp / "s3", *fault)
@@ -221,8 +221,8 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
         config = self.sqlite_config(
             s3=s3.endpoint, bucket=stack.new_bucket_name("ue-fault"),
             s3_extra="multipart_threshold_mib = 5\npart_size_mib = 5\nparallel_parts = 1\n"
-                     "request_timeout_ms = 1500\n",
-            extra="\n[csv]\ngzip_level = 0\n")
+                     f"request_timeout_ms = {request_timeout_ms}\n",
+            extra="\n[csv]\ngzip_level = 0\n" + extra)
         self.cli(config, "seed", "--users", str(BIG), "--groups", "1")
         return s3, config
 
@@ -242,6 +242,82 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
         self.assertEqual(self.jsonl(), [])
         s3.restart()
         self.export(config)
+        self.assertEqual(self.unsent_sqlite(), 0)
+        refs = [r for (r,) in self.sqlite("SELECT ref_id FROM users")]
+        self.assert_exported_once(refs, self.s3_reader(s3, config))
+
+    def start_export_until_multipart(self, s3, config):
+        """Starts `export` and returns the process once its multipart upload has begun (the
+        stalled part requests are never answered, so never logged)."""
+        time.sleep(1.0 - (time.time() % 1.0) + 0.01)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("USER_EXPORT_")}
+        env.update(self.env)
+        proc = subprocess.Popen([harness.BINARY, "export", "--config", str(config)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.closers.append(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+        deadline = time.time() + 120
+        while not any(r["method"] == "POST" and "uploads" in r["url"] for r in s3.requests()):
+            self.assertIsNone(proc.poll(), "export ended before its multipart upload began")
+            self.assertLess(time.time(), deadline, "no multipart upload began")
+            time.sleep(0.05)
+        time.sleep(0.5)  # the first part is in flight (and stalled)
+        return proc
+
+    def test_sigterm_mid_multipart_aborts_the_upload_keeps_the_claim_and_exits_3(self):
+        s3, config = self.big_s3_setup("--stall-parts", "1", request_timeout_ms=120000,
+                                       extra="\n[service]\nshutdown_timeout_seconds = 2\n")
+        proc = self.start_export_until_multipart(s3, config)
+        started = time.time()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=90)
+        # The in-flight group got the 2 s shutdown timeout, then its upload was stopped.
+        self.assertEqual(proc.returncode, 3, err)
+        self.assertLess(time.time() - started, 60, "the upload was not stopped")
+        self.assertIn("interrupted by SIGTERM", err)
+        self.assertRegex(err, r"0 groups finished, 1 stopped")
+        aborts = [r for r in s3.requests() if r["method"] == "DELETE" and "uploadId=" in r["url"]
+                  and ".attempt-1.csv.gz" in r["url"]]
+        self.assertTrue(aborts, "the multipart upload was not aborted")
+        self.assertEqual(self.sqlite("SELECT state FROM export_runs"), [("claimed",)])
+        self.assertEqual(self.unsent_sqlite(), BIG, "nothing marked")
+        self.assertEqual(self.jsonl(), [])
+        # (The test server answers AbortMultipartUpload with 405, so its upload directory stays:
+        # the request is what is checked.)
+        # The next run resumes the same claim and exports every user once.
+        s3.restart()
+        self.export(config)
+        self.assertEqual(self.unsent_sqlite(), 0)
+        self.assertEqual(len(self.sqlite("SELECT run_id FROM export_runs")), 1)
+        refs = [r for (r,) in self.sqlite("SELECT ref_id FROM users")]
+        self.assert_exported_once(refs, self.s3_reader(s3, config))
+
+    def test_a_second_sigterm_exits_at_once_and_keeps_the_claim(self):
+        s3, config = self.big_s3_setup("--stall-parts", "1", request_timeout_ms=120000,
+                                       extra="\n[service]\nshutdown_timeout_seconds = 300\n")
+        proc = self.start_export_until_multipart(s3, config)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        self.assertIsNone(proc.poll(), "the first signal waits for the group in flight")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 128 + signal.SIGTERM, err)
+        self.assertIn("second signal", err)
+        self.assertEqual(self.sqlite("SELECT state FROM export_runs"), [("claimed",)])
+        self.assertEqual(self.unsent_sqlite(), BIG)
+
+    def test_sigkill_mid_multipart_then_the_resume_aborts_the_killed_upload_by_its_key(self):
+        s3, config = self.big_s3_setup("--stall-parts", "1", request_timeout_ms=120000)
+        proc = self.start_export_until_multipart(s3, config)
+        proc.kill()
+        proc.communicate(timeout=30)
+        (run_id,), = self.sqlite("SELECT run_id FROM export_runs")
+        s3.restart()
+        self.export(config)
+        # The resumed run (attempt 2) listed the uploads of attempt 1's exact key: a prefix
+        # listing finds nothing on MinIO.
+        listings = [r["url"] for r in s3.requests()
+                    if r["method"] == "GET" and "uploads" in r["url"]]
+        self.assertTrue(any(f"{run_id}.attempt-1.csv.gz" in url for url in listings), listings)
         self.assertEqual(self.unsent_sqlite(), 0)
         refs = [r for (r,) in self.sqlite("SELECT ref_id FROM users")]
         self.assert_exported_once(refs, self.s3_reader(s3, config))
@@ -322,6 +398,28 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
             else:
                 seen |= {r[0] for r in parse_csv_gz(self.local_object(v))[1]}
         self.assertEqual(seen, refs)
+
+    @needs("kafka")
+    def test_sigterm_stops_a_waiting_relay_with_exit_3_and_keeps_its_messages(self):
+        cluster, config = self.kafka_setup()
+        cluster.command("all_down")
+        self.export(config, check=False)  # the messages stay in the outbox
+        config.write_text(config.read_text().replace("delivery_timeout_ms = 2000",
+                                                      "delivery_timeout_ms = 120000")
+                          + "\n[service]\nshutdown_timeout_seconds = 1\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("USER_EXPORT_")}
+        proc = subprocess.Popen([harness.BINARY, "relay", "--config", str(config)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.closers.append(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+        time.sleep(2)
+        self.assertIsNone(proc.poll(), "the relay should still be waiting for the brokers")
+        proc.send_signal(signal.SIGTERM)
+        # The send in flight gets the 1 s shutdown timeout, not the 120 s delivery timeout.
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 3, err)
+        self.assertIn("interrupted by SIGTERM: 0 messages delivered, 2 left in the outbox", err)
+        self.assertEqual(self.sqlite("SELECT COUNT(*) FROM export_outbox WHERE state = "
+                                     "'pending'")[0][0], 2)
 
     @needs("kafka")
     def test_kafka_non_retriable_error_dead_letters_the_message_with_its_reason(self):

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -68,7 +69,12 @@ class KafkaSink final : public MessageSink {
     return send(std::span(&letter, 1)).front();
   }
 
-  void flush(milliseconds timeout) override { current_producer()->flush(timeout); }
+  void flush(milliseconds timeout) override {
+    if (stopping_) timeout = milliseconds{0};
+    current_producer()->flush(timeout);
+  }
+
+  void stop_waiting() override { stopping_ = true; }
 
  private:
   std::shared_ptr<KafkaProducer> current_producer() {
@@ -147,7 +153,7 @@ class KafkaSink final : public MessageSink {
     bool purged = false;
     while (tracker->outstanding() > 0 && clock_.monotonic() < deadline) {
       if (!fatal) fatal = producer->fatal_error();
-      if (fatal && !purged) {
+      if ((fatal || stopping_) && !purged) {
         producer->purge();  // fail the rest now instead of at the timeout
         purged = true;
       }
@@ -228,6 +234,7 @@ class KafkaSink final : public MessageSink {
   const std::string dlq_topic_;
   const std::size_t max_message_bytes_;
   const milliseconds delivery_timeout_;
+  std::atomic<bool> stopping_{false};
   Metrics* const metrics_;
   const Clock& clock_;
   std::mutex mu_;  // guards producer_

@@ -5,12 +5,14 @@
 
 #include "source/postgres/postgres_repository.hpp"
 #include "source/postgres/testing/pg_test_database.hpp"
+#include "source/testing/prune_contract.hpp"
 #include "source/testing/repository_contract.hpp"
 
 namespace user_export {
 namespace {
 
 using contract::ContractBackend;
+using contract::PruneContract;
 using contract::RepositoryContract;
 
 /// A fresh database on the test server per contract test.
@@ -49,6 +51,9 @@ std::unique_ptr<contract::TestDatabase> make_postgres_database() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, RepositoryContract,
+                         ::testing::Values(ContractBackend{"Postgres", make_postgres_database}),
+                         contract::contract_backend_name);
+INSTANTIATE_TEST_SUITE_P(Postgres, PruneContract,
                          ::testing::Values(ContractBackend{"Postgres", make_postgres_database}),
                          contract::contract_backend_name);
 

@@ -70,6 +70,21 @@ std::vector<ExportRun> PostgresRepository::recent_runs(std::size_t limit) {
   return runs;
 }
 
+std::vector<ExportRun> PostgresRepository::runs_to_sweep(SystemTime since, std::int64_t min_bytes,
+                                                         std::size_t limit) {
+  auto conn = pool_.acquire();
+  pg::Result r = conn->exec(
+      std::string("SELECT ") + pg::kRunColumns +
+          " FROM export_runs WHERE state = 'claimed' OR (created_at >= $1::timestamptz AND "
+          "(attempts > 1 OR byte_count >= $2::bigint)) "
+          "ORDER BY created_at DESC, created_seq DESC LIMIT $3",
+      {pg::timestamp_param(since), std::to_string(min_bytes), std::to_string(limit)});
+  std::vector<ExportRun> runs;
+  runs.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) runs.push_back(pg::read_run(r, i));
+  return runs;
+}
+
 std::optional<ExportRun> PostgresRepository::find_run(const std::string& run_id) {
   if (!Uuid::parse(run_id)) return std::nullopt;  // never stored, and not castable to uuid
   auto conn = pool_.acquire();

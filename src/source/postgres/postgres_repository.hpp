@@ -58,9 +58,12 @@ class PostgresRepository final : public Repository {
   void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                               SystemTime next_attempt) override;
   std::vector<ExportRun> recent_runs(std::size_t limit) override;
+  std::vector<ExportRun> runs_to_sweep(SystemTime since, std::int64_t min_bytes,
+                                       std::size_t limit) override;
   std::optional<ExportRun> find_run(const std::string& run_id) override;
   std::int64_t claimed_users_remaining(const std::string& run_id) override;
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
+  PruneCounts prune(const PruneRequest& request) override;
 
   /// The connection pool (tests use it to reach the same database).
   pg::Pool& pool() { return pool_; }

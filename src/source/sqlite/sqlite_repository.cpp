@@ -707,6 +707,19 @@ std::vector<ExportRun> SqliteRepository::recent_runs(std::size_t limit) {
   return runs;
 }
 
+std::vector<ExportRun> SqliteRepository::runs_to_sweep(SystemTime since, std::int64_t min_bytes,
+                                                       std::size_t limit) {
+  auto conn = pool_.acquire();
+  auto stmt =
+      conn->prepare(select_runs("WHERE state = 'claimed' OR (created_at >= ?1 AND (attempts > 1 OR "
+                                "byte_count >= ?2)) ORDER BY created_at DESC, rowid DESC LIMIT ?3"),
+                    "list the runs to sweep");
+  stmt.bind(1, to_millis(since)).bind(2, min_bytes).bind(3, static_cast<std::int64_t>(limit));
+  std::vector<ExportRun> runs;
+  while (stmt.step()) runs.push_back(read_run(stmt));
+  return runs;
+}
+
 std::optional<ExportRun> SqliteRepository::find_run(const std::string& run_id) {
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(select_runs("WHERE run_id = ?1"), "find a run");

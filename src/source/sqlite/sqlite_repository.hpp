@@ -91,9 +91,12 @@ class SqliteRepository final : public Repository {
   void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                               SystemTime next_attempt) override;
   std::vector<ExportRun> recent_runs(std::size_t limit) override;
+  std::vector<ExportRun> runs_to_sweep(SystemTime since, std::int64_t min_bytes,
+                                       std::size_t limit) override;
   std::optional<ExportRun> find_run(const std::string& run_id) override;
   std::int64_t claimed_users_remaining(const std::string& run_id) override;
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
+  PruneCounts prune(const PruneRequest& request) override;
 
  private:
   /// Moves pending outbox messages to `state` and completes each run with nothing pending.

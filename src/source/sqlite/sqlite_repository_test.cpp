@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
+#include "source/testing/prune_contract.hpp"
 #include "source/testing/repository_contract.hpp"
 
 namespace user_export {
@@ -21,6 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using contract::ContractBackend;
+using contract::PruneContract;
 using contract::RepositoryContract;
 using contract::TestDatabase;
 
@@ -113,6 +115,10 @@ class SqliteTestDatabase final : public TestDatabase {
 };
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, RepositoryContract,
+                         ::testing::Values(ContractBackend{
+                             "Sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }}),
+                         contract::contract_backend_name);
+INSTANTIATE_TEST_SUITE_P(Sqlite, PruneContract,
                          ::testing::Values(ContractBackend{
                              "Sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }}),
                          contract::contract_backend_name);

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/digest.hpp"
@@ -138,6 +139,35 @@ void LocalStore::verify(const PutRequest& request, const std::filesystem::path& 
 void LocalStore::remove(const std::string& key) {
   remove_file_durably(path_for(key));
   remove_file_durably(metadata_path_for(key));
+}
+
+bool LocalStore::exists(const std::string& key) {
+  std::error_code ec;
+  const bool found = std::filesystem::exists(path_for(key), ec);
+  if (ec) {
+    throw Error(ErrorCode::kStorage,
+                "cannot check the object '" + path_for(key).string() + "': " + ec.message(), true);
+  }
+  return found;
+}
+
+int LocalStore::abort_unfinished(const std::string& key) {
+  int removed = 0;
+  // The object's and its sidecar's temporary files (replace_durably's naming).
+  for (const auto& dest : {path_for(key), metadata_path_for(key)}) {
+    const std::string stem = "." + dest.filename().string() + ".tmp-";
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dest.parent_path(), ec);
+    if (ec) continue;  // no directory: nothing was ever written there
+    for (const auto& entry : it) {
+      const std::string name = entry.path().filename().string();
+      // The template's suffix is six characters: longer names belong to other keys.
+      if (name.size() != stem.size() + 6 || name.compare(0, stem.size(), stem) != 0) continue;
+      remove_file_durably(entry.path());
+      ++removed;
+    }
+  }
+  return removed;
 }
 
 }  // namespace user_export

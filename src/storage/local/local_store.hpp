@@ -32,6 +32,11 @@ class LocalStore final : public ObjectStore {
   StoredObject put(const PutRequest& request) override;
   /// Removes `<root>/<key>` and its metadata sidecar (absent is success).
   void remove(const std::string& key) override;
+  /// Whether `<root>/<key>` exists.
+  bool exists(const std::string& key) override;
+  /// Removes the temporary files (`.<name>.tmp-*` beside `<root>/<key>`) that a writer of the
+  /// key left when it died between creating and renaming them.
+  int abort_unfinished(const std::string& key) override;
   /// Always "": a local store has no key prefix of its own.
   std::string key_prefix() const override { return {}; }
 

@@ -149,6 +149,27 @@ TEST_F(LocalStoreTest, PutReplacesAnExistingObjectAndItsMetadata) {
   EXPECT_EQ(meta["contentType"], "text/csv");
 }
 
+TEST_F(LocalStoreTest, AbortUnfinishedRemovesTheKeysTemporaryFilesOnly) {
+  LocalStore store(root_);
+  store.ensure_ready();
+  const fs::path dir = root_ / "g" / "slot";
+  fs::create_directories(dir);
+  auto touch = [&](const std::string& name) { std::ofstream(dir / name) << "partial"; };
+  touch("r.attempt-1.csv.gz");                        // a whole object: stays
+  touch(".r.attempt-1.csv.gz.tmp-a1B2c3");            // left by a writer that died: removed
+  touch(".r.attempt-1.csv.gz.meta.json.tmp-Zz9900");  // its sidecar's: removed
+  touch(".r.attempt-1.csv.gz.x.tmp-a1B2c3");          // another key's: stays
+  touch(".r.attempt-2.csv.gz.tmp-a1B2c3");            // another attempt's: stays
+
+  EXPECT_EQ(store.abort_unfinished("g/slot/r.attempt-1.csv.gz"), 2);
+  EXPECT_TRUE(fs::exists(dir / "r.attempt-1.csv.gz"));
+  EXPECT_FALSE(fs::exists(dir / ".r.attempt-1.csv.gz.tmp-a1B2c3"));
+  EXPECT_FALSE(fs::exists(dir / ".r.attempt-1.csv.gz.meta.json.tmp-Zz9900"));
+  EXPECT_TRUE(fs::exists(dir / ".r.attempt-1.csv.gz.x.tmp-a1B2c3"));
+  EXPECT_TRUE(fs::exists(dir / ".r.attempt-2.csv.gz.tmp-a1B2c3"));
+  EXPECT_EQ(store.abort_unfinished("g/none/r.attempt-1.csv.gz"), 0);  // no such directory
+}
+
 TEST_F(LocalStoreTest, RejectsUnsafeKeysWithoutWritingAnything) {
   LocalStore store(root_);
   store.ensure_ready();

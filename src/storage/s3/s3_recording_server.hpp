@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/digest.hpp"
@@ -51,6 +52,11 @@ class RecordingS3 {
       record(req);
       if (req.path.find('/', 1) == std::string::npos) {  // the bucket
         res.status = 200;
+        if (req.has_param("uploads") && list_uploads) {  // ListMultipartUploads
+          auto [status, body] = list_uploads(req.get_param_value("prefix"));
+          res.status = status;
+          res.set_content(body, "application/xml");
+        }
         return;
       }
       std::lock_guard lock(mu_);
@@ -175,6 +181,8 @@ class RecordingS3 {
 
   std::atomic<bool> hold{true};     ///< delay upload answers
   std::function<void()> on_upload;  ///< called when an upload request arrives
+  /// Answers ListMultipartUploads (status and body) for the `prefix` asked; unset = 200 empty.
+  std::function<std::pair<int, std::string>(const std::string& prefix)> list_uploads;
   /// Added to the size a HEAD of an object reports (a store that lost or gained bytes).
   std::atomic<std::int64_t> size_error{0};
 

@@ -20,7 +20,6 @@ namespace user_export {
 namespace {
 
 constexpr std::size_t kMaxKeyBytes = 1024;
-constexpr int kMaxListingPages = 100;
 
 void inc(Counter* counter, double by = 1.0) {
   if (counter != nullptr) counter->inc(by);
@@ -219,40 +218,6 @@ void S3Store::create_bucket() {
                     "in the store URL or use that account's credentials. " +
                     e.what(),
                 false);
-  }
-}
-
-void S3Store::abort_stale_uploads() {
-  const auto ctx = context("list incomplete multipart uploads");
-  S3Query base{{"uploads", ""}};
-  if (!location_.prefix.empty()) base.emplace_back("prefix", location_.prefix + "/");
-  std::string key_marker;
-  std::string upload_id_marker;
-  int aborted = 0;
-  try {
-    for (int page = 0; page < kMaxListingPages; ++page) {
-      S3Query query = base;
-      if (!key_marker.empty()) query.emplace_back("key-marker", key_marker);
-      if (!upload_id_marker.empty()) query.emplace_back("upload-id-marker", upload_id_marker);
-      const auto listed =
-          send_with_retry(S3HttpRequest{"GET", addressing_.bucket_url(query), {}, {}, {}}, ctx);
-      const auto listing = parse_s3_upload_listing(listed.body);
-      for (const auto& upload :
-           stale_s3_uploads(listing.uploads, clock_.now(), config_.abort_incomplete_after)) {
-        if (abort_upload(upload.key, upload.upload_id)) ++aborted;
-      }
-      if (!listing.truncated || listing.next_key_marker.empty()) break;
-      key_marker = listing.next_key_marker;
-      upload_id_marker = listing.next_upload_id_marker;
-    }
-  } catch (const Error& e) {
-    spdlog::warn("skipped the clean-up of stale multipart uploads bucket={} prefix={}: {}",
-                 location_.bucket, location_.prefix, e.what());
-    return;
-  }
-  if (aborted > 0) {
-    spdlog::info("aborted stale multipart uploads bucket={} prefix={} count={}", location_.bucket,
-                 location_.prefix, aborted);
   }
 }
 

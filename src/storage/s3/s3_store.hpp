@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -95,6 +96,14 @@ class S3Store final : public ObjectStore {
   /// Deletes the object with one DELETE (retried like any request); 404 is success.
   void remove(const std::string& key) override;
 
+  /// HEAD of the object: true for 200, false for 404.
+  bool exists(const std::string& key) override;
+
+  /// Lists the multipart uploads of `key` (ListMultipartUploads with `prefix` = the whole key;
+  /// uploads of longer keys that share it are left alone) and aborts each. A server that cannot
+  /// list uploads (405/501) counts as none.
+  int abort_unfinished(const std::string& key) override;
+
   /// The key prefix from the store URL, without slashes at either end.
   std::string key_prefix() const override;
 
@@ -138,6 +147,11 @@ class S3Store final : public ObjectStore {
   void create_bucket();
   /// Aborts this prefix's multipart uploads older than the configured age; logs failures.
   void abort_stale_uploads();
+  /// Pages through ListMultipartUploads with `prefix` ("" = the whole bucket) and calls
+  /// `visit` with each page's uploads; false when the server does not implement the listing
+  /// (405/501). Throws Error(kStorage) as send() does.
+  bool list_uploads(const std::string& prefix,
+                    const std::function<void(const std::vector<S3PendingUpload>&)>& visit);
 
   /// Throws for a key S3 refuses, or a `sha256` that is not 64 lower-case hex digits.
   void check_request(const PutRequest& request) const;
