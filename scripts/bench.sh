@@ -3,7 +3,9 @@
 # same SELECT, against a throwaway server from scripts/services/postgres.sh. See BENCHMARKS.md.
 # Usage: scripts/bench.sh [BUILD_DIR]   (default: build)
 # Environment: BENCH_ROUNDS (default 3), BENCH_USERS (default 1000000), BENCH_SMALL_USERS (default
-# 100000), BENCH_GROUPS (default 1000: that many groups of BENCH_USERS / BENCH_GROUPS users).
+# 100000), BENCH_GROUPS (default 1000: that many groups of BENCH_USERS / BENCH_GROUPS users),
+# BENCH_S3_USERS (default 2000000: the group exported to a directory and to S3 by
+# scripts/bench-s3-export.sh, run at the end; BENCH_S3_USERS=0 skips it).
 # Every measurement is repeated in each round, rounds alternate the order of the contenders, and
 # the median of the rounds is reported. Targets that are missed are printed as MISS; the script
 # exits 0 unless a step failed or an export did not do what it should.
@@ -300,3 +302,9 @@ echo "last export of $many_groups groups: $(logged "$many_log" 'group export fin
   "per group (claim to commit) median $(logged "$many_log" 'group export finished' | median) s," \
   "sum $(logged "$many_log" 'group export finished' | awk '{ s += $1 } END { printf "%.1f", s }') s;" \
   "stream and stage median $(logged "$many_log" 'staged and uploaded' | median) s"
+
+# (g) one group to a directory and to the S3 test server, with its own servers (issue 15).
+if [ "${BENCH_S3_USERS:-2000000}" != 0 ]; then
+  echo
+  scripts/bench-s3-export.sh "$build_dir"
+fi

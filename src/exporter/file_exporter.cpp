@@ -60,10 +60,17 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
   }
   StagedFileGuard guard(path);
   std::optional<StagedCsv> csv;
+  // Declared after the file: an upload abandoned by a failure is aborted while its descriptor
+  // is still open.
+  std::unique_ptr<StreamingUpload> streaming;
   ExportedFile file;
-  // Stream: rows -> CSV -> gzip -> staged file, digest computed on the way.
+  // Stream: rows -> CSV -> gzip -> staged file, digest computed on the way; the store may
+  // upload each block as soon as it is in the file (S3: the parts of a multipart upload).
   try {
     csv.emplace(deps_.config, masks_, path);
+    streaming = deps_.store.begin_upload(
+        put_request(group, run, path, csv->read_fd(), UploadLease{lease, 0}, run.item_count));
+    csv->on_written([upload = streaming.get()](std::int64_t bytes) { upload->written(bytes); });
     CsvRowHandler handler(*csv, lease);
     deps_.repository.stream_rows(run.run_id, fields_, handler);
     lease.tick();  // a shutdown or a lost lease during the stream stops here, before the upload
@@ -75,7 +82,42 @@ ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportR
   }
   // The upload reads the descriptor the writer created, not the path.
   return upload(group, run, std::move(file), seconds_since(deps_.clock, started),
-                UploadLease{lease, 0}, csv->read_fd());
+                UploadLease{lease, 0}, csv->read_fd(), streaming.get());
+}
+
+PutRequest FileExporter::put_request(const MatchingGroup& group, const ExportRun& run,
+                                     const std::filesystem::path& path, int fd, UploadLease lease,
+                                     std::int64_t rows) const {
+  // The attempt's own key: a stalled writer of another attempt can never replace the object
+  // that this attempt commits (docs/ARCHITECTURE.md, "One writer per run").
+  PutRequest put;
+  put.key = object_key_for(deps_.store.key_prefix(), group.domain_id, group.id, run.slot,
+                           run.run_id, run.attempts);
+  put.file = path;
+  put.fd = fd;
+  put.content_type = "application/gzip";
+  // A shutdown or a lost lease interrupts the upload; the claim is kept.
+  put.cancel = lease.keeper.stop_flag(lease.index);
+  put.metadata = {{"schema-version", kSchemaVersion},
+                  {"row-count", std::to_string(rows)},
+                  {"run-id", run.run_id},
+                  {"attempt", std::to_string(run.attempts)}};
+  return put;
+}
+
+StoredObject FileExporter::finish_upload(StreamingUpload& streaming, const PutRequest& put,
+                                         const ExportRun& run) {
+  try {
+    return streaming.finish(FinishedFile{put.bytes, put.sha256, {{"sha256", put.sha256}}});
+  } catch (const Error& e) {
+    // An upload that failed while the file grew is retried once from the staged file, unless
+    // it was stopped (lease lost, shutdown) or cannot succeed later.
+    const bool stopped = put.cancel != nullptr && put.cancel->load();
+    if (!deps_.store.streams_uploads() || stopped || !e.retriable()) throw;
+    log::warn("the upload while streaming failed; uploading the staged file again",
+              {{"run_id", run.run_id}, {"key", put.key}, {"error", e.what()}});
+  }
+  return deps_.store.put(put);
 }
 
 void FileExporter::count_csv_failure(const MatchingGroup& group, const Error& e) {
@@ -88,8 +130,8 @@ void FileExporter::count_csv_failure(const MatchingGroup& group, const Error& e)
 }
 
 ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& run,
-                                   ExportedFile file, double csv_seconds, UploadLease lease,
-                                   int fd) {
+                                   ExportedFile file, double csv_seconds, UploadLease lease, int fd,
+                                   StreamingUpload* streaming) {
   file.group_id = group.id;
   file.domain_id = group.domain_id;
   file.content_type = "application/gzip";
@@ -105,26 +147,13 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
                  {{"group_id", group.id.str()}, {"group_type", group.type_name}})
       .observe(csv_seconds);
 
-  // Upload under the attempt's own key: a stalled writer of another attempt can never replace
-  // the object that this attempt commits (docs/ARCHITECTURE.md, "One writer per run").
-  PutRequest put;
-  put.key = object_key_for(deps_.store.key_prefix(), group.domain_id, group.id, run.slot,
-                           run.run_id, run.attempts);
-  put.file = file.local_path;
-  put.fd = fd;
+  PutRequest put = put_request(group, run, file.local_path, fd, lease, file.rows);
   put.bytes = file.bytes;
   put.sha256 = file.sha256;
-  put.content_type = file.content_type;
-  // A shutdown or a lost lease interrupts the upload; the claim is kept.
-  put.cancel = lease.keeper.stop_flag(lease.index);
-  put.metadata = {{"schema-version", kSchemaVersion},
-                  {"row-count", std::to_string(file.rows)},
-                  {"sha256", file.sha256},
-                  {"run-id", run.run_id},
-                  {"attempt", std::to_string(run.attempts)}};
+  put.metadata["sha256"] = file.sha256;
   StoredObject stored;
   try {
-    stored = deps_.store.put(put);
+    stored = streaming != nullptr ? finish_upload(*streaming, put, run) : deps_.store.put(put);
   } catch (const Error&) {
     if (lease.keeper.lost(lease.index)) {
       // The request may have reached the store before it was stopped (a paused process's PUT

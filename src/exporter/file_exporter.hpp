@@ -32,7 +32,8 @@ class FileExporter final : public GroupExporter {
   /// the lease was lost meanwhile; the count of a failure to write the CSV.
   std::filesystem::path staged_path(const ExportRun& run) const;
   ExportOutcome upload(const MatchingGroup& group, const ExportRun& run, ExportedFile file,
-                       double csv_seconds, UploadLease lease, int fd = -1);
+                       double csv_seconds, UploadLease lease, int fd = -1,
+                       StreamingUpload* streaming = nullptr);
   void count_csv_failure(const MatchingGroup& group, const Error& e);
   const std::vector<std::string>& fields() const { return fields_; }
   const std::vector<MaskMode>& masks() const { return masks_; }
@@ -54,6 +55,16 @@ class FileExporter final : public GroupExporter {
   void after_commit(const MatchingGroup& group, const ExportRun& run, const ExportedFile& file);
 
  private:
+  /// The upload of run's staged file at `path` (read through `fd`) holding `rows` rows, under
+  /// the attempt's key, stopped by the lease's flag; without size, digest and `sha256` metadata.
+  PutRequest put_request(const MatchingGroup& group, const ExportRun& run,
+                         const std::filesystem::path& path, int fd, UploadLease lease,
+                         std::int64_t rows) const;
+  /// Finishes an upload begun while the file was written (`put` carries its size and digest);
+  /// when it failed but may succeed later, and the store streams, put() uploads the file again.
+  StoredObject finish_upload(StreamingUpload& streaming, const PutRequest& put,
+                             const ExportRun& run);
+
   ExportDeps deps_;
   std::vector<std::string> fields_;
   std::vector<MaskMode> masks_;

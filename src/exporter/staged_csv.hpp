@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ class StagedCsv {
             const std::filesystem::path& path);
   void write_row(RowView row) { writer_.write_row(row); }
   std::int64_t rows() const { return writer_.rows(); }
+  /// Calls `callback` with the file's size each time a block of it was written (an upload
+  /// that runs while the file grows, StreamingUpload::written).
+  void on_written(std::function<void(std::int64_t)> callback) {
+    sink_.on_written(std::move(callback));
+  }
   /// Flushes and closes the file; local_path, rows, bytes and sha256 of the result are set.
   ExportedFile finish();
   /// A readable descriptor of the staged file, valid while this object lives.

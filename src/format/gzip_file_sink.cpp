@@ -79,6 +79,7 @@ struct GzipFileSink::Impl {
   std::int64_t in_bytes = 0;
   std::int64_t out_bytes = 0;
   std::optional<FileDigest> digest;
+  std::function<void(std::int64_t)> on_written;
 
   ~Impl() {
     EVP_MD_CTX_free(sha);
@@ -121,6 +122,7 @@ struct GzipFileSink::Impl {
     }
     out_bytes += static_cast<std::int64_t>(n);
     reset_output();
+    if (on_written) on_written(out_bytes);
   }
 
   void deflate() {
@@ -231,6 +233,10 @@ FileDigest GzipFileSink::finish() {
   s.state = Impl::State::kFinished;
   s.digest = d;
   return d;
+}
+
+void GzipFileSink::on_written(std::function<void(std::int64_t)> callback) {
+  impl_->on_written = std::move(callback);
 }
 
 std::int64_t GzipFileSink::uncompressed_bytes() const {

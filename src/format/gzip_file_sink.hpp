@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,10 @@ class GzipFileSink final : public ByteSink {
   /// Flushes the gzip trailer, fsyncs and closes the file; returns its size and SHA-256.
   /// Calling it again returns the same result.
   FileDigest finish();
+  /// Calls `callback` with the file's size after each block written to it (write(2) returned,
+  /// so a reader of the same file sees those bytes); for an upload that runs while the file
+  /// grows. It runs on the writing thread and must be quick.
+  void on_written(std::function<void(std::int64_t)> callback);
   /// Uncompressed bytes written so far.
   std::int64_t uncompressed_bytes() const;
   /// The file being written.

@@ -54,6 +54,32 @@ struct StoredObject {
   std::string sha256;
 };
 
+/// What is known of a staged file once its writer finished it.
+struct FinishedFile {
+  std::int64_t bytes = 0;  ///< the writer's size
+  std::string sha256;      ///< the writer's lower-case hex SHA-256
+  /// Metadata only known now (`sha256`), added to PutRequest::metadata. A store whose object
+  /// was already started without it (an S3 multipart upload begun while the file grew) leaves
+  /// it out: object metadata cannot change once the upload started.
+  std::map<std::string, std::string> metadata;
+};
+
+/// An upload that may run while its staged file is being written (ObjectStore::begin_upload):
+/// the writer reports how far the file is written, then finishes it with the file's size and
+/// digest. Destroying it before finish() returned abandons it: whatever it started is aborted
+/// and nothing is left under the key. Not thread-safe: one writer thread calls it.
+class StreamingUpload {
+ public:
+  virtual ~StreamingUpload() = default;
+  /// The first `bytes` bytes of the file are written through its descriptor and will not
+  /// change. Cheap: never waits for the network (a store uploads in the background).
+  virtual void written(std::int64_t bytes) = 0;
+  /// The file is complete: uploads what is left and returns once the store holds exactly the
+  /// writer's bytes, with the same guarantees and errors as ObjectStore::put() given
+  /// `file.bytes` and `file.sha256`. Call at most once.
+  virtual StoredObject finish(const FinishedFile& file) = 0;
+};
+
 /// The object store (the spec's MinioUploadService). Implementations are thread-safe.
 /// Failures are Error(kStorage), retriable for timeouts, 5xx and 429.
 class ObjectStore {
@@ -81,7 +107,37 @@ class ObjectStore {
   virtual int abort_unfinished(const std::string& key) = 0;
   /// The key prefix from the store URL ("" when none), without trailing slash.
   virtual std::string key_prefix() const = 0;
+  /// Whether begin_upload() sends bytes while the file is being written (S3: the parts of a
+  /// multipart upload); false when it uploads only once the file is complete.
+  virtual bool streams_uploads() const { return false; }
+  /// Starts the upload of a file that is still being written through `request.fd` (which must
+  /// be >= 0, stay open and only grow until finish()); `request.bytes` and `request.sha256` are
+  /// given to finish(). The default waits for finish() and then calls put().
+  virtual std::unique_ptr<StreamingUpload> begin_upload(const PutRequest& request);
 };
+
+/// The default StreamingUpload: put() of the whole file once it is finished.
+class PutWhenFinished final : public StreamingUpload {
+ public:
+  PutWhenFinished(ObjectStore& store, PutRequest request)
+      : store_(store), request_(std::move(request)) {}
+  void written(std::int64_t /*bytes*/) override {}
+  StoredObject finish(const FinishedFile& file) override {
+    PutRequest put = request_;
+    put.bytes = file.bytes;
+    put.sha256 = file.sha256;
+    for (const auto& [name, value] : file.metadata) put.metadata[name] = value;
+    return store_.put(put);
+  }
+
+ private:
+  ObjectStore& store_;
+  PutRequest request_;
+};
+
+inline std::unique_ptr<StreamingUpload> ObjectStore::begin_upload(const PutRequest& request) {
+  return std::make_unique<PutWhenFinished>(*this, request);
+}
 
 /// The object key of one attempt of a run:
 /// `{prefix}/{domain_id}/{group_id}/{slot:%Y-%m-%dT%H%M}Z/{run_id}.attempt-{attempt}.csv.gz`

@@ -172,6 +172,13 @@ class RecordingS3 {
     return objects_.count(path) != 0;
   }
 
+  /// The bytes stored under `path` (`/bucket/key`); "" when absent.
+  std::string object(const std::string& path) const {
+    std::lock_guard lock(mu_);
+    const auto it = objects_.find(path);
+    return it == objects_.end() ? std::string() : it->second;
+  }
+
   std::atomic<bool> hold{true};     ///< delay upload answers
   std::function<void()> on_upload;  ///< called when an upload request arrives
   /// Answers ListMultipartUploads (status and body) for the `prefix` asked; unset = 200 empty.

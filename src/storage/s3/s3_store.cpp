@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
+#include "storage/s3/s3_streaming_upload.hpp"
 #include "storage/s3/s3_xml.hpp"
 
 namespace user_export {
@@ -220,19 +221,24 @@ void S3Store::create_bucket() {
   }
 }
 
-StoredObject S3Store::put(const PutRequest& request) {
+void S3Store::check_request(const PutRequest& request) const {
   if (request.key.empty() || request.key.size() > kMaxKeyBytes) {
     throw Error(ErrorCode::kStorage,
                 "S3 object key '" + request.key + "' must be 1 to 1024 bytes long", false);
   }
-  const bool verify = !request.sha256.empty();
-  if (verify && (request.sha256.size() != 64 ||
-                 request.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+  if (!request.sha256.empty() &&
+      (request.sha256.size() != 64 ||
+       request.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)) {
     throw Error(ErrorCode::kInternal, "the SHA-256 given for S3 object '" + request.key + "' ('" +
                                           request.sha256 +
                                           "') is not 64 lower-case hex digits; pass the digest "
                                           "the staged file's writer computed");
   }
+}
+
+StoredObject S3Store::put(const PutRequest& request) {
+  check_request(request);
+  const bool verify = !request.sha256.empty();
   ensure_ready();
   const S3Headers headers = s3_object_headers(request.content_type, request.metadata);
   // The caller's descriptor when it gives one: the bytes its writer produced, whatever happened
@@ -268,27 +274,38 @@ StoredObject S3Store::put(const PutRequest& request) {
     }
     if (verify) check_stored_size(request.key, size);
   } catch (const Error& e) {
-    if (request.cancel != nullptr && request.cancel->load()) {
-      // Not a storage failure: the process is shutting down, or the attempt lost its lease.
-      log::warn("S3 upload stopped by its cancel flag (shutdown or a lost lease)",
-                {{"bucket", location_.bucket},
-                 {"key", request.key},
-                 {"bytes", size},
-                 {"error", e.what()}});
-      throw;
-    }
-    inc(meters_.failures);
-    spdlog::error("S3 upload failed bucket={} key={} bytes={}: {}", location_.bucket, request.key,
-                  size, e.what());
+    note_failed_upload(request, size, e);
     throw;
   }
+  return note_uploaded(request, size, started);
+}
+
+void S3Store::note_failed_upload(const PutRequest& request, std::uint64_t size, const Error& e) {
+  if (request.cancel != nullptr && request.cancel->load()) {
+    // Not a storage failure: the process is shutting down, or the attempt lost its lease.
+    log::warn(
+        "S3 upload stopped by its cancel flag (shutdown or a lost lease)",
+        {{"bucket", location_.bucket}, {"key", request.key}, {"bytes", size}, {"error", e.what()}});
+    return;
+  }
+  inc(meters_.failures);
+  spdlog::error("S3 upload failed bucket={} key={} bytes={}: {}", location_.bucket, request.key,
+                size, e.what());
+}
+
+StoredObject S3Store::note_uploaded(const PutRequest& request, std::uint64_t size,
+                                    std::chrono::steady_clock::time_point started) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   inc(meters_.uploads);
   inc(meters_.bytes, static_cast<double>(size));
   if (meters_.duration != nullptr) meters_.duration->observe(seconds);
   return StoredObject{location_.bucket, request.key, s3_object_uri(location_.bucket, request.key),
-                      static_cast<std::int64_t>(size), verify ? request.sha256 : std::string()};
+                      static_cast<std::int64_t>(size), request.sha256};
+}
+
+std::unique_ptr<StreamingUpload> S3Store::begin_upload(const PutRequest& request) {
+  return std::make_unique<S3StreamingUpload>(*this, request);
 }
 
 void S3Store::check_stored_size(const std::string& key, std::uint64_t size) {

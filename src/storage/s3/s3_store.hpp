@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -77,6 +78,21 @@ class S3Store final : public ObjectStore {
   /// `request.sha256`; without it nothing of this is sent or checked.
   StoredObject put(const PutRequest& request) override;
 
+  /// True: begin_upload() sends the parts of a multipart upload while the file grows.
+  bool streams_uploads() const override { return true; }
+
+  /// Starts an upload of a staged file still being written through `request.fd` (>= 0, only
+  /// grows). Below the multipart threshold it does what put() does once the file is complete.
+  /// Once the file passes the threshold, a multipart upload starts in the background and each
+  /// whole part goes up (`parallel_parts` at once, read with pread() and given its
+  /// Content-MD5) as soon as StreamingUpload::written() says its bytes are in the file; finish()
+  /// sends the last part, and completes the upload only if the parts read make up the writer's
+  /// size and SHA-256 (aborted otherwise), then checks the object's size with HEAD. The cancel
+  /// flag stops it and aborts the multipart upload; so does destroying it unfinished. The
+  /// object's metadata is `request.metadata` (what finish() adds comes too late for a
+  /// multipart upload already started). Errors are put()'s.
+  std::unique_ptr<StreamingUpload> begin_upload(const PutRequest& request) override;
+
   /// Deletes the object with one DELETE (retried like any request); 404 is success.
   void remove(const std::string& key) override;
 
@@ -95,6 +111,8 @@ class S3Store final : public ObjectStore {
   const std::string& bucket() const { return location_.bucket; }
 
  private:
+  friend class S3StreamingUpload;
+
   /// Counters and histogram, all null when no registry was given.
   struct Meters {
     Counter* uploads = nullptr;
@@ -135,6 +153,15 @@ class S3Store final : public ObjectStore {
   bool list_uploads(const std::string& prefix,
                     const std::function<void(const std::vector<S3PendingUpload>&)>& visit);
 
+  /// Throws for a key S3 refuses, or a `sha256` that is not 64 lower-case hex digits.
+  void check_request(const PutRequest& request) const;
+  /// Logs and counts an upload of `size` bytes that failed with `e` (a cancellation is only
+  /// logged, as a warning).
+  void note_failed_upload(const PutRequest& request, std::uint64_t size, const Error& e);
+  /// Counts an upload of `size` bytes that began at `started`; returns the stored object.
+  StoredObject note_uploaded(const PutRequest& request, std::uint64_t size,
+                             std::chrono::steady_clock::time_point started);
+
   /// One PUT of the whole file; `cancel` (may be null) stops it.
   void put_single(const std::string& key, const S3Headers& headers, int fd, std::uint64_t size,
                   const std::atomic<bool>* cancel);
@@ -144,9 +171,12 @@ class S3Store final : public ObjectStore {
   /// do not make up a file with that SHA-256.
   void put_multipart(const PutRequest& request, const S3Headers& headers, int fd,
                      std::uint64_t size);
-  /// Uploads one part and returns its ETag; `content_md5` (base64, "" for none) is sent as
-  /// Content-MD5; `failed` stops its retries (another part failed), `cancel` (may be null) the
-  /// part itself.
+  /// Starts a multipart upload of `key` whose object gets `headers`; returns its upload id.
+  std::string start_upload(const std::string& key, const S3Headers& headers,
+                           const std::atomic<bool>* cancel);
+  /// Uploads one part of `part_count` (0: not known yet) and returns its ETag; `content_md5`
+  /// (base64, "" for none) is sent as Content-MD5; `failed` stops its retries (another part
+  /// failed), `cancel` (may be null) the part itself.
   std::string upload_part(const std::string& key, const std::string& upload_id, const S3Part& part,
                           std::size_t part_count, int fd, const std::string& content_md5,
                           const std::atomic<bool>& failed, const std::atomic<bool>* cancel);

@@ -8,10 +8,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
+#include "format/gzip_file_sink.hpp"
 #include "observe/metrics.hpp"
 #include "storage/s3/s3_store.hpp"
 #include "storage/s3/s3_test_peer.hpp"
@@ -573,6 +576,67 @@ TEST_F(S3StoreIntegrationTest, VerifiedUploadsThroughTheWritersDescriptorReturnT
   }
   EXPECT_EQ(metric("users_export_s3_uploads_total"), 2);
   EXPECT_EQ(metric("users_export_s3_retries_total"), 0);
+}
+
+TEST_F(S3StoreIntegrationTest, AGzipFileUploadedWhileItIsWrittenReadsBackAsItsExactBytes) {
+  // As the exporter streams: the gzip sink reports each block it wrote, the store sends whole
+  // parts meanwhile, and the writer's size and SHA-256 finish the upload.
+  auto store = make_store(config_for(peer_));  // 5 MiB parts, 2 at a time
+  const std::string key = "exports/s/run.attempt-1.csv.gz";
+  const auto path = dir_.path() / "streamed.csv.gz";
+  GzipFileSink sink(path, 0);  // level 0 stores blocks: the file is as large as its input
+  const int fd = sink.take_read_fd();
+  PutRequest put = request_for(key, path, "application/gzip", {{"row-count", "1"}});
+  put.fd = fd;
+  auto upload = store->begin_upload(put);
+  sink.on_written([&](std::int64_t bytes) { upload->written(bytes); });
+
+  std::string chunk(64 * 1024, '\0');
+  std::uint64_t state = 88172645463325252ull;
+  const auto write_mib = [&](int mib) {
+    for (int i = 0; i < mib * 16; ++i) {
+      for (auto& c : chunk) {  // xorshift: bytes gzip cannot shrink
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        c = static_cast<char>(state);
+      }
+      sink.write(chunk);
+    }
+  };
+  write_mib(12);
+  bool part_sent = false;  // before the writer finished
+  for (int i = 0; i < 100 && !part_sent; ++i) {
+    part_sent = !requests_with(peer_, "partNumber=1&").empty();
+    if (!part_sent) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  EXPECT_TRUE(part_sent) << "no part was sent while the file was written";
+  write_mib(5);
+  const FileDigest digest = sink.finish();
+  StoredObject stored;
+  ASSERT_NO_THROW(stored = upload->finish(
+                      FinishedFile{digest.bytes, digest.sha256, {{"sha256", digest.sha256}}}));
+  upload.reset();
+  ::close(fd);
+
+  EXPECT_EQ(stored.sha256, digest.sha256);
+  EXPECT_EQ(stored.bytes, digest.bytes);
+  const auto out = dir_.path() / "read-back";
+  ASSERT_EQ(CurlS3Client(peer_).get(bucket_ + "/" + key, out), 200);
+  const auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string read = slurp(out);
+  EXPECT_EQ(static_cast<std::int64_t>(read.size()), digest.bytes);
+  EXPECT_TRUE(read == slurp(path)) << "the object is not the staged file's bytes";
+  const auto part_count = (static_cast<std::uint64_t>(digest.bytes) + 5 * kMiB - 1) / (5 * kMiB);
+  EXPECT_GE(part_count, 4u);
+  EXPECT_EQ(requests_with(peer_, "partNumber=").size(), part_count);
+  EXPECT_EQ(
+      requests_with(peer_, "\"method\":\"POST\",\"url\":\"/" + bucket_ + "/" + key + "?uploadId=")
+          .size(),
+      1u);
 }
 
 TEST_F(S3StoreIntegrationTest, RemoveDeletesAnObjectAndAnAbsentKeyIsSuccess) {

@@ -14,6 +14,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "observe/metrics.hpp"
+#include "storage/s3/s3_part_digests.hpp"
 #include "storage/s3/s3_store.hpp"
 #include "storage/s3/s3_xml.hpp"
 
@@ -27,98 +28,6 @@ void inc(Counter* counter) {
 /// Limit of the single abort request sent after a cancellation.
 constexpr std::chrono::milliseconds kQuickAbortTimeout{5000};
 
-/// Reads the parts of a verified upload for their Content-MD5 (the server refuses a part whose
-/// body does not match it) in file order, although several threads send parts: the thread with
-/// part i waits until the parts before it were read. The same bytes, in the same order, make up
-/// the SHA-256 of the whole file, compared with the writer's once the last part is read, so the
-/// parts the server accepts are the file its writer produced. One part is read at a time, through
-/// one buffer; the reads come from the page cache the writer just filled.
-class PartDigests {
- public:
-  /// `where` starts error messages (`S3 multipart upload of 'k' in bucket 'b'`).
-  PartDigests(int fd, const std::vector<S3Part>& parts, const PutRequest& request,
-              std::uint64_t size, std::string where)
-      : fd_(fd),
-        parts_(parts),
-        request_(request),
-        size_(size),
-        where_(std::move(where)),
-        buffer_(1 << 20) {}
-
-  /// Reads part `index` once its turn came and returns its Content-MD5 (base64). Throws a
-  /// retriable Error(kStorage) when the file ends early or, at the last part, when the whole
-  /// file's SHA-256 is not the writer's (it changed under the upload); Error(kIo) when it cannot
-  /// be read; a non-retriable Error(kStorage) once abandon() was called.
-  std::string content_md5(std::size_t index) {
-    std::unique_lock lock(mu_);
-    turn_.wait(lock, [&] { return abandoned_ || next_ == index; });
-    if (abandoned_) {
-      throw Error(ErrorCode::kStorage, where_ + " stopped: another part of the upload failed",
-                  false);
-    }
-    const S3Part& part = parts_[index];
-    Digest md5(Digest::Kind::kMd5);
-    for (std::uint64_t done = 0; done < part.length;) {
-      const auto want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), part.length - done));
-      const ssize_t n = ::pread(fd_, buffer_.data(), want, static_cast<off_t>(part.offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        throw Error(ErrorCode::kIo, "cannot read the staged file '" + request_.file.string() +
-                                        "' for upload: " + std::strerror(errno));
-      }
-      if (n == 0) {
-        throw Error(ErrorCode::kStorage,
-                    where_ + " stopped: the staged file '" + request_.file.string() +
-                        "' ends at byte " + std::to_string(part.offset + done) + " of " +
-                        std::to_string(size_) +
-                        ": it changed under the upload, which is aborted, and the export "
-                        "stages the file again",
-                    true);
-      }
-      md5.update(buffer_.data(), static_cast<std::size_t>(n));
-      sha256_.update(buffer_.data(), static_cast<std::size_t>(n));
-      done += static_cast<std::uint64_t>(n);
-    }
-    if (++next_ == parts_.size()) {
-      const std::string read = to_hex(sha256_.finish());
-      if (read != request_.sha256) {
-        throw Error(ErrorCode::kStorage,
-                    where_ + " stopped: the " + std::to_string(size_) +
-                        " bytes of the staged file '" + request_.file.string() + "' have SHA-256 " +
-                        read + ", not the " + request_.sha256 +
-                        " its writer computed: it changed under the upload, which is aborted, "
-                        "and the export stages the file again",
-                    true);
-      }
-    }
-    turn_.notify_all();
-    return to_base64(md5.finish());
-  }
-
-  /// Wakes the threads waiting for their turn and makes them throw: another part failed.
-  void abandon() {
-    {
-      std::lock_guard lock(mu_);
-      abandoned_ = true;
-    }
-    turn_.notify_all();
-  }
-
- private:
-  int fd_;
-  const std::vector<S3Part>& parts_;
-  const PutRequest& request_;
-  std::uint64_t size_;
-  std::string where_;
-  std::mutex mu_;
-  std::condition_variable turn_;
-  std::size_t next_ = 0;  ///< the part to read next
-  bool abandoned_ = false;
-  Digest sha256_;
-  std::vector<char> buffer_;
-};
-
 }  // namespace
 
 void S3Store::put_multipart(const PutRequest& request, const S3Headers& headers, int fd,
@@ -126,27 +35,16 @@ void S3Store::put_multipart(const PutRequest& request, const S3Headers& headers,
   const std::string& key = request.key;
   const std::atomic<bool>* cancel = request.cancel;
   const std::vector<S3Part> parts = plan_s3_parts(size, config_.part_size);
-  S3HttpRequest start{"POST", addressing_.object_url(key, {{"uploads", ""}}), headers, {}, {}};
-  start.cancel = cancel;
-  const auto started = send_with_retry(start, context("start of multipart upload", key));
-  const std::string upload_id = xml_text(started.body, "UploadId").value_or("");
-  if (upload_id.empty()) {
-    throw Error(ErrorCode::kStorage,
-                "S3 start of multipart upload of '" + key + "' in bucket '" + location_.bucket +
-                    "' got no UploadId from " + addressing_.endpoint_text() +
-                    "; the server is not S3-compatible enough for multipart uploads: raise the "
-                    "multipart threshold to upload with a single PUT",
-                false);
-  }
+  const std::string upload_id = start_upload(key, headers, cancel);
 
   // Workers take the next part number from `next`; the first failure stops new parts and
   // in-flight retries, and is the error reported. A cancellation is such a failure: the part in
   // flight is interrupted and the next one is not sent. `etags` slots are written by one worker
   // each and read only after every worker has joined. A verified upload reads each part for its
   // Content-MD5 before sending it, and the whole file's SHA-256 on the way (PartDigests).
-  std::optional<PartDigests> digests;
+  std::optional<S3PartDigests> digests;
   if (!request.sha256.empty()) {
-    digests.emplace(fd, parts, request, size,
+    digests.emplace(fd, request.file,
                     "S3 multipart upload of '" + key + "' in bucket '" + location_.bucket + "'");
   }
   std::vector<std::string> etags(parts.size());
@@ -159,7 +57,12 @@ void S3Store::put_multipart(const PutRequest& request, const S3Headers& headers,
       const std::size_t i = next.fetch_add(1);
       if (i >= parts.size()) return;
       try {
-        const std::string md5 = digests ? digests->content_md5(i) : std::string();
+        std::string md5;
+        if (digests) {
+          md5 = digests->content_md5(i, parts[i], size);
+          // The last part goes up only if the parts read are the writer's file.
+          if (i + 1 == parts.size()) digests->verify(size, request.sha256);
+        }
         etags[i] = upload_part(key, upload_id, parts[i], parts.size(), fd, md5, failed, cancel);
       } catch (...) {
         {
@@ -195,12 +98,30 @@ void S3Store::put_multipart(const PutRequest& request, const S3Headers& headers,
   }
 }
 
+std::string S3Store::start_upload(const std::string& key, const S3Headers& headers,
+                                  const std::atomic<bool>* cancel) {
+  S3HttpRequest start{"POST", addressing_.object_url(key, {{"uploads", ""}}), headers, {}, {}};
+  start.cancel = cancel;
+  const auto started = send_with_retry(start, context("start of multipart upload", key));
+  std::string upload_id = xml_text(started.body, "UploadId").value_or("");
+  if (upload_id.empty()) {
+    throw Error(ErrorCode::kStorage,
+                "S3 start of multipart upload of '" + key + "' in bucket '" + location_.bucket +
+                    "' got no UploadId from " + addressing_.endpoint_text() +
+                    "; the server is not S3-compatible enough for multipart uploads: raise the "
+                    "multipart threshold to upload with a single PUT",
+                false);
+  }
+  return upload_id;
+}
+
 std::string S3Store::upload_part(const std::string& key, const std::string& upload_id,
                                  const S3Part& part, std::size_t part_count, int fd,
                                  const std::string& content_md5, const std::atomic<bool>& failed,
                                  const std::atomic<bool>* cancel) {
-  const auto ctx = context(
-      "upload of part " + std::to_string(part.number) + " of " + std::to_string(part_count), key);
+  const auto ctx = context("upload of part " + std::to_string(part.number) +
+                               (part_count > 0 ? " of " + std::to_string(part_count) : ""),
+                           key);
   S3HttpRequest request{"PUT",
                         addressing_.object_url(key, {{"partNumber", std::to_string(part.number)},
                                                      {"uploadId", upload_id}}),

@@ -1,0 +1,194 @@
+// The file exporter and a store that uploads while the file is written
+// (ObjectStore::begin_upload): the store hears each block the gzip sink wrote before the writer
+// finishes, finishes with the writer's size and digest, a streaming upload that failed but may
+// succeed later is retried from the staged file, and one abandoned by a failed stream is never
+// finished.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <vector>
+
+#include "common/digest.hpp"
+#include "common/error.hpp"
+#include "common/fake_clock.hpp"
+#include "common/fault_point.hpp"
+#include "exporter/export_service.hpp"
+#include "storage/local/local_store.hpp"
+
+namespace user_export {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A local store that says it streams: it records what the writer reports, and finishes by a
+/// put() of the file (or fails as told).
+class RecordingStreamingStore final : public ObjectStore {
+ public:
+  explicit RecordingStreamingStore(ObjectStore& inner) : inner_(inner) {}
+  void ensure_ready() override { inner_.ensure_ready(); }
+  StoredObject put(const PutRequest& request) override {
+    puts.push_back(request);
+    return inner_.put(request);
+  }
+  void remove(const std::string& key) override { inner_.remove(key); }
+  bool exists(const std::string& key) override { return inner_.exists(key); }
+  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
+  std::string key_prefix() const override { return inner_.key_prefix(); }
+  bool streams_uploads() const override { return true; }
+  std::unique_ptr<StreamingUpload> begin_upload(const PutRequest& request) override {
+    return std::make_unique<Upload>(*this, request);
+  }
+
+  std::vector<std::int64_t> written;  ///< sizes reported, in order
+  std::optional<FinishedFile> finished;
+  std::optional<Error> finish_error;  ///< thrown by finish() instead of uploading
+  std::vector<PutRequest> puts;       ///< put() calls, the streaming finish's included
+  int abandoned = 0;                  ///< uploads destroyed before finish()
+
+ private:
+  class Upload final : public StreamingUpload {
+   public:
+    Upload(RecordingStreamingStore& store, PutRequest request)
+        : store_(store), request_(std::move(request)) {}
+    ~Upload() override {
+      if (!finished_) ++store_.abandoned;
+    }
+    void written(std::int64_t bytes) override { store_.written.push_back(bytes); }
+    StoredObject finish(const FinishedFile& file) override {
+      finished_ = true;
+      store_.finished = file;
+      if (store_.finish_error) throw *store_.finish_error;
+      PutRequest put = request_;
+      put.bytes = file.bytes;
+      put.sha256 = file.sha256;
+      for (const auto& [name, value] : file.metadata) put.metadata[name] = value;
+      return store_.put(put);
+    }
+
+   private:
+    RecordingStreamingStore& store_;
+    PutRequest request_;
+    bool finished_ = false;
+  };
+
+  ObjectStore& inner_;
+};
+
+class StreamingExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("streaming-export-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    config_.database.url = "sqlite://" + (dir_ / "db.sqlite").string();
+    config_.export_.domain_id = "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41";
+    config_.export_.staging_dir = (dir_ / "staging").string();
+    config_.csv.columns = default_csv_columns();
+    config_.retry.max_attempts = 1;
+    repo_ = open_repository(config_.database.url, clock_);
+    repo_->migrate();
+    // 12,000 users in the cost-based group: a file of several 256 KiB blocks.
+    repo_->seed(SeedPlan{DomainId::parse(config_.export_.domain_id), 24000, 2, 7}, {});
+    local_ = std::make_unique<LocalStore>(dir_ / "objects");
+    store_ = std::make_unique<RecordingStreamingStore>(*local_);
+    staging_ = std::make_unique<StagingDir>(config_.export_.staging_dir);
+    for (const auto& g : repo_->active_groups(DomainId::parse(config_.export_.domain_id))) {
+      if (g.type() == GroupType::kCostBased) group_ = g;
+    }
+    ASSERT_TRUE(group_.has_value());
+    set_fault("");
+  }
+  void TearDown() override {
+    set_fault("");
+    service_.reset();
+    staging_.reset();
+    repo_.reset();
+    fs::remove_all(dir_);
+  }
+
+  GroupResult export_group() {
+    service_ = std::make_unique<ExportService>(ExportDeps{
+        config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, "test:1"});
+    return service_->export_group(
+        *group_, Slot{std::chrono::seconds{1'767'225'600}} + std::chrono::minutes{1});
+  }
+
+  /// Lower-case hex SHA-256 of the object `key` in the local store.
+  std::string object_sha256(const std::string& key) const {
+    std::ifstream in(local_->path_for(key), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    Digest d;
+    d.update(bytes);
+    return to_hex(d.finish());
+  }
+
+  fs::path dir_;
+  Config config_;
+  FakeClock clock_;
+  FakeRandom random_;
+  Metrics metrics_;
+  std::unique_ptr<Repository> repo_;
+  std::unique_ptr<LocalStore> local_;
+  std::unique_ptr<RecordingStreamingStore> store_;
+  std::unique_ptr<StagingDir> staging_;
+  std::unique_ptr<ExportService> service_;
+  std::optional<MatchingGroup> group_;
+};
+
+TEST_F(StreamingExportTest, TheStoreHearsEachBlockBeforeTheWriterFinishes) {
+  const GroupResult r = export_group();
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(r.file.has_value());
+  ASSERT_GE(store_->written.size(), 3u) << "the file was to be written in several blocks";
+  for (std::size_t i = 1; i < store_->written.size(); ++i) {
+    EXPECT_GT(store_->written[i], store_->written[i - 1]);
+  }
+  EXPECT_LT(store_->written.front(), r.file->bytes) << "the first block came with the whole file";
+  EXPECT_EQ(store_->written.back(), r.file->bytes);
+  ASSERT_TRUE(store_->finished.has_value());
+  EXPECT_EQ(store_->finished->bytes, r.file->bytes);
+  EXPECT_EQ(store_->finished->sha256, r.file->sha256);
+  EXPECT_EQ(store_->finished->metadata.at("sha256"), r.file->sha256);
+  ASSERT_EQ(store_->puts.size(), 1u);
+  EXPECT_GE(store_->puts[0].fd, 0) << "the upload reads the writer's descriptor";
+  EXPECT_EQ(store_->puts[0].metadata.at("row-count"), std::to_string(r.rows));
+  EXPECT_EQ(object_sha256(r.file->object_key), r.file->sha256);
+  EXPECT_EQ(store_->abandoned, 0);
+}
+
+TEST_F(StreamingExportTest, AStreamingUploadThatFailedRetriablyIsRetriedFromTheStagedFile) {
+  store_->finish_error = Error(ErrorCode::kStorage, "a part failed after its retries", true);
+  const GroupResult r = export_group();
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.attempts, 1) << "the same attempt uploaded the file again";
+  ASSERT_EQ(store_->puts.size(), 1u);
+  EXPECT_GE(store_->puts[0].fd, 0);
+  EXPECT_EQ(store_->puts[0].bytes, r.file->bytes);
+  EXPECT_EQ(store_->puts[0].sha256, r.file->sha256);
+  EXPECT_EQ(object_sha256(r.file->object_key), r.file->sha256);
+}
+
+TEST_F(StreamingExportTest, AStreamingUploadThatCannotSucceedIsNotRetriedFromTheFile) {
+  store_->finish_error = Error(ErrorCode::kStorage, "access denied", false);
+  const GroupResult r = export_group();
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(store_->puts.empty());
+}
+
+TEST_F(StreamingExportTest, AnUploadWhoseStreamFailedIsAbandonedNotFinished) {
+  set_fault("after_stage:fail");
+  const GroupResult r = export_group();
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(store_->finished.has_value());
+  EXPECT_EQ(store_->abandoned, 1);
+  EXPECT_TRUE(store_->puts.empty());
+}
+
+}  // namespace
+}  // namespace user_export
