@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/digest.hpp"
+#include "config/config.hpp"
 
 namespace user_export::testing {
 
@@ -133,6 +134,19 @@ class RecordingS3 {
   RecordingS3& operator=(const RecordingS3&) = delete;
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  /// A store configuration for this server: `s3://bucket/exports`, path-style, test credentials,
+  /// 30 s request timeout; size limits left at their defaults.
+  StoreConfig store_config() const {
+    StoreConfig c;
+    c.url = "s3://bucket/exports";
+    c.s3_endpoint = endpoint();
+    c.s3_path_style = true;
+    c.access_key = "access";
+    c.secret_key = "secret";
+    c.request_timeout = std::chrono::seconds(30);
+    return c;
+  }
 
   /// `METHOD target` of every request received so far, in order.
   std::vector<std::string> requests() const {

@@ -36,13 +36,7 @@ class S3StoreCancelTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   StoreConfig config(std::uint64_t multipart_threshold) const {
-    StoreConfig c;
-    c.url = "s3://bucket/exports";
-    c.s3_endpoint = peer_.endpoint();
-    c.s3_path_style = true;
-    c.access_key = "access";
-    c.secret_key = "secret";
-    c.request_timeout = 30s;
+    StoreConfig c = peer_.store_config();
     c.part_size = 5 * kMiB;
     c.multipart_threshold = multipart_threshold;
     c.parallel_parts = 1;

@@ -26,13 +26,7 @@ std::string upload_xml(const std::string& key, const std::string& id) {
 class S3StoreUnfinishedTest : public ::testing::Test {
  protected:
   std::unique_ptr<S3Store> store() {
-    StoreConfig c;
-    c.url = "s3://bucket/exports";
-    c.s3_endpoint = peer_.endpoint();
-    c.s3_path_style = true;
-    c.access_key = "access";
-    c.secret_key = "secret";
-    c.request_timeout = 30s;
+    StoreConfig c = peer_.store_config();
     S3StoreOptions options;
     options.request_retry.max_attempts = 2;
     options.clock = &clock_;

@@ -101,13 +101,7 @@ class S3StoreVerifyTest : public ::testing::Test {
 
   /// Files up to `multipart_threshold` bytes go up with one PUT; parts are 5 MiB.
   StoreConfig config(std::uint64_t multipart_threshold, int parallel_parts = 1) const {
-    StoreConfig c;
-    c.url = "s3://bucket/exports";
-    c.s3_endpoint = peer_.endpoint();
-    c.s3_path_style = true;
-    c.access_key = "access";
-    c.secret_key = "secret";
-    c.request_timeout = 30s;
+    StoreConfig c = peer_.store_config();
     c.part_size = 5 * kMiB;
     c.multipart_threshold = multipart_threshold;
     c.parallel_parts = parallel_parts;

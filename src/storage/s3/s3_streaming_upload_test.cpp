@@ -104,13 +104,7 @@ class S3StreamingUploadTest : public ::testing::Test {
 
   /// Files over 5 MiB go up as multipart uploads of 5 MiB parts, two at a time.
   std::unique_ptr<S3Store> store(std::uint64_t threshold = 5 * kMiB, int parallel = 2) {
-    StoreConfig c;
-    c.url = "s3://bucket/exports";
-    c.s3_endpoint = peer_.endpoint();
-    c.s3_path_style = true;
-    c.access_key = "access";
-    c.secret_key = "secret";
-    c.request_timeout = 30s;
+    StoreConfig c = peer_.store_config();
     c.part_size = 5 * kMiB;
     c.multipart_threshold = threshold;
     c.parallel_parts = parallel;
