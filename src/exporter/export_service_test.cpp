@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -15,6 +16,7 @@
 #include "common/fake_clock.hpp"
 #include "common/fault_point.hpp"
 #include "exporter/lease_keeper.hpp"
+#include "exporter/testing/export_test_env.hpp"
 #include "storage/local/local_store.hpp"
 
 namespace user_export {
@@ -32,6 +34,7 @@ class FlakyStore final : public ObjectStore {
   StoredObject put(const PutRequest& request) override {
     if (failures_left > 0) {
       --failures_left;
+      if (before_failure) before_failure();
       throw Error(ErrorCode::kStorage, "simulated 503 from the object store", true);
     }
     return inner_.put(request);
@@ -47,6 +50,7 @@ class FlakyStore final : public ObjectStore {
   }
   std::string key_prefix() const override { return inner_.key_prefix(); }
   std::atomic<int> failures_left{0};
+  std::function<void()> before_failure;   ///< called as a simulated failure happens
   std::vector<std::string> aborted_keys;  ///< abort_unfinished() calls, in order
 
  private:
@@ -56,15 +60,8 @@ class FlakyStore final : public ObjectStore {
 class ExportServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("export-service-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    config_.database.url = "sqlite://" + (dir_ / "db.sqlite").string();
-    config_.export_.domain_id = "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41";
-    config_.export_.staging_dir = (dir_ / "staging").string();
-    config_.csv.columns = default_csv_columns();
+    dir_ = testing::fresh_test_dir("export-service-test");
+    config_ = testing::sqlite_export_config(dir_);
     config_.retry.max_attempts = 3;
     repo_ = open_repository(config_.database.url, clock_);
     repo_->migrate();
@@ -344,6 +341,31 @@ TEST_F(ExportServiceTest, CancelledServiceStartsNoGroup) {
   EXPECT_TRUE(r.skipped);
   EXPECT_TRUE(r.run_id.empty());
   EXPECT_TRUE(repo_->recent_runs(10).empty());
+  EXPECT_EQ(unsent(g), 50);
+}
+
+// After the first SIGTERM (stop_claiming): a group not started is skipped, and a failed attempt
+// is not retried (a retry would claim again); the claim stays for the next run.
+TEST_F(ExportServiceTest, StopClaimingStartsNoGroupAndRetriesNoAttempt) {
+  std::atomic<bool> stop{true};
+  ExportDeps deps{config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, "test:1"};
+  deps.stop_claiming = &stop;
+  const auto& g = group_of(GroupType::kCostBased);
+  GroupResult skipped = ExportService(deps).export_group(g, slot(0));
+  EXPECT_TRUE(skipped.skipped);
+  EXPECT_TRUE(repo_->recent_runs(10).empty());
+
+  stop = false;
+  store_->failures_left = 1;  // the first attempt fails; the stop arrives meanwhile
+  store_->before_failure = [&] { stop = true; };
+  GroupResult failed = ExportService(deps).export_group(g, slot(1));
+  EXPECT_FALSE(failed.ok);
+  EXPECT_EQ(failed.attempts, 1);
+  EXPECT_NE(failed.error.find("not retried: shutting down"), std::string::npos) << failed.error;
+  const auto runs = repo_->recent_runs(10);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state, RunState::kClaimed);
+  EXPECT_EQ(runs[0].attempts, 1);
   EXPECT_EQ(unsent(g), 50);
 }
 

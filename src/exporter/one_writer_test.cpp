@@ -25,6 +25,7 @@
 #include "exporter/export_batch.hpp"
 #include "exporter/export_service.hpp"
 #include "exporter/lease_keeper.hpp"
+#include "exporter/testing/export_test_env.hpp"
 #include "storage/local/local_store.hpp"
 
 namespace user_export {
@@ -87,16 +88,9 @@ std::string gunzip(const fs::path& path) {
 class OneWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("one-writer-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    config_.database.url = "sqlite://" + (dir_ / "db.sqlite").string();
-    config_.export_.domain_id = "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41";
-    config_.export_.staging_dir = (dir_ / "staging").string();
+    dir_ = testing::fresh_test_dir("one-writer-test");
+    config_ = testing::sqlite_export_config(dir_);
     config_.export_.lease = 60s;
-    config_.csv.columns = default_csv_columns();
     config_.retry.max_attempts = 1;
     repo_ = open_repository(config_.database.url, clock_);
     repo_->migrate();

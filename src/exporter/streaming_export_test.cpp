@@ -17,6 +17,7 @@
 #include "common/fake_clock.hpp"
 #include "common/fault_point.hpp"
 #include "exporter/export_service.hpp"
+#include "exporter/testing/export_test_env.hpp"
 #include "storage/local/local_store.hpp"
 
 namespace user_export {
@@ -62,11 +63,7 @@ class RecordingStreamingStore final : public ObjectStore {
       finished_ = true;
       store_.finished = file;
       if (store_.finish_error) throw *store_.finish_error;
-      PutRequest put = request_;
-      put.bytes = file.bytes;
-      put.sha256 = file.sha256;
-      for (const auto& [name, value] : file.metadata) put.metadata[name] = value;
-      return store_.put(put);
+      return store_.put(finished_put(request_, file));
     }
 
    private:
@@ -81,15 +78,8 @@ class RecordingStreamingStore final : public ObjectStore {
 class StreamingExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("streaming-export-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    config_.database.url = "sqlite://" + (dir_ / "db.sqlite").string();
-    config_.export_.domain_id = "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41";
-    config_.export_.staging_dir = (dir_ / "staging").string();
-    config_.csv.columns = default_csv_columns();
+    dir_ = testing::fresh_test_dir("streaming-export-test");
+    config_ = testing::sqlite_export_config(dir_);
     config_.retry.max_attempts = 1;
     repo_ = open_repository(config_.database.url, clock_);
     repo_->migrate();

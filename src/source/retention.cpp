@@ -32,4 +32,37 @@ std::vector<std::vector<PrunableRun>> prune_groups(const std::vector<PrunableRun
   return groups;
 }
 
+PruneCounts run_prune(const PruneRequest& request, const PruneSteps& steps) {
+  check_prune_request(request);
+  const std::int64_t batch = request.batch_rows;
+  PruneCounts counts;
+  for (;;) {
+    const std::int64_t n = steps.delete_messages(batch);
+    counts.outbox += n;
+    if (n < batch || request.stopped()) break;
+  }
+  for (;;) {
+    if (request.stopped()) break;
+    const std::vector<PrunableRun> runs = steps.finished_runs(batch);
+    if (runs.empty()) break;
+    const std::int64_t runs_before = counts.runs;
+    for (const std::vector<PrunableRun>& group : prune_groups(runs, batch)) {
+      if (request.stopped()) break;
+      if (group.size() == 1 && group.front().item_count >= batch) {
+        for (;;) {
+          const auto [deleted, more] = steps.delete_claim_part(group.front().run_id, batch);
+          counts.run_items += deleted;
+          if (!more || request.stopped()) break;
+        }
+      }
+      if (request.stopped()) break;  // a large run's claim may be half deleted: it stays finished
+      steps.delete_runs(group, counts);
+    }
+    // Runs listed but not deleted (another pruner got there first, or a message of theirs is
+    // still pending) would be listed again: stop rather than loop.
+    if (counts.runs == runs_before) break;
+  }
+  return counts;
+}
+
 }  // namespace user_export

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,5 +55,25 @@ void check_prune_request(const PruneRequest& request);
 /// batches before it deletes the run.
 std::vector<std::vector<PrunableRun>> prune_groups(const std::vector<PrunableRun>& runs,
                                                    std::int64_t batch_rows);
+
+/// The statements of a prune, one transaction each, that a backend provides to run_prune().
+struct PruneSteps {
+  /// Deletes up to `batch` delivered or dead-lettered messages older than the cutoff; how many.
+  std::function<std::int64_t(std::int64_t batch)> delete_messages;
+  /// Up to `batch` finished runs older than the cutoff, oldest first.
+  std::function<std::vector<PrunableRun>(std::int64_t batch)> finished_runs;
+  /// Deletes about `batch` rows of a large run's claim: (rows deleted, whether more may be left).
+  std::function<std::pair<std::int64_t, bool>(const std::string& run_id, std::int64_t batch)>
+      delete_claim_part;
+  /// Deletes the runs of one group (and what is left of their claims and messages), adding to
+  /// `counts`; a run found unfinished meanwhile is skipped.
+  std::function<void(const std::vector<PrunableRun>& group, PruneCounts& counts)> delete_runs;
+};
+
+/// Prune's loop, the same on every backend: the old delivered messages batch by batch, then the
+/// finished runs group by group (prune_groups), a large run's claim in parts first. Stops between
+/// transactions once `request.stopped()`; a large run whose claim is half deleted stays finished
+/// and is taken up by the next prune.
+PruneCounts run_prune(const PruneRequest& request, const PruneSteps& steps);
 
 }  // namespace user_export

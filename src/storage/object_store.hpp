@@ -64,6 +64,15 @@ struct FinishedFile {
   std::map<std::string, std::string> metadata;
 };
 
+/// `request` completed with what the writer knows once it finished: its size, its SHA-256 and
+/// the metadata only known then. What a put() of the finished file is asked to store.
+inline PutRequest finished_put(PutRequest request, const FinishedFile& file) {
+  request.bytes = file.bytes;
+  request.sha256 = file.sha256;
+  for (const auto& [name, value] : file.metadata) request.metadata[name] = value;
+  return request;
+}
+
 /// An upload that may run while its staged file is being written (ObjectStore::begin_upload):
 /// the writer reports how far the file is written, then finishes it with the file's size and
 /// digest. Destroying it before finish() returned abandons it: whatever it started is aborted
@@ -123,11 +132,7 @@ class PutWhenFinished final : public StreamingUpload {
       : store_(store), request_(std::move(request)) {}
   void written(std::int64_t /*bytes*/) override {}
   StoredObject finish(const FinishedFile& file) override {
-    PutRequest put = request_;
-    put.bytes = file.bytes;
-    put.sha256 = file.sha256;
-    for (const auto& [name, value] : file.metadata) put.metadata[name] = value;
-    return store_.put(put);
+    return store_.put(finished_put(request_, file));
   }
 
  private:

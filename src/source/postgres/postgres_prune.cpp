@@ -93,39 +93,21 @@ void delete_runs(pg::Connection& c, const std::vector<PrunableRun>& runs, PruneC
 }  // namespace
 
 PruneCounts PostgresRepository::prune(const PruneRequest& request) {
-  check_prune_request(request);
   const std::string cutoff = timestamp_param(request.older_than);
-  const std::int64_t batch = request.batch_rows;
-  PruneCounts counts;
   auto conn = pool_.acquire();
-  for (;;) {
-    const std::int64_t n = delete_finished_messages(*conn, cutoff, batch);
-    counts.outbox += n;
-    if (n < batch || request.stopped()) break;
-  }
-  const std::int64_t chunks_per_batch = std::max<std::int64_t>(1, batch / kIdsPerChunk);
-  for (;;) {
-    if (request.stopped()) break;
-    const std::vector<PrunableRun> runs = finished_runs(*conn, cutoff, batch);
-    if (runs.empty()) break;
-    const std::int64_t runs_before = counts.runs;
-    for (const std::vector<PrunableRun>& group : prune_groups(runs, batch)) {
-      if (request.stopped()) break;
-      if (group.size() == 1 && group.front().item_count >= batch) {
-        for (;;) {
-          const auto [ids, any] =
-              delete_claim_chunks(*conn, group.front().run_id, chunks_per_batch);
-          counts.run_items += ids;
-          if (!any || request.stopped()) break;
-        }
-      }
-      if (request.stopped()) break;  // a large run's claim may be half deleted: it stays finished
-      delete_runs(*conn, group, counts);
-    }
-    // Runs listed but not deleted (another pruner got there first) would be listed again.
-    if (counts.runs == runs_before) break;
-  }
-  return counts;
+  PruneSteps steps;
+  steps.delete_messages = [&](std::int64_t batch) {
+    return delete_finished_messages(*conn, cutoff, batch);
+  };
+  steps.finished_runs = [&](std::int64_t batch) { return finished_runs(*conn, cutoff, batch); };
+  steps.delete_claim_part = [&](const std::string& run_id, std::int64_t batch) {
+    // A claim is stored in chunks of up to kIdsPerChunk ids: the smallest unit to delete.
+    return delete_claim_chunks(*conn, run_id, std::max<std::int64_t>(1, batch / kIdsPerChunk));
+  };
+  steps.delete_runs = [&](const std::vector<PrunableRun>& group, PruneCounts& counts) {
+    delete_runs(*conn, group, counts);
+  };
+  return run_prune(request, steps);
 }
 
 }  // namespace user_export

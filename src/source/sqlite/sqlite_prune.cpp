@@ -86,38 +86,21 @@ void delete_runs(Connection& c, const std::vector<PrunableRun>& runs, PruneCount
 }  // namespace
 
 PruneCounts SqliteRepository::prune(const PruneRequest& request) {
-  check_prune_request(request);
   const std::int64_t cutoff = to_millis(request.older_than);
-  const std::int64_t batch = request.batch_rows;
-  PruneCounts counts;
   auto conn = pool_.acquire();
-  for (;;) {
-    const std::int64_t n = delete_finished_messages(*conn, cutoff, batch);
-    counts.outbox += n;
-    if (n < batch || request.stopped()) break;
-  }
-  for (;;) {
-    if (request.stopped()) break;
-    const std::vector<PrunableRun> runs = finished_runs(*conn, cutoff, batch);
-    if (runs.empty()) break;
-    const std::int64_t runs_before = counts.runs;
-    for (const std::vector<PrunableRun>& group : prune_groups(runs, batch)) {
-      if (request.stopped()) break;
-      if (group.size() == 1 && group.front().item_count >= batch) {
-        for (;;) {
-          const std::int64_t n = delete_items(*conn, group.front().run_id, batch);
-          counts.run_items += n;
-          if (n < batch || request.stopped()) break;
-        }
-      }
-      if (request.stopped()) break;  // a large run's claim may be half deleted: it stays finished
-      delete_runs(*conn, group, counts);
-    }
-    // Runs listed but not deleted (another pruner got there first, or a message of theirs is
-    // still pending) would be listed again: stop rather than loop.
-    if (counts.runs == runs_before) break;
-  }
-  return counts;
+  PruneSteps steps;
+  steps.delete_messages = [&](std::int64_t batch) {
+    return delete_finished_messages(*conn, cutoff, batch);
+  };
+  steps.finished_runs = [&](std::int64_t batch) { return finished_runs(*conn, cutoff, batch); };
+  steps.delete_claim_part = [&](const std::string& run_id, std::int64_t batch) {
+    const std::int64_t n = delete_items(*conn, run_id, batch);
+    return std::pair{n, n >= batch};
+  };
+  steps.delete_runs = [&](const std::vector<PrunableRun>& group, PruneCounts& counts) {
+    delete_runs(*conn, group, counts);
+  };
+  return run_prune(request, steps);
 }
 
 }  // namespace user_export
