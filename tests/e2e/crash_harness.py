@@ -43,8 +43,8 @@ from kafka_peer import MockCluster  # noqa: E402
 
 DOMAIN = "0b7f4a9e-3c21-4d5e-8f60-9a1b2c3d4e5f"
 TOPIC = "flairbit-users"
-POINTS = ["after_claim", "after_stage", "after_upload", "before_commit", "after_commit",
-          "after_publish"]
+POINTS = ["after_claim", "after_stage", "after_upload", "before_commit", "inside_commit",
+          "after_commit", "after_publish"]
 # Just before and just after the uploads, and with the commit's locks held.
 PAUSE_POINTS = ["after_stage", "after_upload", "inside_commit"]
 PAUSED_LEASE_SECONDS = 3  # instance A's lease in a pause cycle
