@@ -502,6 +502,22 @@ TEST(LoadConfig, S3SettingsAreChecked) {
                                  "AWS_SECRET_ACCESS_KEY is not; set both or neither"));
 }
 
+TEST(LoadConfig, APostgresPoolMustHaveAConnectionMoreThanTheParallelGroups) {
+  auto with_database = [](const std::string& lines) {
+    std::string text = minimal();
+    const std::string sqlite = "url = \"sqlite:///var/lib/ue/ue.db\"\n";
+    return text.replace(text.find(sqlite), sqlite.size(), lines);
+  };
+  EXPECT_THAT(problems_of(with_database("url = \"postgresql://u@db/x\"\npool_size = 4\n")),
+              HasSubstr("database.pool_size: pool_size = 4 must be larger than "
+                        "export.max_parallel_groups = 4"));
+  EXPECT_THAT(problems_of(with_database("url = \"postgresql://u@db/x?pool_size=2\"\n")),
+              HasSubstr("database.url: its pool_size = 2 must be larger"));
+  // The defaults fit each other, and SQLite has no pool to cap.
+  EXPECT_EQ(load(with_database("url = \"postgresql://u@db/x\"\n")).database.pool_size, 8);
+  EXPECT_NO_THROW(load(with_database("url = \"sqlite:///var/lib/ue/ue.db\"\npool_size = 2\n")));
+}
+
 TEST(LoadConfig, MissingRequiredValuesNameKeyAndVariable) {
   std::string message = problems_of("[database]\npool_size = 2\n");
   EXPECT_THAT(message, HasSubstr("test.toml:1: database.url: missing; set url in [database] or "

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -36,6 +38,42 @@ std::string how_to_set(std::string_view key) {
   return text;
 }
 
+/// The pool_size a PostgreSQL URL's query sets, or nullopt.
+std::optional<long> url_pool_size(std::string_view url) {
+  const std::size_t query = url.find('?');
+  if (query == std::string_view::npos) return std::nullopt;
+  std::string_view rest = url.substr(query + 1);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    if (pair.starts_with("pool_size=")) {
+      const std::string value(pair.substr(10));
+      char* end = nullptr;
+      const long n = std::strtol(value.c_str(), &end, 10);
+      if (end != value.c_str() && *end == '\0') return n;
+      return std::nullopt;  // the URL parser names a malformed value
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// Each exporting group streams on one connection while it stores id-list parts and renews
+// its lease on another, and the pool never opens more than pool_size (docs/POSTGRES.md).
+void check_pool_size(const Config& c, Problems& p) {
+  const std::optional<long> in_url = url_pool_size(c.database.url);
+  const long size = in_url.value_or(c.database.pool_size);
+  if (size > c.export_.max_parallel_groups) return;
+  p.add(in_url ? "database.url" : "database.pool_size",
+        std::string(in_url ? "its " : "") + "pool_size = " + std::to_string(size) +
+            " must be larger than export.max_parallel_groups = " +
+            std::to_string(c.export_.max_parallel_groups) +
+            ": each group being exported holds one connection while it needs another; "
+            "set pool_size to at least " +
+            std::to_string(c.export_.max_parallel_groups + 1) + " or lower max_parallel_groups");
+}
+
 void check_database(const Config& c, Problems& p) {
   const std::string& url = c.database.url;
   const std::string key = "database.url";
@@ -55,7 +93,10 @@ void check_database(const Config& c, Problems& p) {
     }
     return;
   }
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return;
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    check_pool_size(c, p);
+    return;
+  }
   p.add(key, toml_quote(redact_url_password(url)) +
                  " has an unsupported scheme; use sqlite:///absolute/path.db or "
                  "postgresql://user@host:5432/db");

@@ -1,6 +1,9 @@
 #include "source/postgres/pg_pool.hpp"
 
 #include <algorithm>
+#include <string>
+
+#include "common/error.hpp"
 
 namespace user_export::pg {
 
@@ -8,25 +11,43 @@ Pool::Lease::~Lease() {
   if (pool_ && connection_) pool_->release(std::move(connection_));
 }
 
-Pool::Pool(std::string uri, std::size_t size)
-    : uri_(std::move(uri)), size_(std::max<std::size_t>(size, 1)) {}
+Pool::Pool(std::string uri, std::size_t size, std::chrono::milliseconds wait)
+    : uri_(std::move(uri)), size_(std::max<std::size_t>(size, 1)), wait_(wait) {}
 
 Pool::Lease Pool::acquire() {
   std::unique_lock lock(mu_);
+  const bool available =
+      returned_.wait_for(lock, wait_, [&] { return !idle_.empty() || open_ < size_; });
+  if (!available) {
+    throw Error(ErrorCode::kDatabase,
+                "all " + std::to_string(size_) +
+                    " PostgreSQL connections of this process were in use for " +
+                    std::to_string(wait_.count() / 1000) +
+                    " s; raise [database] pool_size (it must exceed export.max_parallel_groups)",
+                true);
+  }
   if (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();
     return Lease(this, std::move(connection));
   }
   ++open_;
+  peak_ = std::max(peak_, open_);
   lock.unlock();
   try {
     return Lease(this, std::make_unique<Connection>(uri_));
   } catch (...) {
     lock.lock();
     --open_;
+    lock.unlock();
+    returned_.notify_one();
     throw;
   }
+}
+
+std::size_t Pool::peak_connections() {
+  std::lock_guard lock(mu_);
+  return peak_;
 }
 
 std::size_t Pool::open_connections() {
@@ -44,13 +65,18 @@ void Pool::release(std::unique_ptr<Connection> connection) {
     }
   }
   std::unique_lock lock(mu_);
-  if (connection->reusable() && idle_.size() < size_) {
+  if (connection->reusable()) {
     idle_.push_back(std::move(connection));
+    lock.unlock();
+    returned_.notify_one();
     return;
   }
-  --open_;
   lock.unlock();
   connection.reset();  // Closes the session outside the lock.
+  lock.lock();
+  --open_;
+  lock.unlock();
+  returned_.notify_one();
 }
 
 }  // namespace user_export::pg

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -10,14 +12,16 @@
 
 namespace user_export::pg {
 
-/// A pool of connections to one database. Thread-safe: acquire() may be called from any
-/// thread. Up to `size` idle connections are kept open for reuse; when all are on loan,
-/// acquire() opens another one (closed again when it comes back and `size` are idle), so a
-/// thread that holds one connection and needs a second (a stream whose handler extends the
-/// lease) can never wait for itself. Concurrency is bounded by the callers' threads (the
-/// exporter's workers), not here. Connections are opened lazily, and one that broke (or comes
-/// back inside a transaction that cannot be rolled back) is closed instead of being reused, so
-/// a server restart costs at most one failed operation per pooled connection.
+/// A pool of at most `size` connections to one database. Thread-safe: acquire() may be called
+/// from any thread. Connections are opened lazily and kept for reuse; when all `size` are on
+/// loan, acquire() waits for one to come back (up to `wait`, then a retriable error naming
+/// `pool_size`), so `pool_size` caps the sessions this process opens. A thread that holds a
+/// connection while it needs a second one (a stream whose handler stores id-list parts) is
+/// safe as long as the pool has one more connection than such threads: the exporter checks
+/// `pool_size > max_parallel_groups` at start-up (docs/POSTGRES.md, "Connections"). A
+/// connection that broke (or comes back inside a transaction that cannot be rolled back) is
+/// closed instead of being reused, so a server restart costs at most one failed operation per
+/// pooled connection.
 class Pool {
  public:
   /// A connection on loan; returned to the pool when destroyed. Move-only; not thread-safe.
@@ -40,16 +44,22 @@ class Pool {
     std::unique_ptr<Connection> connection_;
   };
 
-  /// A pool keeping up to `size` (at least 1) idle connections to `uri`; connects nothing yet.
-  Pool(std::string uri, std::size_t size);
+  /// A pool of up to `size` (at least 1) connections to `uri`; connects nothing yet.
+  /// acquire() waits at most `wait` for a connection when all are on loan.
+  Pool(std::string uri, std::size_t size,
+       std::chrono::milliseconds wait = std::chrono::seconds(60));
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  /// Borrows an idle connection, or opens a new one when none is idle. Throws Error(kDatabase)
-  /// when a new connection cannot be opened (see Connection).
+  /// Borrows an idle connection, opens a new one when none is idle and fewer than size() are
+  /// open, or else waits for one to come back. Throws Error(kDatabase) when a new connection
+  /// cannot be opened (see Connection), and a retriable Error(kDatabase) when none came back
+  /// within the wait.
   Lease acquire();
-  /// The most idle connections this pool keeps.
+  /// The most connections this pool opens at once.
   std::size_t size() const { return size_; }
+  /// The most connections that were open at once (tests, benchmarks).
+  std::size_t peak_connections();
   /// Connections open now, idle or on loan.
   std::size_t open_connections();
   /// The URI connections are opened with (may contain a password: never log it).
@@ -60,9 +70,12 @@ class Pool {
 
   std::string uri_;
   std::size_t size_;
+  std::chrono::milliseconds wait_;
   std::mutex mu_;
+  std::condition_variable returned_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_ = 0;  // idle + on loan + being opened
+  std::size_t peak_ = 0;
 };
 
 }  // namespace user_export::pg

@@ -251,5 +251,49 @@ TEST_F(PostgresConcurrencyTest, AStalledTransactionLosesItsLocksAfterItsIdleLimi
   EXPECT_EQ(scalar("SELECT state FROM export_runs WHERE run_id = $1", {run.run_id}), "claimed");
 }
 
+TEST_F(PostgresConcurrencyTest, ThePoolNeverOpensMoreThanItsSizeAndWaitsForAConnection) {
+  ASSERT_EQ(db_->url().find('?'), std::string::npos);
+  Pool pool(db_->url() + "?application_name=pool_cap_test", 3, 300ms);
+  std::atomic<int> done{0};
+  std::vector<std::jthread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto c = pool.acquire();
+        c->exec("SELECT pg_sleep(0.002)");
+      }
+      ++done;
+    });
+  }
+  threads.clear();
+  EXPECT_EQ(done.load(), 8);
+  EXPECT_EQ(pool.peak_connections(), 3u);
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                   "'pool_cap_test'"),
+            "3")
+      << "pool_size caps the sessions";
+
+  // All on loan: the next caller waits, then gets a retriable error that names pool_size.
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  auto c = pool.acquire();
+  try {
+    pool.acquire();
+    ADD_FAILURE() << "a fourth connection was opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDatabase);
+    EXPECT_TRUE(e.retriable());
+    EXPECT_NE(std::string(e.what()).find("pool_size"), std::string::npos) << e.what();
+  }
+  // One comes back while another caller waits: that caller gets it.
+  std::jthread giver([moved = std::move(c)]() mutable {
+    std::this_thread::sleep_for(50ms);
+    { auto gone = std::move(moved); }
+  });
+  auto d = pool.acquire();
+  EXPECT_EQ(d->exec("SELECT 1").int64(0, 0), 1);
+  EXPECT_EQ(pool.peak_connections(), 3u);
+}
+
 }  // namespace
 }  // namespace user_export::pg::testing

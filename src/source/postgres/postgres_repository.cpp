@@ -10,7 +10,7 @@ namespace user_export {
 
 namespace {
 
-constexpr std::size_t kDefaultPoolSize = 4;
+constexpr std::size_t kDefaultPoolSize = 8;
 
 std::size_t pool_size_for(const pg::UrlSettings& settings, std::size_t requested) {
   if (requested > 0) return requested;
