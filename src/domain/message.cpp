@@ -65,8 +65,20 @@ OutboundMessage build_id_list_message(const MessageContext& ctx,
   return envelope(ctx, j.dump(), kIdListContentType);
 }
 
-IdListBuilder::IdListBuilder(MessageContext ctx, std::size_t max_bytes)
-    : ctx_(std::move(ctx)), max_bytes_(max_bytes) {
+std::string parts_field(int parts) {
+  return "\"parts\":" + std::to_string(parts) + ",";
+}
+
+void fill_parts(std::string& payload, int parts) {
+  const std::size_t at = payload.find(kPartsPlaceholder);
+  if (at == std::string::npos) {
+    throw Error(ErrorCode::kInternal, "an id-list part has no part count to fill in");
+  }
+  payload.replace(at, kPartsPlaceholder.size(), parts_field(parts));
+}
+
+IdListBuilder::IdListBuilder(MessageContext ctx, std::size_t max_bytes, PartSink sink)
+    : ctx_(std::move(ctx)), max_bytes_(max_bytes), sink_(std::move(sink)) {
   // A message with no ids and the widest part numbers and row count we could write; each id
   // then adds its JSON string plus a comma.
   overhead_ = build_id_list_message(ctx_, {}, 99'999'999, 99'999'999).payload.size() + 16;
@@ -81,46 +93,47 @@ void IdListBuilder::add(std::string_view ref_id) {
         "ref id '" + std::string(ref_id) + "' of group " + ctx_.group_id.str() +
             " does not fit in a message of max_message_bytes=" + std::to_string(max_bytes_));
   }
-  if (chunks_.empty() || overhead_ + chunks_.back().ids.size() + item > max_bytes_) {
-    chunks_.emplace_back();
-  }
-  Chunk& chunk = chunks_.back();
-  if (!chunk.ids.empty()) chunk.ids.push_back(',');
-  chunk.ids += scratch_;
-  ++chunk.count;
+  if (part_count_ > 0 && overhead_ + ids_.size() + item > max_bytes_) emit();
+  if (!ids_.empty()) ids_.push_back(',');
+  ids_ += scratch_;
+  ++part_count_;
   ++count_;
 }
 
-std::vector<OutboundMessage> IdListBuilder::finish() {
-  std::vector<OutboundMessage> out;
-  const int parts = static_cast<int>(chunks_.size());
-  out.reserve(chunks_.size());
-  for (int p = 0; p < parts; ++p) {
-    Chunk& chunk = chunks_[static_cast<std::size_t>(p)];
-    json j = common_fields(ctx_);
-    j["payload"] = "USERS_EXPORT_REF_IDS";
-    j["contentType"] = kIdListContentType;
-    j["part"] = p + 1;
-    j["parts"] = parts;
-    j["rowCount"] = chunk.count;
-    std::string payload = j.dump();
-    payload.pop_back();  // the closing brace; refIds are spliced in as already-encoded JSON
-    payload += ",\"refIds\":[";
-    payload += chunk.ids;
-    payload += "]}";
-    std::string().swap(chunk.ids);
-    out.push_back(envelope(ctx_, std::move(payload), kIdListContentType));
-  }
-  chunks_.clear();
-  return out;
+void IdListBuilder::emit() {
+  ++parts_;
+  json j = common_fields(ctx_);
+  j["payload"] = "USERS_EXPORT_REF_IDS";
+  j["contentType"] = kIdListContentType;
+  j["part"] = parts_;
+  j["parts"] = 0;  // kPartsPlaceholder: keys are written in order, rowCount follows
+  j["rowCount"] = part_count_;
+  std::string payload = j.dump();
+  payload.pop_back();  // the closing brace; refIds are spliced in as already-encoded JSON
+  payload += ",\"refIds\":[";
+  payload += ids_;
+  payload += "]}";
+  ids_.clear();
+  part_count_ = 0;
+  sink_(envelope(ctx_, std::move(payload), kIdListContentType), parts_);
+}
+
+int IdListBuilder::finish() {
+  if (part_count_ > 0) emit();
+  std::string().swap(ids_);
+  return parts_;
 }
 
 std::vector<OutboundMessage> build_id_list_messages(const MessageContext& ctx,
                                                     const std::vector<std::string>& ref_ids,
                                                     std::size_t max_bytes) {
-  IdListBuilder builder(ctx, max_bytes);
+  std::vector<OutboundMessage> out;
+  IdListBuilder builder(ctx, max_bytes,
+                        [&](OutboundMessage part, int) { out.push_back(std::move(part)); });
   for (const auto& id : ref_ids) builder.add(id);
-  return builder.finish();
+  const int parts = builder.finish();
+  for (auto& message : out) fill_parts(message.payload, parts);
+  return out;
 }
 
 }  // namespace user_export

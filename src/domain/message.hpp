@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,28 +49,45 @@ OutboundMessage build_file_message(const MessageContext& ctx, const ExportedFile
 OutboundMessage build_id_list_message(const MessageContext& ctx,
                                       const std::vector<std::string>& ref_ids, int part, int parts);
 
-/// Builds the id-list messages of a run incrementally while ids are streamed, so memory holds
-/// only the JSON text of the messages (about 40 bytes an id), never a vector of strings.
-/// Each message's payload stays at most `max_bytes`; parts are numbered when finished.
+/// The part count of an id-list part written before the count is known: `"parts":0,`. Inside
+/// JSON strings every quote is escaped, so this text occurs once in a part's payload, and
+/// fill_parts() (or the database's replace() at commit) turns it into the real count
+/// (docs/ARCHITECTURE.md, "Id-list parts").
+inline constexpr std::string_view kPartsPlaceholder = "\"parts\":0,";
+/// `"parts":N,`, what kPartsPlaceholder becomes.
+std::string parts_field(int parts);
+/// Replaces kPartsPlaceholder in `payload` by parts_field(parts). Throws Error(kInternal) if
+/// the payload has no placeholder.
+void fill_parts(std::string& payload, int parts);
+
+/// Builds the id-list parts of a run while ids are streamed and hands each to `sink` as soon as
+/// it is full, so memory holds one part's JSON text (at most `max_bytes`), never the group.
+/// Parts are numbered 1, 2, … as they are handed over; their `parts` field is
+/// kPartsPlaceholder until the count is known, big enough for any count (the payload stays at
+/// most `max_bytes` once it is filled in).
 class IdListBuilder {
  public:
-  IdListBuilder(MessageContext ctx, std::size_t max_bytes);
-  /// Appends one ref id. Throws Error(kInvalidInput) if the id alone cannot fit a message.
+  /// Receives a finished part and its number (1-based).
+  using PartSink = std::function<void(OutboundMessage part, int number)>;
+  IdListBuilder(MessageContext ctx, std::size_t max_bytes, PartSink sink);
+  /// Appends one ref id; hands the current part to the sink first when the id does not fit
+  /// in it. Throws Error(kInvalidInput) if the id alone cannot fit a message.
   void add(std::string_view ref_id);
   /// Ids added so far.
   std::int64_t count() const { return count_; }
-  /// The messages, parts 1..n of n; none when no id was added.
-  std::vector<OutboundMessage> finish();
+  /// Hands the last part to the sink; returns the number of parts (0 when no id was added).
+  int finish();
 
  private:
-  struct Chunk {
-    std::string ids;  ///< comma-separated JSON strings
-    std::int64_t count = 0;
-  };
+  void emit();
+
   MessageContext ctx_;
   std::size_t max_bytes_;
+  PartSink sink_;
   std::size_t overhead_;
-  std::vector<Chunk> chunks_;
+  std::string ids_;  ///< comma-separated JSON strings of the current part
+  std::int64_t part_count_ = 0;
+  int parts_ = 0;
   std::int64_t count_ = 0;
   std::string scratch_;
 };

@@ -75,5 +75,47 @@ TEST(Message, IdListEmptyGivesNothingAndOversizedIdIsAnError) {
   EXPECT_EQ(nlohmann::json::parse(one[0].payload)["parts"], 1);
 }
 
+TEST(Message, IdListBuilderHandsOverEachPartAsSoonAsItIsFull) {
+  auto ctx = context();
+  std::vector<std::pair<int, std::string>> parts;
+  IdListBuilder builder(ctx, 2048, [&](OutboundMessage part, int number) {
+    parts.emplace_back(number, std::move(part.payload));
+  });
+  int added = 0;
+  while (parts.empty()) builder.add("ref-" + std::to_string(added++));
+  // The first part was handed over while ids were still coming: one part in memory at a time.
+  EXPECT_EQ(parts[0].first, 1);
+  EXPECT_LE(parts[0].second.size(), 2048u);
+  EXPECT_NE(parts[0].second.find(kPartsPlaceholder), std::string::npos);
+  for (int i = 0; i < 200; ++i) builder.add("ref-" + std::to_string(added++));
+  const int count = builder.finish();
+  ASSERT_EQ(count, static_cast<int>(parts.size()));
+  std::int64_t ids = 0;
+  for (auto& [number, payload] : parts) {
+    fill_parts(payload, count);
+    EXPECT_LE(payload.size(), 2048u);
+    auto j = nlohmann::json::parse(payload);
+    EXPECT_EQ(j["part"], number);
+    EXPECT_EQ(j["parts"], count);
+    EXPECT_EQ(j["rowCount"], j["refIds"].size());
+    ids += static_cast<std::int64_t>(j["refIds"].size());
+  }
+  EXPECT_EQ(ids, added);
+  EXPECT_EQ(builder.count(), added);
+}
+
+TEST(Message, FillingThePartCountLeavesIdsThatLookLikeItAlone) {
+  auto ctx = context();
+  const std::vector<std::string> ids = {"\"parts\":0,", "a\"parts\":0,b"};
+  auto msgs = build_id_list_messages(ctx, ids, 1'000'000);
+  ASSERT_EQ(msgs.size(), 1u);
+  auto j = nlohmann::json::parse(msgs[0].payload);
+  EXPECT_EQ(j["parts"], 1);
+  EXPECT_EQ(j["refIds"][0], ids[0]);
+  EXPECT_EQ(j["refIds"][1], ids[1]);
+  std::string no_placeholder = "{}";
+  EXPECT_THROW(fill_parts(no_placeholder, 1), Error);
+}
+
 }  // namespace
 }  // namespace user_export
