@@ -5,7 +5,8 @@
 # Environment: BENCH_ROUNDS (default 3), BENCH_USERS (default 1000000), BENCH_SMALL_USERS (default
 # 100000), BENCH_GROUPS (default 1000: that many groups of BENCH_USERS / BENCH_GROUPS users),
 # BENCH_S3_USERS (default 2000000: the group exported to a directory and to S3 by
-# scripts/bench-s3-export.sh, run at the end; BENCH_S3_USERS=0 skips it).
+# scripts/bench-s3-export.sh, run at the end; BENCH_S3_USERS=0 skips it), BENCH_SCALE_SIZES
+# (scripts/bench-scale.sh, after it; BENCH_SCALE_SIZES=0 skips it).
 # Every measurement is repeated in each round, rounds alternate the order of the contenders, and
 # the median of the rounds is reported. Targets that are missed are printed as MISS; the script
 # exits 0 unless a step failed or an export did not do what it should.
@@ -307,4 +308,10 @@ echo "last export of $many_groups groups: $(logged "$many_log" 'group export fin
 if [ "${BENCH_S3_USERS:-2000000}" != 0 ]; then
   echo
   scripts/bench-s3-export.sh "$build_dir"
+fi
+
+# (h) the cost curve to 10 million users on PostgreSQL, with its own server (issue 16).
+if [ "${BENCH_SCALE_SIZES:-default}" != 0 ]; then
+  echo
+  scripts/bench-scale.sh "$build_dir"
 fi

@@ -13,8 +13,9 @@ namespace user_export {
 ///   ACTION `stop` raises SIGSTOP — the whole process pauses there until SIGCONT, like a process
 ///   that stalls (a paused container, a swapping machine), then carries on;
 ///   `@N` triggers on the N-th time the point is reached (default 1), once.
-/// Points: after_claim, after_stage, after_upload, before_commit, inside_commit (PostgreSQL: the
-/// commit's locks held, before COMMIT), after_commit, after_publish.
+/// Points: after_claim, after_stage, after_upload, after_part (an id-list part stored, the next
+/// not yet), before_commit, inside_commit (PostgreSQL: the commit's locks held, before COMMIT),
+/// after_commit, after_publish.
 /// When unset, fault_point() is a single relaxed atomic load. Thread-safe.
 void fault_point(std::string_view name);
 

@@ -215,7 +215,10 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     commit.attempt = run.attempts;
     commit.mark_sent = deps_.config.export_.mark_sent;
     commit.file = outcome.file;
-    commit.messages = outcome.messages;
+    commit.messages = std::move(outcome.messages);
+    commit.staged_parts = outcome.staged_parts;
+    const std::size_t messages =
+        commit.messages.size() + static_cast<std::size_t>(commit.staged_parts);
     try {
       deps_.repository.commit(commit);
     } catch (const Error& e) {
@@ -233,9 +236,9 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     if (outcome.file) file_exporter_->after_commit(group, run, *outcome.file);
 
     result.ok = true;
-    result.state = outcome.messages.empty() ? RunState::kCompleted : RunState::kCommitted;
+    result.state = messages == 0 ? RunState::kCompleted : RunState::kCommitted;
     result.rows = outcome.rows;
-    result.messages = outcome.messages.size();
+    result.messages = messages;
     result.file = std::move(outcome.file);
     count_committed(group, result, commit.mark_sent, seconds_since(deps_.clock, started));
     return result;

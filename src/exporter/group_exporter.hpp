@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -16,14 +17,20 @@ namespace user_export {
 struct ExportOutcome {
   std::optional<ExportedFile> file;       ///< the uploaded file (cost-based groups)
   std::vector<OutboundMessage> messages;  ///< to insert into the outbox at commit
-  std::int64_t rows = 0;                  ///< users exported
+  int staged_parts = 0;   ///< id-list parts already stored with Repository::stage_part()
+  std::int64_t rows = 0;  ///< users exported
+  /// Messages the commit makes deliverable.
+  std::size_t message_count() const {
+    return messages.size() + static_cast<std::size_t>(staged_parts);
+  }
 };
 
 /// One way of exporting a claimed run (the seed's Cost/NonCostBasedUsersExportProcessor).
 /// export_run() reads the claim, writes whatever the group type produces outside the database
-/// (a file) and returns the messages; it never marks users or writes the outbox: the commit
-/// does that. It may be called again for the same run after a failure and must then produce
-/// the same users (a file goes to the attempt's own key). Implementations are thread-safe.
+/// (a file, or id-list parts staged beside the outbox) and returns the messages; it never marks
+/// users or makes a message deliverable: the commit does that. It may be called again for the same
+/// run after a failure and must then produce the same users (a file goes to the attempt's own key).
+/// Implementations are thread-safe.
 class GroupExporter {
  public:
   virtual ~GroupExporter() = default;

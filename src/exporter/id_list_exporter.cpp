@@ -1,6 +1,7 @@
 #include "exporter/id_list_exporter.hpp"
 
 #include "common/error.hpp"
+#include "common/fault_point.hpp"
 #include "common/time_format.hpp"
 #include "exporter/claim_check.hpp"
 #include "exporter/lease_keeper.hpp"
@@ -41,19 +42,27 @@ ExportOutcome IdListExporter::export_run(const MatchingGroup& group, const Expor
                      run.slot,
                      deps_.clock.now(),
                      deps_.config.messages.topic};
-  IdListBuilder builder(ctx, deps_.config.messages.max_message_bytes);
+  // Each part is stored as soon as it is full, so memory holds one part, whatever the group's
+  // size; only this attempt's commit makes the parts deliverable (docs/ARCHITECTURE.md,
+  // "Id-list parts").
+  IdListBuilder builder(
+      ctx, deps_.config.messages.max_message_bytes, [&](OutboundMessage part, int number) {
+        lease.tick();
+        deps_.repository.stage_part(run.run_id, deps_.owner, run.attempts, number, part);
+        fault_point("after_part");
+      });
   RefIdHandler handler(builder, lease, run.run_id);
   deps_.repository.stream_rows(run.run_id, {"ref_id"}, handler);
   lease.tick();
   require_whole_claim_streamed(deps_.repository, group, run, builder.count());
   ExportOutcome outcome;
   outcome.rows = builder.count();
-  outcome.messages = builder.finish();
-  log::info("built id-list messages", {{"run_id", run.run_id},
-                                       {"group_id", group.id.str()},
-                                       {"slot", format_iso8601(SystemTime{run.slot})},
-                                       {"ids", outcome.rows},
-                                       {"messages", outcome.messages.size()}});
+  outcome.staged_parts = builder.finish();
+  log::info("staged id-list messages", {{"run_id", run.run_id},
+                                        {"group_id", group.id.str()},
+                                        {"slot", format_iso8601(SystemTime{run.slot})},
+                                        {"ids", outcome.rows},
+                                        {"messages", outcome.staged_parts}});
   return outcome;
 }
 

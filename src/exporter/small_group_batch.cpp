@@ -259,7 +259,7 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
       commit.attempt = runs[r].attempts;
       commit.mark_sent = deps_.config.export_.mark_sent;
       commit.file = outcomes[r].file;
-      commit.messages = outcomes[r].messages;
+      commit.messages = outcomes[r].messages;  // kept: the results below count them
       commits.push_back(std::move(commit));
       commit_run.push_back(r);
     }

@@ -91,6 +91,10 @@ struct CommitRequest {
   bool mark_sent = true;
   std::optional<ExportedFile> file;       ///< the uploaded file of a cost-based run
   std::vector<OutboundMessage> messages;  ///< inserted into the outbox, in order
+  /// The parts this attempt stored with stage_part(), numbered 1..staged_parts; moved into the
+  /// outbox after `messages`, with kPartsPlaceholder filled in. The commit fails (changing
+  /// nothing) unless exactly these parts are stored.
+  int staged_parts = 0;
 };
 
 /// Synthetic data for `seed` and `demo`.
@@ -109,7 +113,8 @@ using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
 /// every method may be called concurrently from worker threads. Every failure is an
 /// `Error(kDatabase)`, retriable when the connection or a lock timed out.
 ///
-/// The run's steps (DESIGN.md) map to methods: claim -> stream_rows -> commit -> outbox.
+/// The run's steps (docs/ARCHITECTURE.md) map to methods: claim -> stream_rows (-> stage_part)
+/// -> commit -> outbox.
 class Repository {
  public:
   virtual ~Repository() = default;
@@ -154,8 +159,8 @@ class Repository {
   virtual void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
                            RowHandler& handler) = 0;
 
-  /// Records a failed attempt (error text) and releases the lease so the run can be resumed;
-  /// Error(kLeaseLost) unless `owner` with token `attempt` still holds it.
+  /// Records a failed attempt (error text), removes its staged parts and releases the lease so
+  /// the run can be resumed; Error(kLeaseLost) unless `owner` with token `attempt` still holds it.
   virtual void record_failure(const std::string& run_id, const std::string& owner, int attempt,
                               const std::string& error) = 0;
 
@@ -163,10 +168,20 @@ class Repository {
   /// with token `attempt` holds a live lease.
   virtual void complete_empty(const std::string& run_id, const std::string& owner, int attempt) = 0;
 
+  /// Step 3 of an id-list run: stores part `number` (1-based) of the run's messages while
+  /// its ids are still streamed, in a short transaction of its own, only while `owner` with
+  /// token `attempt` holds a live lease (else Error(kLeaseLost), nothing stored). Storing a
+  /// number again replaces it. A staged part is never delivered: only the commit of the same
+  /// attempt moves it into the outbox; a commit, record_failure() and prune() remove the
+  /// staged parts of other attempts (docs/ARCHITECTURE.md, "Id-list parts").
+  virtual void stage_part(const std::string& run_id, const std::string& owner, int attempt,
+                          int number, const OutboundMessage& part) = 0;
+
   /// Step 4, in one transaction, only if `owner` with token `attempt` still holds a live lease
   /// (else Error(kLeaseLost) and nothing changes): marks the claimed users sent (when mark_sent),
-  /// stores the file's key/rows/bytes/sha256 on the run, inserts the messages into the outbox,
-  /// sets the run `committed` (or `completed` when there is no message).
+  /// stores the file's key/rows/bytes/sha256 on the run, inserts the messages and then the
+  /// attempt's staged parts into the outbox, removes every staged part of the run, and sets the
+  /// run `committed` (or `completed` when there is no message).
   virtual void commit(const CommitRequest& request) = 0;
 
   /// Batched steps for many small groups: one claim, one stream and one commit for all of
@@ -246,9 +261,9 @@ class Repository {
   /// Retention: deletes finished history older than `request.older_than`, in transactions of
   /// at most `request.batch_rows` rows each, and returns what it deleted. Deleted: runs whose
   /// state is `completed` or `empty` and whose last change (`updated_at`) is older, with their
-  /// claimed items and outbox rows; and outbox rows `published` or `dead_lettered` before the
-  /// cutoff. Never deleted: a `claimed` or `committed` run, a `pending` message, a user, a group.
-  /// Safe beside exporters and relays: a finished run never changes state again.
+  /// claimed items, outbox rows and staged parts; and outbox rows `published` or `dead_lettered`
+  /// before the cutoff. Never deleted: a `claimed` or `committed` run, a `pending` message, a user,
+  /// a group. Safe beside exporters and relays: a finished run never changes state again.
   virtual PruneCounts prune(const PruneRequest& request) = 0;
 
   /// Loads synthetic groups, users and profiles (demo and benchmarks), fast enough for millions

@@ -14,7 +14,6 @@ struct Migration {
   const char* sql;
 };
 
-// Append-only: never edit a released migration, add a new version instead.
 // Version 1: the reference schema (the spec's entities). IF NOT EXISTS lets the exporter adopt
 // a database that already holds these tables (docs/POSTGRES.md lists the columns it needs).
 constexpr const char* kReferenceSchema = R"sql(
@@ -139,10 +138,33 @@ ALTER TABLE export_outbox ADD COLUMN claim_expires_at timestamptz;
 CREATE INDEX export_outbox_claimed ON export_outbox (claimed_by) WHERE claimed_by IS NOT NULL;
 )sql";
 
+// Version 5: the parts of a large id-list run are stored while its ids are streamed, outside
+// the outbox, so the exporter never holds the group's list in memory. They are never
+// delivered from here: the commit that marks the run's users moves its attempt's parts into
+// the outbox with the part count filled in (docs/ARCHITECTURE.md, "Id-list parts"). The
+// payload is not compressed here; the outbox row it becomes is.
+constexpr const char* kStagedParts = R"sql(
+CREATE TABLE export_outbox_staged (
+  run_id uuid NOT NULL REFERENCES export_runs (run_id),
+  attempt int NOT NULL,
+  number int NOT NULL,
+  topic text NOT NULL,
+  message_key text NOT NULL,
+  payload text NOT NULL,
+  headers text NOT NULL,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (run_id, attempt, number)
+);
+ALTER TABLE export_outbox_staged ALTER COLUMN payload SET STORAGE EXTERNAL;
+)sql";
+
 // Append-only: never edit a released migration, add a new version instead.
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all = {
-      {1, kReferenceSchema}, {2, kExporterTables}, {3, kClaimArrays}, {4, kOutboxClaims}};
+  static const std::vector<Migration> all = {{1, kReferenceSchema},
+                                             {2, kExporterTables},
+                                             {3, kClaimArrays},
+                                             {4, kOutboxClaims},
+                                             {5, kStagedParts}};
   return all;
 }
 

@@ -79,6 +79,9 @@ void delete_runs(pg::Connection& c, const std::vector<PrunableRun>& runs, PruneC
                         "AND state <> 'pending'",
                         {held})
                        .affected();
+  deleted.outbox +=
+      c.exec("DELETE FROM export_outbox_staged WHERE run_id = ANY ($1::uuid[])", {held})
+          .affected();  // parts of attempts that never committed
   deleted.runs = c.exec(
                       "DELETE FROM export_runs r WHERE r.run_id = ANY ($1::uuid[]) AND NOT EXISTS "
                       "(SELECT 1 FROM export_outbox o WHERE o.run_id = r.run_id)",

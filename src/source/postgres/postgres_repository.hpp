@@ -40,6 +40,8 @@ class PostgresRepository final : public Repository {
   void record_failure(const std::string& run_id, const std::string& owner, int attempt,
                       const std::string& error) override;
   void complete_empty(const std::string& run_id, const std::string& owner, int attempt) override;
+  void stage_part(const std::string& run_id, const std::string& owner, int attempt, int number,
+                  const OutboundMessage& part) override;
   void commit(const CommitRequest& request) override;
   bool supports_batches() const override { return true; }
   std::vector<ExportRun> claim_batch(const BatchClaimRequest& request) override;

@@ -63,7 +63,7 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
   const std::int64_t unclaimed = add_user(*sql_, group_);
   const std::string run = test_uuid(4, 77);
   sql_->exec(
-      "DROP VIEW export_run_items; DROP TABLE export_run_claims; "
+      "DROP TABLE export_outbox_staged; DROP VIEW export_run_items; DROP TABLE export_run_claims; "
       "ALTER TABLE export_outbox DROP COLUMN claimed_by, DROP COLUMN claim_expires_at; "
       "DELETE FROM schema_version WHERE version >= 3; "
       "CREATE TABLE export_run_items (run_id uuid NOT NULL REFERENCES export_runs (run_id), "

@@ -208,6 +208,10 @@ void PostgresRepository::record_failure(const std::string& run_id, const std::st
   if (r.affected() == 0) {
     pg::throw_lease_lost(*conn, run_id, owner, attempt, now, "record a failure of");
   }
+  // The attempt's staged parts can never be committed now (a left-over one would be removed
+  // by the run's commit or by prune anyway).
+  conn->exec("DELETE FROM export_outbox_staged WHERE run_id = $1 AND attempt = $2",
+             {run_id, std::to_string(attempt)});
 }
 
 void PostgresRepository::complete_empty(const std::string& run_id, const std::string& owner,
@@ -228,6 +232,20 @@ void PostgresRepository::complete_empty(const std::string& run_id, const std::st
                                           " claimed users, so it cannot be completed as empty; "
                                           "commit it instead");
   }
+  tx.commit();
+}
+
+void PostgresRepository::stage_part(const std::string& run_id, const std::string& owner,
+                                    int attempt, int number, const OutboundMessage& part) {
+  const SystemTime now = clock_.now();
+  auto conn = pool_.acquire();
+  pg::Transaction tx(*conn);
+  // The run row stays locked until COMMIT: a part is stored only while this attempt holds the
+  // lease, and never after a takeover or a commit of the run.
+  if (!lock_live_lease(*conn, run_id, owner, attempt, now)) {
+    pg::throw_lease_lost(*conn, run_id, owner, attempt, now, "stage a part of");
+  }
+  pg::stage_part(*conn, run_id, attempt, number, part, timestamp_param(now));
   tx.commit();
 }
 

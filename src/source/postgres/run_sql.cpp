@@ -1,5 +1,6 @@
 #include "source/postgres/run_sql.hpp"
 
+#include "common/error.hpp"
 #include "common/uuid.hpp"
 #include "source/outbox_headers.hpp"
 #include "source/postgres/postgres_rows.hpp"
@@ -65,10 +66,43 @@ void write_commit(Connection& c, const CommitRequest& request, const std::string
         {request.run_id, std::to_string(seq++), message.topic, message.key, message.payload,
          headers_to_json(message.headers), now_param});
   }
+  if (request.staged_parts > 0) {
+    const std::int64_t moved =
+        c.exec(
+             "INSERT INTO export_outbox (run_id, seq, topic, message_key, payload, headers, "
+             "state, attempts, next_attempt_at, created_at) "
+             "SELECT run_id, $3 + number - 1, topic, message_key, replace(payload, $4, $5), "
+             "headers, 'pending', 0, $6::timestamptz, $6::timestamptz FROM export_outbox_staged "
+             "WHERE run_id = $1 AND attempt = $2 AND number BETWEEN 1 AND $7 ORDER BY number",
+             {request.run_id, std::to_string(request.attempt), std::to_string(seq),
+              std::string(kPartsPlaceholder), parts_field(request.staged_parts), now_param,
+              std::to_string(request.staged_parts)})
+            .affected();
+    if (moved != request.staged_parts) {
+      throw Error(ErrorCode::kInternal, "the commit of run " + request.run_id + " expected " +
+                                            std::to_string(request.staged_parts) +
+                                            " staged parts and found " + std::to_string(moved) +
+                                            "; nothing was committed, retry the run");
+    }
+  }
+  c.exec("DELETE FROM export_outbox_staged WHERE run_id = $1", {request.run_id});
+  const bool sends = !request.messages.empty() || request.staged_parts > 0;
   c.exec(
       "UPDATE export_runs SET state = $2, lease_expires_at = NULL, updated_at = $3::timestamptz "
       "WHERE run_id = $1",
-      {request.run_id, request.messages.empty() ? "completed" : "committed", now_param});
+      {request.run_id, sends ? "committed" : "completed", now_param});
+}
+
+void stage_part(Connection& c, const std::string& run_id, int attempt, int number,
+                const OutboundMessage& part, const std::string& now_param) {
+  c.exec(
+      "INSERT INTO export_outbox_staged (run_id, attempt, number, topic, message_key, payload, "
+      "headers, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz) "
+      "ON CONFLICT (run_id, attempt, number) DO UPDATE SET topic = EXCLUDED.topic, "
+      "message_key = EXCLUDED.message_key, payload = EXCLUDED.payload, "
+      "headers = EXCLUDED.headers, created_at = EXCLUDED.created_at",
+      {run_id, std::to_string(attempt), std::to_string(number), part.topic, part.key, part.payload,
+       headers_to_json(part.headers), now_param});
 }
 
 }  // namespace user_export::pg

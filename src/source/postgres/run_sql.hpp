@@ -38,7 +38,12 @@ std::optional<ClaimedRun> lock_live_lease(Connection& c, const std::string& run_
 void mark_claimed_users(Connection& c, const std::string& run_id, const ClaimedRun& run);
 
 /// Writes the rest of a commit of a run whose lease is locked: the file's key, rows, bytes and
-/// digest, the outbox messages in order, and the run's new state.
+/// digest, the outbox messages in order, then the attempt's staged parts with their count
+/// filled in, the removal of every staged part of the run, and the run's new state.
 void write_commit(Connection& c, const CommitRequest& request, const std::string& now_param);
+
+/// Stores (or replaces) part `number` of attempt `attempt` of a run whose lease is locked.
+void stage_part(Connection& c, const std::string& run_id, int attempt, int number,
+                const OutboundMessage& part, const std::string& now_param);
 
 }  // namespace user_export::pg

@@ -114,11 +114,29 @@ ALTER TABLE export_outbox ADD COLUMN claim_expires_at INTEGER;
 CREATE INDEX export_outbox_claimed ON export_outbox (claimed_by) WHERE claimed_by IS NOT NULL;
 )sql";
 
+// Version 5: the parts of a large id-list run are stored while its ids are streamed, outside
+// the outbox; the commit that marks the run's users moves its attempt's parts into the outbox
+// with the part count filled in (docs/ARCHITECTURE.md, "Id-list parts").
+constexpr const char* kStagedParts = R"sql(
+CREATE TABLE export_outbox_staged (
+  run_id      TEXT    NOT NULL REFERENCES export_runs (run_id),
+  attempt     INTEGER NOT NULL,
+  number      INTEGER NOT NULL,
+  topic       TEXT    NOT NULL,
+  message_key TEXT    NOT NULL,
+  payload     TEXT    NOT NULL,
+  headers     TEXT    NOT NULL,
+  created_at  INTEGER NOT NULL,
+  UNIQUE (run_id, attempt, number)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "reference schema (matching_groups, users, profiles)", kReferenceSchema},
     {2, "exporter tables (export_runs, export_run_items, export_outbox)", kExporterTables},
     {3, "outbox claims (export_outbox.claimed_by, claim_expires_at)", kOutboxClaims},
     {4, "case-insensitive group and domain id indexes", kCaseInsensitiveIds},
+    {5, "staged id-list parts (export_outbox_staged)", kStagedParts},
 };
 
 }  // namespace

@@ -62,6 +62,10 @@ void delete_runs(Connection& c, const std::vector<PrunableRun>& runs, PruneCount
         "DELETE FROM export_outbox WHERE run_id = ?1 AND state <> 'pending' AND EXISTS "
         "(SELECT 1 FROM export_runs WHERE run_id = ?1 AND state IN ('completed', 'empty'))",
         "prune a run's messages");
+    auto staged = tx.prepare(
+        "DELETE FROM export_outbox_staged WHERE run_id = ?1 AND EXISTS "
+        "(SELECT 1 FROM export_runs WHERE run_id = ?1 AND state IN ('completed', 'empty'))",
+        "prune a run's staged parts");
     auto run = tx.prepare(
         "DELETE FROM export_runs WHERE run_id = ?1 AND state IN ('completed', 'empty') "
         "AND NOT EXISTS (SELECT 1 FROM export_outbox WHERE run_id = ?1)",
@@ -72,6 +76,9 @@ void delete_runs(Connection& c, const std::vector<PrunableRun>& runs, PruneCount
       deleted.run_items += tx.changes();
       messages.reset();
       messages.bind(1, r.run_id).run();
+      deleted.outbox += tx.changes();
+      staged.reset();  // parts of attempts that never committed
+      staged.bind(1, r.run_id).run();
       deleted.outbox += tx.changes();
       run.reset();
       run.bind(1, r.run_id).run();

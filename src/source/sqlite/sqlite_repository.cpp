@@ -477,6 +477,9 @@ void SqliteRepository::record_failure(const std::string& run_id, const std::stri
     stmt.run();
     if (c.changes() == 0)
       throw_run_lease_lost(c, run_id, owner, attempt, now, "record a failure of");
+    auto parts = c.prepare("DELETE FROM export_outbox_staged WHERE run_id = ?1 AND attempt = ?2",
+                           "remove a failed attempt's staged parts");
+    parts.bind(1, run_id).bind(2, std::int64_t{attempt}).run();
   });
 }
 
@@ -499,6 +502,30 @@ void SqliteRepository::complete_empty(const std::string& run_id, const std::stri
                                             " claimed users, so it cannot be completed as "
                                             "empty; commit it instead");
     }
+  });
+}
+
+void SqliteRepository::stage_part(const std::string& run_id, const std::string& owner, int attempt,
+                                  int number, const OutboundMessage& part) {
+  auto conn = pool_.acquire();
+  write_transaction(*conn, "stage an id-list part", [&](Connection& c) {
+    const std::int64_t now = to_millis(clock_.now());
+    if (!holds_live_lease(c, run_id, owner, attempt, now)) {
+      throw_run_lease_lost(c, run_id, owner, attempt, now, "stage a part of");
+    }
+    auto insert = c.prepare(
+        "INSERT OR REPLACE INTO export_outbox_staged (run_id, attempt, number, topic, "
+        "message_key, payload, headers, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "stage an id-list part");
+    insert.bind(1, run_id)
+        .bind(2, std::int64_t{attempt})
+        .bind(3, std::int64_t{number})
+        .bind(4, part.topic)
+        .bind(5, part.key)
+        .bind(6, part.payload)
+        .bind(7, headers_to_json(part.headers))
+        .bind(8, now);
+    insert.run();
   });
 }
 
@@ -546,12 +573,39 @@ void SqliteRepository::commit(const CommitRequest& request) {
           .bind(7, now);
       insert.run();
     }
+    if (request.staged_parts > 0) {
+      auto move = c.prepare(
+          "INSERT INTO export_outbox (run_id, seq, topic, message_key, payload, headers, state, "
+          "attempts, next_attempt_at, created_at) "
+          "SELECT run_id, ?3 + number - 1, topic, message_key, replace(payload, ?4, ?5), "
+          "headers, 'pending', 0, ?6, ?6 FROM export_outbox_staged "
+          "WHERE run_id = ?1 AND attempt = ?2 AND number BETWEEN 1 AND ?7 ORDER BY number",
+          "move the staged parts into the outbox");
+      move.bind(1, request.run_id)
+          .bind(2, std::int64_t{request.attempt})
+          .bind(3, seq)
+          .bind(4, kPartsPlaceholder)
+          .bind(5, parts_field(request.staged_parts))
+          .bind(6, now)
+          .bind(7, std::int64_t{request.staged_parts});
+      move.run();
+      if (c.changes() != request.staged_parts) {
+        throw Error(ErrorCode::kInternal,
+                    "the commit of run " + request.run_id + " expected " +
+                        std::to_string(request.staged_parts) + " staged parts and found " +
+                        std::to_string(c.changes()) + "; nothing was committed, retry the run");
+      }
+    }
+    auto unstage = c.prepare("DELETE FROM export_outbox_staged WHERE run_id = ?1",
+                             "remove the run's staged parts");
+    unstage.bind(1, request.run_id).run();
+    const bool sends = !request.messages.empty() || request.staged_parts > 0;
     auto state = c.prepare(
         "UPDATE export_runs SET state = ?2, lease_expires_at = NULL, updated_at = ?3 "
         "WHERE run_id = ?1",
         "mark the run committed");
     state.bind(1, request.run_id)
-        .bind(2, std::string_view(request.messages.empty() ? "completed" : "committed"))
+        .bind(2, std::string_view(sends ? "committed" : "completed"))
         .bind(3, now);
     state.run();
   });

@@ -79,6 +79,8 @@ class SqliteRepository final : public Repository {
   void record_failure(const std::string& run_id, const std::string& owner, int attempt,
                       const std::string& error) override;
   void complete_empty(const std::string& run_id, const std::string& owner, int attempt) override;
+  void stage_part(const std::string& run_id, const std::string& owner, int attempt, int number,
+                  const OutboundMessage& part) override;
   void commit(const CommitRequest& request) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
   std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,

@@ -15,10 +15,12 @@ namespace user_export::contract {
 
 using std::chrono::seconds;
 
-int prune_contract_anchor();  // prune_contract.cpp
+int prune_contract_anchor();         // prune_contract.cpp
+int staged_parts_contract_anchor();  // staged_parts_contract.cpp
 
 int repository_contract_anchor() {
-  return prune_contract_anchor();  // links the retention tests wherever the contract is linked
+  // Links the retention and staged-part tests wherever the contract is linked.
+  return prune_contract_anchor() + staged_parts_contract_anchor();
 }
 
 void PrintTo(const ContractBackend& backend, std::ostream* os) {
@@ -146,18 +148,6 @@ ExportRun RepositoryContract::committed_run(const std::vector<std::string>& payl
 }
 
 namespace {
-
-/// Runs `fn` and returns the code of the Error it throws (fails the test if none is thrown).
-template <typename Fn>
-std::optional<ErrorCode> error_code_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected user_export::Error, nothing was thrown";
-  return std::nullopt;
-}
 
 /// Collects every streamed row as owned strings.
 struct RowCollector : RowHandler {

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.hpp"
 #include "common/fake_clock.hpp"
 #include "source/repository.hpp"
 
@@ -98,6 +99,18 @@ class RepositoryContract : public ::testing::TestWithParam<ContractBackend> {
   Slot slot2_{std::chrono::seconds{1'767'312'000}};
   std::uint64_t next_id_ = 1;
 };
+
+/// Runs `fn` and returns the code of the Error it throws (fails the test if none is thrown).
+template <typename Fn>
+std::optional<ErrorCode> error_code_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "expected user_export::Error, nothing was thrown";
+  return std::nullopt;
+}
 
 /// Referenced from every file that includes this header so the linker keeps the suite's
 /// tests (they register themselves from repository_contract.cpp's static initialisers).
