@@ -26,7 +26,7 @@ batch_max_groups = 17
 batch_max_group_users = 321
 [database]
 url = "postgresql://app:file-db-password@db:5432/users?sslmode=require"
-pool_size = 3
+pool_size = 9
 connect_timeout_ms = 1234
 [store]
 url = "s3://user-exports/prod"

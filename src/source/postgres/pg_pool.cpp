@@ -26,6 +26,17 @@ Pool::Lease Pool::acquire() {
                     " s; raise [database] pool_size (it must exceed export.max_parallel_groups)",
                 true);
   }
+  return lend(lock);
+}
+
+std::optional<Pool::Lease> Pool::try_acquire(std::size_t keep_free) {
+  std::unique_lock lock(mu_);
+  const std::size_t on_loan = open_ - idle_.size();
+  if (on_loan + 1 + keep_free > size_) return std::nullopt;
+  return lend(lock);
+}
+
+Pool::Lease Pool::lend(std::unique_lock<std::mutex>& lock) {
   if (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,10 @@ class Pool {
   /// cannot be opened (see Connection), and a retriable Error(kDatabase) when none came back
   /// within the wait.
   Lease acquire();
+  /// Borrows a connection only if one is idle or may be opened while more than `keep_free`
+  /// others stay available; never waits. For optional work (a claim's snapshot) that must not
+  /// take the connections the lease keepers and commits need.
+  std::optional<Lease> try_acquire(std::size_t keep_free);
   /// The most connections this pool opens at once.
   std::size_t size() const { return size_; }
   /// The most connections that were open at once (tests, benchmarks).
@@ -66,6 +71,8 @@ class Pool {
   const std::string& uri() const { return uri_; }
 
  private:
+  /// Hands out an idle connection or opens one; `lock` holds mu_ and there is room.
+  Lease lend(std::unique_lock<std::mutex>& lock);
   void release(std::unique_ptr<Connection> connection);
 
   std::string uri_;

@@ -295,5 +295,35 @@ TEST_F(PostgresConcurrencyTest, ThePoolNeverOpensMoreThanItsSizeAndWaitsForAConn
   EXPECT_EQ(pool.peak_connections(), 3u);
 }
 
+// Optional work (a claim's snapshot) takes a connection only while others stay free, and
+// never waits: 60 claims whose runs were never streamed must not starve the pool.
+TEST_F(PostgresConcurrencyTest, OptionalWorkLeavesConnectionsFreeAndNeverWaits) {
+  Pool pool(db_->url(), 3, 10s);
+  auto held = pool.acquire();
+  auto optional = pool.try_acquire(1);
+  ASSERT_TRUE(optional.has_value()) << "two free, one kept free: one may be taken";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(pool.try_acquire(1).has_value()) << "only one is free and it is kept";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "try_acquire must not wait";
+  EXPECT_TRUE(pool.try_acquire(0).has_value());
+  EXPECT_EQ(pool.peak_connections(), 3u);
+}
+
+// Claims whose runs are never streamed here keep their snapshots for a while; later claims and
+// every other operation still get connections at once.
+TEST_F(PostgresConcurrencyTest, ClaimsThatAreNeverStreamedDoNotExhaustThePool) {
+  PostgresRepository repo(db_->url(), clock_, 3);
+  for (int i = 0; i < 6; ++i) {
+    const std::string group = add_group(*sql_, domain_, 10 + i);
+    add_users(*sql_, group, 2);
+    const auto start = std::chrono::steady_clock::now();
+    ExportRun run = repo.claim(
+        claim_request(domain_, group, kSlot, "owner", static_cast<std::uint64_t>(100 + i)));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "claim " << i << " waited";
+    EXPECT_EQ(run.item_count, 2);
+  }
+  EXPECT_LE(repo.pool().peak_connections(), 3u);
+}
+
 }  // namespace
 }  // namespace user_export::pg::testing

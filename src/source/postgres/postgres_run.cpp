@@ -136,13 +136,16 @@ std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::import_sn
     snapshot->group_ids = std::move(group_ids);
     snapshot->item_count = item_count;
     snapshot->taken = std::chrono::steady_clock::now();
-    snapshot->connection = std::make_unique<pg::Pool::Lease>(pool_.acquire());
+    // Optional work: never wait for a connection, and leave one for the lease keepers.
+    std::optional<pg::Pool::Lease> lease = pool_.try_acquire(1);
+    if (!lease) return nullptr;
+    snapshot->connection = std::make_unique<pg::Pool::Lease>(std::move(*lease));
     pg::Connection& c = **snapshot->connection;
     c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     c.exec("SET TRANSACTION SNAPSHOT '" + snapshot_id + "'");
     return snapshot;
   } catch (const Error&) {
-    return nullptr;  // e.g. no connection to spare: the stream reads the claim's arrays instead
+    return nullptr;  // e.g. the server refused a connection: the stream reads the claim instead
   }
 }
 
