@@ -41,6 +41,11 @@ double state_value(CircuitState state) {
 // much plus the delivery timeout is left of the claim.
 constexpr Duration kSendSlack = std::chrono::seconds{10};
 
+// The most payload bytes one pass claims (and so holds in memory); a pass always takes at least
+// one message. Id-list parts are up to messages.max_message_bytes each, so a million-id group's
+// parts are sent a few at a time instead of all at once (docs/ARCHITECTURE.md, "Id-list parts").
+constexpr std::size_t kPassBytes = std::size_t{4} << 20;
+
 // Whole seconds, rounded up, of `seconds` (0 for none; at most 10^9, so an absurdly low rate
 // limit cannot overflow the lease).
 std::chrono::seconds ceil_seconds(double seconds) {
@@ -130,7 +135,7 @@ RelayStats OutboxRelay::relay_once(std::size_t batch) {
       }
     }
     const SystemTime claimed_at = clock_.now();
-    messages = repository_.claim_messages(batch, owner_, claim_lease_);
+    messages = repository_.claim_messages(batch, owner_, claim_lease_, kPassBytes);
     send_deadline_ = claimed_at + std::chrono::duration_cast<SystemTime::duration>(send_window_);
   }
   if (!messages.empty()) {

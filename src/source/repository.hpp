@@ -1,8 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -217,9 +219,22 @@ class Repository {
   /// record_publish_failure releases it (the message is due again at its next attempt, for any
   /// relay). A claim that ran out (its relay died or stalled) may be taken by any relay, so
   /// delivery stays at-least-once. Throws Error(kInvalidInput) for an empty owner or a lease
-  /// that is not positive.
+  /// that is not positive. The claim stops before the first message whose payload would take
+  /// the claimed payloads past `max_bytes` (the oldest one is claimed whatever its size), so a
+  /// relay pass holds a bounded amount of memory however large the messages are.
   virtual std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
-                                                      std::chrono::seconds lease) = 0;
+                                                      std::chrono::seconds lease,
+                                                      std::size_t max_bytes) = 0;
+  /// claim_messages() without a byte bound.
+  std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
+                                              std::chrono::seconds lease) {
+    return claim_messages(limit, owner, lease, std::numeric_limits<std::size_t>::max());
+  }
+  /// `max_bytes` as the signed bound a database compares with.
+  static std::int64_t claim_byte_bound(std::size_t max_bytes) {
+    return static_cast<std::int64_t>(
+        std::min<std::size_t>(max_bytes, std::numeric_limits<std::int64_t>::max()));
+  }
   /// Throws Error(kInvalidInput) unless a claim of messages by `owner` for `lease` is
   /// well-formed (every backend's claim_messages() checks this first).
   static void check_message_claim(const std::string& owner, std::chrono::seconds lease);

@@ -80,6 +80,25 @@ TEST_F(JsonlSinkTest, EachMessageBecomesOneParsableLine) {
   EXPECT_EQ(second["key"], "group-2");
 }
 
+// A JSON payload goes into the line as it is, byte for byte (an id list of a megabyte is not
+// rebuilt as a tree), even when a header or the key spells the envelope's own field names.
+TEST_F(JsonlSinkTest, AJsonPayloadIsEmbeddedVerbatim) {
+  JsonlSink sink(file_, "dlq", clock_);
+  const std::string payload = R"({"z":1,"a":"\u00e9\"x","refIds":["r1","r2"]})";
+  OutboundMessage m = message(payload, R"(,"value":null,"deliveredAt":)");
+  m.headers.emplace_back("trap", R"(,"value":null,"deliveredAt":)");
+  std::vector<OutboundMessage> batch = {m};
+  ASSERT_EQ(sink.publish(batch)[0].status, Status::kDelivered);
+  auto lines = read_lines(file_);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(R"("value":)" + payload + R"(,"deliveredAt":")"), std::string::npos)
+      << lines[0];
+  auto line = nlohmann::ordered_json::parse(lines[0]);
+  EXPECT_EQ(line["value"].dump(), nlohmann::ordered_json::parse(payload).dump());
+  EXPECT_EQ(line["key"], R"(,"value":null,"deliveredAt":)");
+  EXPECT_EQ(line["headers"]["trap"], R"(,"value":null,"deliveredAt":)");
+}
+
 TEST_F(JsonlSinkTest, CreatesTheFileWithMode0640AndAppendsToExistingLines) {
   const mode_t old = ::umask(022);
   {

@@ -58,7 +58,8 @@ std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t li
 
 std::vector<OutboundMessage> PostgresRepository::claim_messages(std::size_t limit,
                                                                 const std::string& owner,
-                                                                std::chrono::seconds lease) {
+                                                                std::chrono::seconds lease,
+                                                                std::size_t max_bytes) {
   check_message_claim(owner, lease);
   if (limit == 0) return {};
   const SystemTime now = clock_.now();
@@ -66,15 +67,20 @@ std::vector<OutboundMessage> PostgresRepository::claim_messages(std::size_t limi
   // One statement: the inner SELECT locks the rows it picks and skips rows another relay's
   // claim is locking right now, so two relays claiming at once take different messages instead
   // of waiting for each other; a row claimed and committed meanwhile is re-checked under its
-  // lock and left out.
-  return read_messages(conn->exec(
-      "WITH claimed AS (UPDATE export_outbox SET claimed_by = $3, "
-      "claim_expires_at = $4::timestamptz WHERE id IN (SELECT id FROM export_outbox "
-      "WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz "
-      "AND (claim_expires_at IS NULL OR claim_expires_at <= $1::timestamptz) "
-      "ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING " +
-          std::string(kMessageColumns) + ") SELECT * FROM claimed ORDER BY id",
-      {timestamp_param(now), std::to_string(limit), owner, timestamp_param(now + lease)}));
+  // lock and left out. Of the rows picked, those past the byte bound stay unclaimed (their
+  // locks end with the statement); octet_length reads a stored payload's size, not its text.
+  return read_messages(
+      conn->exec("WITH picked AS (SELECT id, octet_length(payload)::bigint AS n FROM export_outbox "
+                 "WHERE state = 'pending' AND next_attempt_at <= $1::timestamptz "
+                 "AND (claim_expires_at IS NULL OR claim_expires_at <= $1::timestamptz) "
+                 "ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+                 "fits AS (SELECT id FROM (SELECT id, n, sum(n) OVER (ORDER BY id) AS upto "
+                 "FROM picked) w WHERE upto = n OR upto <= $5::bigint), "
+                 "claimed AS (UPDATE export_outbox SET claimed_by = $3, "
+                 "claim_expires_at = $4::timestamptz WHERE id IN (SELECT id FROM fits) RETURNING " +
+                     std::string(kMessageColumns) + ") SELECT * FROM claimed ORDER BY id",
+                 {timestamp_param(now), std::to_string(limit), owner, timestamp_param(now + lease),
+                  std::to_string(claim_byte_bound(max_bytes))}));
 }
 
 std::int64_t PostgresRepository::release_message_claims(

@@ -50,8 +50,10 @@ class PostgresRepository final : public Repository {
   std::vector<std::optional<Error>> commit_batch(
       const std::vector<CommitRequest>& requests) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
+  using Repository::claim_messages;
   std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
-                                              std::chrono::seconds lease) override;
+                                              std::chrono::seconds lease,
+                                              std::size_t max_bytes) override;
   std::int64_t release_message_claims(
       const std::function<bool(const std::string& owner)>& owner_is_dead) override;
   std::int64_t pending_count() override;

@@ -627,7 +627,8 @@ std::vector<OutboundMessage> SqliteRepository::pending_messages(std::size_t limi
 
 std::vector<OutboundMessage> SqliteRepository::claim_messages(std::size_t limit,
                                                               const std::string& owner,
-                                                              std::chrono::seconds lease) {
+                                                              std::chrono::seconds lease,
+                                                              std::size_t max_bytes) {
   check_message_claim(owner, lease);
   if (limit == 0) return {};
   auto conn = pool_.acquire();
@@ -635,15 +636,19 @@ std::vector<OutboundMessage> SqliteRepository::claim_messages(std::size_t limit,
     const SystemTime now = clock_.now();
     auto stmt = c.prepare(
         std::string("UPDATE export_outbox SET claimed_by = ?3, claim_expires_at = ?4 "
-                    "WHERE id IN (SELECT id FROM export_outbox WHERE state = 'pending' AND "
-                    "next_attempt_at <= ?1 AND (claim_expires_at IS NULL OR "
-                    "claim_expires_at <= ?1) ORDER BY id LIMIT ?2) RETURNING ") +
+                    "WHERE id IN (SELECT id FROM (SELECT id, n, sum(n) OVER (ORDER BY id) "
+                    "AS upto FROM (SELECT id, length(CAST(payload AS BLOB)) AS n "
+                    "FROM export_outbox WHERE state = 'pending' AND next_attempt_at <= ?1 AND "
+                    "(claim_expires_at IS NULL OR claim_expires_at <= ?1) ORDER BY id "
+                    "LIMIT ?2)) WHERE upto = n OR upto <= ?5) "
+                    "RETURNING ") +
             kMessageColumns,
         "claim outbox messages");
     stmt.bind(1, to_millis(now))
         .bind(2, static_cast<std::int64_t>(limit))
         .bind(3, owner)
-        .bind(4, to_millis(now + lease));
+        .bind(4, to_millis(now + lease))
+        .bind(5, claim_byte_bound(max_bytes));
     std::vector<OutboundMessage> out;
     while (stmt.step()) out.push_back(read_message(stmt));
     // RETURNING follows no ORDER BY: put the messages back in outbox order.

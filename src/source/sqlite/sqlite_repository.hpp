@@ -83,8 +83,10 @@ class SqliteRepository final : public Repository {
                   const OutboundMessage& part) override;
   void commit(const CommitRequest& request) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
+  using Repository::claim_messages;
   std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
-                                              std::chrono::seconds lease) override;
+                                              std::chrono::seconds lease,
+                                              std::size_t max_bytes) override;
   std::int64_t release_message_claims(
       const std::function<bool(const std::string& owner)>& owner_is_dead) override;
   std::int64_t pending_count() override;

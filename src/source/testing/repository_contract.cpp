@@ -823,6 +823,25 @@ TEST_P(RepositoryContract, ClaimMessagesGivesEachMessageToOneOwnerOldestFirstWit
   EXPECT_EQ(repo_->pending_messages(10).size(), 5u);
 }
 
+// A relay pass holds at most max_bytes of payloads (or one message, whatever its size): the
+// claim stops before the first message that would take it past the bound, and the rest stay
+// claimable in order. Payload sizes are counted in bytes, not characters.
+TEST_P(RepositoryContract, ClaimMessagesStopsAtTheByteBoundButAlwaysTakesOne) {
+  const std::string big(5000, 'x');
+  const std::string utf8 = std::string(100, 'y') + "\xC3\xA9";  // 102 bytes, 101 characters
+  committed_run({big, "m2", "m3"});
+  committed_run({utf8, "m5"});
+
+  const auto first = repo_->claim_messages(10, "relay-a", seconds{60}, 100);
+  EXPECT_EQ(payloads_of(first), (std::vector<std::string>{big})) << "the oldest, though too big";
+  const auto second = repo_->claim_messages(10, "relay-a", seconds{60}, 4);
+  EXPECT_EQ(payloads_of(second), (std::vector<std::string>{"m2", "m3"})) << "2 + 2 bytes fit";
+  const auto third = repo_->claim_messages(10, "relay-a", seconds{60}, 103);
+  EXPECT_EQ(payloads_of(third), (std::vector<std::string>{utf8})) << "102 + 2 bytes > 103";
+  EXPECT_EQ(payloads_of(repo_->claim_messages(10, "relay-a", seconds{60}, 104)),
+            (std::vector<std::string>{"m5"}));
+}
+
 TEST_P(RepositoryContract, LiveClaimHidesAMessageFromEveryOwnerUntilItRunsOut) {
   committed_run({"m1", "m2"});
   ASSERT_EQ(repo_->claim_messages(10, "relay-a", seconds{60}).size(), 2u);
