@@ -25,6 +25,11 @@ void apply_environment(const Environment& env, Config& config, config_detail::Pr
     binding.field(config) = *value;
     problems.set_by_environment(std::string(binding.key), std::string(binding.variable));
   }
+  for (const auto& binding : config_detail::secret_property_bindings()) {
+    auto value = env.get(binding.variable);
+    if (!value || value->empty()) continue;
+    config.kafka.extra[std::string(binding.property)] = *value;
+  }
 }
 
 std::string host_name() {

@@ -588,6 +588,31 @@ token = "t"
                                  "not read from the file"));
 }
 
+TEST(LoadConfig, SecretKafkaPropertiesComeOnlyFromTheEnvironment) {
+  std::string message = problems_of(minimal(R"([kafka.properties]
+"ssl.key.password" = "p"
+ssl.keystore.password = "p"
+"sasl.oauthbearer.client.secret" = "s"
+"my.api.secret" = "s"
+)"));
+  EXPECT_THAT(message, HasSubstr("test.toml:10: kafka.properties.\"ssl.key.password\": secrets "
+                                 "are not read from the file; remove it and set "
+                                 "USER_EXPORT_KAFKA_SSL_KEY_PASSWORD in the environment"));
+  EXPECT_THAT(message, HasSubstr("kafka.properties.\"ssl.keystore.password\": secrets are not "
+                                 "read from the file; remove it and set "
+                                 "USER_EXPORT_KAFKA_SSL_KEYSTORE_PASSWORD"));
+  EXPECT_THAT(message, HasSubstr("USER_EXPORT_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET in the "
+                                 "environment"));
+  EXPECT_THAT(message, HasSubstr("kafka.properties.\"my.api.secret\": its name says it holds a "
+                                 "secret"));
+  Config c = load(minimal("[kafka.properties]\n\"ssl.ca.pem\" = \"-----BEGIN\"\n"),
+                  Environment({{"USER_EXPORT_KAFKA_SSL_KEY_PASSWORD", "from-env"},
+                               {"USER_EXPORT_KAFKA_SSL_KEY_PEM", "pem-from-env"}}));
+  EXPECT_EQ(c.kafka.extra, (std::map<std::string, std::string>{{"ssl.ca.pem", "-----BEGIN"},
+                                                               {"ssl.key.password", "from-env"},
+                                                               {"ssl.key.pem", "pem-from-env"}}));
+}
+
 TEST(LoadConfig, KafkaPropertiesAreFlattenedToText) {
   Config c = load(minimal(R"([kafka.properties]
 "linger.ms" = 5
