@@ -613,6 +613,13 @@ ssl.keystore.password = "p"
                                                                {"ssl.key.pem", "pem-from-env"}}));
 }
 
+TEST(LoadConfig, ACronThatNeverFiresIsRefused) {
+  EXPECT_THAT(problems_of(minimal("[schedule]\ncron = \"0 0 0 31 2 *\"\n")),
+              HasSubstr("test.toml:10: schedule.cron: '0 0 0 31 2 *' never fires"));
+  EXPECT_THAT(problems_of(minimal(), Environment({{"USER_EXPORT_SCHEDULE", "0 0 0 30 2 *"}})),
+              HasSubstr("never fires"));
+}
+
 TEST(LoadConfig, KafkaPropertiesAreFlattenedToText) {
   Config c = load(minimal(R"([kafka.properties]
 "linger.ms" = 5
