@@ -620,6 +620,23 @@ TEST(LoadConfig, ACronThatNeverFiresIsRefused) {
               HasSubstr("never fires"));
 }
 
+TEST(LoadConfig, S3PrefixesAreSafeKeys) {
+  for (const char* bad : {"s3://bucket/a/../b", "s3://bucket/..", "s3://bucket//a",
+                          "s3://bucket/a//b", "s3://bucket/./a", "s3://bucket/a/."}) {
+    EXPECT_THAT(
+        problems_of(minimal("[store.s3]\nregion = \"us-east-1\"\n"),
+                    Environment({{"USER_EXPORT_STORE_URL", bad}})),
+        AllOf(HasSubstr("store.url (set by USER_EXPORT_STORE_URL): prefix"), HasSubstr("segment")))
+        << bad;
+  }
+  for (const char* good : {"s3://bucket", "s3://bucket/", "s3://bucket/exports",
+                           "s3://bucket/exports/daily/", "s3://bucket/a..b/c.d"}) {
+    Config c = load(minimal("[store.s3]\nregion = \"us-east-1\"\n"),
+                    Environment({{"USER_EXPORT_STORE_URL", good}}));
+    EXPECT_EQ(c.store.url, good);
+  }
+}
+
 TEST(LoadConfig, KafkaPropertiesAreFlattenedToText) {
   Config c = load(minimal(R"([kafka.properties]
 "linger.ms" = 5
