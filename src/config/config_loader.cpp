@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/process_owner.hpp"
 #include "config/names.hpp"
 #include "config/problems.hpp"
 #include "config/toml_reader.hpp"
@@ -32,12 +33,6 @@ void apply_environment(const Environment& env, Config& config, config_detail::Pr
   }
 }
 
-std::string host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
-
 /// Defaults that depend on the machine: columns, staging dir and instance id.
 void fill_defaults(const Environment& env, Config& config) {
   if (config.csv.columns.empty()) config.csv.columns = default_csv_columns();
@@ -48,7 +43,7 @@ void fill_defaults(const Environment& env, Config& config) {
     config.export_.staging_dir = temp + "/user-export-staging-" + std::to_string(getuid());
   }
   if (config.export_.instance_id.empty()) {
-    config.export_.instance_id = host_name() + ":" + std::to_string(getpid());
+    config.export_.instance_id = default_instance_id();
   }
 }
 

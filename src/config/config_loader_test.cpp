@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/process_owner.hpp"
 
 namespace user_export {
 namespace {
@@ -83,7 +84,9 @@ TEST(LoadConfig, FillsMachineDefaults) {
   EXPECT_EQ(config.export_.staging_dir, "/tmp/user-export-staging-" + std::to_string(getuid()));
   char host[256] = {};
   ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
-  EXPECT_EQ(config.export_.instance_id, std::string(host) + ":" + std::to_string(getpid()));
+  EXPECT_EQ(config.export_.instance_id, default_instance_id());
+  EXPECT_THAT(config.export_.instance_id,
+              StartsWith(std::string(host) + ":" + std::to_string(getpid()) + ":"));
   EXPECT_EQ(config.csv.line_ending, "\n");
   EXPECT_EQ(config.schedule.cron, "0 59 20 * * *");
 }
