@@ -186,7 +186,9 @@ void check_export(const Config& c, Problems& p) {
                                     "/var/lib/user-export/staging, or remove it for the default");
   }
   if (c.export_.instance_id.empty()) {
-    p.add("export.instance_id", "empty; remove it for the default (host, pid, start time, boot and PID namespace) or name this instance");
+    p.add("export.instance_id",
+          "empty; remove it for the default (host, pid, start time, boot and PID namespace) or "
+          "name this instance");
   }
 }
 
