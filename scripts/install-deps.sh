@@ -9,7 +9,7 @@ profile=${1:-build}
 build_pkgs=(build-essential cmake ninja-build pkg-config git
   libsqlite3-dev libisal-dev libssl-dev libcurl4-openssl-dev libpq-dev librdkafka-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
-  libcpp-httplib-dev libhowardhinnant-date-dev tzdata
+  libcpp-httplib-dev libmicrohttpd-dev libhowardhinnant-date-dev tzdata
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3)
 # (The build compiles the unit tests and benchmarks too, so their libraries are build deps.)
 test_pkgs=(gzip sqlite3 curl time

@@ -1,7 +1,8 @@
 #include "common/clock.hpp"
 
-#include <random>
 #include <thread>
+
+#include "common/secure_random.hpp"
 
 namespace user_export {
 
@@ -10,8 +11,9 @@ void ThreadSleeper::sleep_for(Duration d) {
 }
 
 std::uint64_t SystemRandom::next_u64() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  return engine();
+  std::uint64_t value = 0;
+  fill_secure_random(&value, sizeof value);
+  return value;
 }
 
 }  // namespace user_export

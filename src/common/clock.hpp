@@ -59,7 +59,10 @@ class ThreadSleeper final : public Sleeper {
   void sleep_for(Duration d) override;
 };
 
-/// A thread-safe random source seeded from the operating system.
+/// A thread-safe random source: every value comes from the kernel's cryptographically secure
+/// generator (getrandom), so run ids drawn from it cannot be predicted from earlier ones and
+/// do not repeat across processes (a generator seeded with 32 bits, or copied by fork(),
+/// would).
 class SystemRandom final : public Random {
  public:
   std::uint64_t next_u64() override;

@@ -126,7 +126,7 @@ struct ExportConfig {
   int max_parallel_groups = 4;  ///< worker threads
   int queue_capacity = 1024;    ///< groups waiting for a worker
   std::string staging_dir;      ///< private 0700 dir for staged files; default: under the temp dir
-  std::string instance_id;      ///< lease owner name; default: hostname:pid
+  std::string instance_id;      ///< lease owner name; default: default_instance_id()
   std::chrono::seconds lease{300};  ///< `lease_seconds`: how long a run's lease lasts
   /// Small cost-based groups are exported in batches of up to this many groups, with one
   /// claim, one stream and one commit for the batch (PostgreSQL only); 1 = one group at a time.

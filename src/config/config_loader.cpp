@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/process_owner.hpp"
 #include "config/names.hpp"
 #include "config/problems.hpp"
 #include "config/toml_reader.hpp"
@@ -25,12 +26,11 @@ void apply_environment(const Environment& env, Config& config, config_detail::Pr
     binding.field(config) = *value;
     problems.set_by_environment(std::string(binding.key), std::string(binding.variable));
   }
-}
-
-std::string host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
+  for (const auto& binding : config_detail::secret_property_bindings()) {
+    auto value = env.get(binding.variable);
+    if (!value || value->empty()) continue;
+    config.kafka.extra[std::string(binding.property)] = *value;
+  }
 }
 
 /// Defaults that depend on the machine: columns, staging dir and instance id.
@@ -43,7 +43,7 @@ void fill_defaults(const Environment& env, Config& config) {
     config.export_.staging_dir = temp + "/user-export-staging-" + std::to_string(getuid());
   }
   if (config.export_.instance_id.empty()) {
-    config.export_.instance_id = host_name() + ":" + std::to_string(getpid());
+    config.export_.instance_id = default_instance_id();
   }
 }
 

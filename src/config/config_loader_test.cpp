@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/process_owner.hpp"
 
 namespace user_export {
 namespace {
@@ -83,7 +84,9 @@ TEST(LoadConfig, FillsMachineDefaults) {
   EXPECT_EQ(config.export_.staging_dir, "/tmp/user-export-staging-" + std::to_string(getuid()));
   char host[256] = {};
   ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
-  EXPECT_EQ(config.export_.instance_id, std::string(host) + ":" + std::to_string(getpid()));
+  EXPECT_EQ(config.export_.instance_id, default_instance_id());
+  EXPECT_THAT(config.export_.instance_id,
+              StartsWith(std::string(host) + ":" + std::to_string(getpid()) + ":"));
   EXPECT_EQ(config.csv.line_ending, "\n");
   EXPECT_EQ(config.schedule.cron, "0 59 20 * * *");
 }
@@ -586,6 +589,55 @@ token = "t"
                                  "remove it and set USER_EXPORT_ADMIN_TOKEN"));
   EXPECT_THAT(message, HasSubstr("test.toml:14: kafka.properties.\"sasl.password\": secrets are "
                                  "not read from the file"));
+}
+
+TEST(LoadConfig, SecretKafkaPropertiesComeOnlyFromTheEnvironment) {
+  std::string message = problems_of(minimal(R"([kafka.properties]
+"ssl.key.password" = "p"
+ssl.keystore.password = "p"
+"sasl.oauthbearer.client.secret" = "s"
+"my.api.secret" = "s"
+)"));
+  EXPECT_THAT(message, HasSubstr("test.toml:10: kafka.properties.\"ssl.key.password\": secrets "
+                                 "are not read from the file; remove it and set "
+                                 "USER_EXPORT_KAFKA_SSL_KEY_PASSWORD in the environment"));
+  EXPECT_THAT(message, HasSubstr("kafka.properties.\"ssl.keystore.password\": secrets are not "
+                                 "read from the file; remove it and set "
+                                 "USER_EXPORT_KAFKA_SSL_KEYSTORE_PASSWORD"));
+  EXPECT_THAT(message, HasSubstr("USER_EXPORT_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET in the "
+                                 "environment"));
+  EXPECT_THAT(message, HasSubstr("kafka.properties.\"my.api.secret\": its name says it holds a "
+                                 "secret"));
+  Config c = load(minimal("[kafka.properties]\n\"ssl.ca.pem\" = \"-----BEGIN\"\n"),
+                  Environment({{"USER_EXPORT_KAFKA_SSL_KEY_PASSWORD", "from-env"},
+                               {"USER_EXPORT_KAFKA_SSL_KEY_PEM", "pem-from-env"}}));
+  EXPECT_EQ(c.kafka.extra, (std::map<std::string, std::string>{{"ssl.ca.pem", "-----BEGIN"},
+                                                               {"ssl.key.password", "from-env"},
+                                                               {"ssl.key.pem", "pem-from-env"}}));
+}
+
+TEST(LoadConfig, ACronThatNeverFiresIsRefused) {
+  EXPECT_THAT(problems_of(minimal("[schedule]\ncron = \"0 0 0 31 2 *\"\n")),
+              HasSubstr("test.toml:10: schedule.cron: '0 0 0 31 2 *' never fires"));
+  EXPECT_THAT(problems_of(minimal(), Environment({{"USER_EXPORT_SCHEDULE", "0 0 0 30 2 *"}})),
+              HasSubstr("never fires"));
+}
+
+TEST(LoadConfig, S3PrefixesAreSafeKeys) {
+  for (const char* bad : {"s3://bucket/a/../b", "s3://bucket/..", "s3://bucket//a",
+                          "s3://bucket/a//b", "s3://bucket/./a", "s3://bucket/a/."}) {
+    EXPECT_THAT(
+        problems_of(minimal("[store.s3]\nregion = \"us-east-1\"\n"),
+                    Environment({{"USER_EXPORT_STORE_URL", bad}})),
+        AllOf(HasSubstr("store.url (set by USER_EXPORT_STORE_URL): prefix"), HasSubstr("segment")))
+        << bad;
+  }
+  for (const char* good : {"s3://bucket", "s3://bucket/", "s3://bucket/exports",
+                           "s3://bucket/exports/daily/", "s3://bucket/a..b/c.d"}) {
+    Config c = load(minimal("[store.s3]\nregion = \"us-east-1\"\n"),
+                    Environment({{"USER_EXPORT_STORE_URL", good}}));
+    EXPECT_EQ(c.store.url, good);
+  }
 }
 
 TEST(LoadConfig, KafkaPropertiesAreFlattenedToText) {

@@ -112,9 +112,14 @@ std::string render_effective_config(const Config& c) {
   t.put("circuit_failure_threshold", c.kafka.circuit_failure_threshold);
   t.put("circuit_cool_down_ms", static_cast<std::int64_t>(c.kafka.circuit_cool_down.count()));
   t.secret("sasl_password", "USER_EXPORT_KAFKA_SASL_PASSWORD", stars_if_set(c.kafka.sasl_password));
+  for (const auto& binding : config_detail::secret_property_bindings()) {
+    if (auto it = c.kafka.extra.find(std::string(binding.property)); it != c.kafka.extra.end()) {
+      t.secret(binding.property, binding.variable, stars_if_set(it->second));
+    }
+  }
   t.section("[kafka.properties]");
   for (const auto& [name, value] : c.kafka.extra) {
-    t.put(name, is_secret_property(name) ? kRedacted : std::string_view(value));
+    if (!is_secret_property(name)) t.put(name, value);
   }
 
   t.section("[csv]");

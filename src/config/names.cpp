@@ -56,4 +56,22 @@ const EnvBinding* env_binding_for(std::string_view key) {
   return nullptr;
 }
 
+std::span<const SecretPropertyBinding> secret_property_bindings() {
+  static constexpr std::array<SecretPropertyBinding, 5> kBindings = {{
+      {"ssl.key.password", "USER_EXPORT_KAFKA_SSL_KEY_PASSWORD"},
+      {"ssl.key.pem", "USER_EXPORT_KAFKA_SSL_KEY_PEM"},
+      {"ssl.keystore.password", "USER_EXPORT_KAFKA_SSL_KEYSTORE_PASSWORD"},
+      {"sasl.oauthbearer.client.secret", "USER_EXPORT_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET"},
+      {"sasl.oauthbearer.config", "USER_EXPORT_KAFKA_SASL_OAUTHBEARER_CONFIG"},
+  }};
+  return kBindings;
+}
+
+const SecretPropertyBinding* secret_property_binding(std::string_view property) {
+  for (const auto& binding : secret_property_bindings()) {
+    if (binding.property == property) return &binding;
+  }
+  return nullptr;
+}
+
 }  // namespace user_export::config_detail

@@ -25,4 +25,17 @@ std::span<const EnvBinding> env_bindings();
 /// The binding that sets `key`, or nullptr.
 const EnvBinding* env_binding_for(std::string_view key);
 
+/// A librdkafka property that holds a secret, and the environment variable that sets it (it
+/// is never read from `[kafka.properties]`).
+struct SecretPropertyBinding {
+  std::string_view property;  ///< e.g. ssl.key.password
+  std::string_view variable;  ///< e.g. USER_EXPORT_KAFKA_SSL_KEY_PASSWORD
+};
+
+/// Every secret librdkafka property the environment can set (sasl.password has its own key,
+/// kafka.sasl_password, and is not among them).
+std::span<const SecretPropertyBinding> secret_property_bindings();
+/// The binding of `property`, or nullptr.
+const SecretPropertyBinding* secret_property_binding(std::string_view property);
+
 }  // namespace user_export::config_detail

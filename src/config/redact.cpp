@@ -1,6 +1,38 @@
 #include "config/redact.hpp"
 
 namespace user_export {
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string lower_ascii(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
+        hex_digit(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
 
 std::string redact_url_password(std::string_view url) {
   std::string out(url);
@@ -27,7 +59,9 @@ std::string redact_url_password(std::string_view url) {
       query = next;
       continue;
     }
-    std::string_view name(out.data() + name_begin, eq - name_begin);
+    // libpq percent-decodes the names too: `pass%77ord` is `password`.
+    const std::string name =
+        lower_ascii(percent_decode(std::string_view(out.data() + name_begin, eq - name_begin)));
     auto value_end = next == std::string::npos ? out.size() : next;
     if (name == "password" || name == "sslpassword") {
       out.replace(eq + 1, value_end - eq - 1, kRedacted);
@@ -44,10 +78,11 @@ std::string redact_access_key(std::string_view key) {
 }
 
 bool is_secret_property(std::string_view name) {
-  for (std::string_view marker : {"password", "secret", ".pem", "oauthbearer.config", "key"}) {
+  for (std::string_view marker : {"password", "secret", "oauthbearer.config", "key"}) {
     if (name.find(marker) != std::string_view::npos) {
-      // `ssl.key.location` and `ssl.keystore.location` only name a file.
-      if (marker == "key" && name.ends_with(".location")) continue;
+      // `ssl.key.location`, `ssl.keystore.location` and `sasl.kerberos.keytab` only name a
+      // file.
+      if (marker == "key" && (name.ends_with(".location") || name.ends_with(".keytab"))) continue;
       return true;
     }
   }

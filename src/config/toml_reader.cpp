@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/names.hpp"
+#include "config/redact.hpp"
 #include "config/toml_string.hpp"
 
 namespace user_export::config_detail {
@@ -116,6 +117,21 @@ std::string_view reserved_property_advice(std::string_view name) {
     return "the producer always uses acks=all with idempotence so no delivery is lost; "
            "remove it";
   return {};
+}
+
+/// What to do about a secret librdkafka property found in the file.
+std::string secret_property_advice(std::string_view property) {
+  if (const SecretPropertyBinding* binding = secret_property_binding(property)) {
+    return "secrets are not read from the file; remove it and set " +
+           std::string(binding->variable) + " in the environment";
+  }
+  std::string known;
+  for (const auto& binding : secret_property_bindings()) {
+    known += (known.empty() ? "" : ", ") + std::string(binding.variable);
+  }
+  return "its name says it holds a secret, and secrets are not read from the file; remove it "
+         "(the secret properties set from the environment are " +
+         known + ")";
 }
 
 /// Reads one document into a Config, reporting problems as it goes.
@@ -478,6 +494,10 @@ class DocumentReader {
       p_.locate(key, line_of(node));
       if (auto advice = reserved_property_advice(property); !advice.empty()) {
         p_.add_at(line_of(node), key, std::string(advice));
+        continue;
+      }
+      if (is_secret_property(property)) {
+        p_.add_at(line_of(node), key, secret_property_advice(property));
         continue;
       }
       if (node.is_string()) {

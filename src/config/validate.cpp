@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "config/names.hpp"
 #include "config/redact.hpp"
+#include "config/s3_prefix.hpp"
 #include "config/toml_string.hpp"
 #include "domain/ids.hpp"
 #include "schedule/cron/cron_schedule.hpp"
@@ -143,9 +144,8 @@ void check_store(const Config& c, Problems& p) {
                      "; bucket names are 3 to 63 lower-case letters, digits, dots and hyphens, "
                      "start and end with a letter or digit, and are not IP addresses");
     }
-    if (prefix.starts_with("/") || prefix.find("//") != std::string_view::npos) {
-      p.add(key, "prefix " + toml_quote(prefix) +
-                     " has an empty path segment; write s3://bucket/prefix with single slashes");
+    if (auto problem = s3_prefix_problem(prefix)) {
+      p.add(key, "prefix " + toml_quote(prefix) + " " + *problem);
     }
     if (s.s3_region.empty()) {
       p.add("store.s3.region", "missing; " + how_to_set("store.s3.region") + ", e.g. us-east-1");
@@ -186,7 +186,9 @@ void check_export(const Config& c, Problems& p) {
                                     "/var/lib/user-export/staging, or remove it for the default");
   }
   if (c.export_.instance_id.empty()) {
-    p.add("export.instance_id", "empty; remove it to use hostname:pid or name this instance");
+    p.add("export.instance_id",
+          "empty; remove it for the default (host, pid, start time, boot and PID namespace) or "
+          "name this instance");
   }
 }
 

@@ -288,7 +288,9 @@ TEST_F(OutboxRelayTest, MessagesClaimedByACrashedProcessOfThisHostAreSentAtOnce)
   if (child == 0) _exit(0);
   ASSERT_EQ(waitpid(child, nullptr, 0), child);
   const std::string id = default_instance_id();
-  const std::string crashed = id.substr(0, id.rfind(':')) + ":" + std::to_string(child);
+  ProcessIdentity gone = this_process();
+  gone.pid = child;
+  const std::string crashed = format_instance_id(gone);
   ASSERT_EQ(repo_->claim_messages(500, crashed, std::chrono::seconds{60}).size(), 3u);
   ASSERT_EQ(repo_->claim_messages(500, id, std::chrono::seconds{60}).size(), 0u);
 

@@ -1,188 +1,199 @@
 #include "service/admin_server.hpp"
 
-#include <httplib.h>
+#include <microhttpd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
-#include <chrono>
-#include <nlohmann/json.hpp>
-#include <thread>
+#include <charconv>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 
 #include "common/error.hpp"
-#include "common/time_format.hpp"
+#include "service/connection_deadlines.hpp"
+#include "service/listen_socket.hpp"
 
 namespace user_export {
 namespace {
 
-constexpr const char* kPrometheusType = "text/plain; version=0.0.4; charset=utf-8";
+/// What the server keeps about one request between the calls for its headers and its body.
+struct RequestState {
+  AdminRequest request;
+  std::size_t body_bytes = 0;
+  bool replied = false;
+};
 
-void reply(httplib::Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump() + "\n", "application/json");
+struct HeaderTally {
+  std::size_t fields = 0;
+  std::size_t bytes = 0;
+};
+
+MHD_Result tally_header(void* cls, MHD_ValueKind, const char* key, size_t key_size, const char*,
+                        size_t value_size) {
+  auto* tally = static_cast<HeaderTally*>(cls);
+  ++tally->fields;
+  tally->bytes += key_size + value_size + 4;  // "key: value\r\n"
+  (void)key;
+  return MHD_YES;
 }
 
-/// Compares without an early exit, so timing does not tell how much of a token was right.
-bool same_token(const std::string& given, const std::string& expected) {
-  if (given.size() != expected.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < given.size(); ++i) {
-    diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+MHD_Result collect_argument(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  auto* query = static_cast<std::map<std::string, std::string>*>(cls);
+  query->emplace(key, value == nullptr ? "" : value);
+  return MHD_YES;
+}
+
+MHD_Result send(MHD_Connection* connection, RequestState& state, const AdminReply& reply) {
+  state.replied = true;
+  MHD_Response* response = MHD_create_response_from_buffer(
+      reply.body.size(), const_cast<char*>(reply.body.data()), MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+  for (const auto& [name, value] : reply.headers) {
+    MHD_add_response_header(response, name.c_str(), value.c_str());
   }
-  return diff == 0;
+  const MHD_Result queued =
+      MHD_queue_response(connection, static_cast<unsigned>(reply.status), response);
+  MHD_destroy_response(response);
+  return queued;
+}
+
+void log_from_server(void*, const char* format, va_list args) {
+  char line[512];
+  std::vsnprintf(line, sizeof line, format, args);
+  std::string text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  spdlog::debug("admin http: {}", text);
 }
 
 }  // namespace
 
-std::string runs_json(const std::vector<ExportRun>& runs) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : runs) {
-    out.push_back({
-        {"runId", r.run_id},
-        {"groupId", r.group_id.str()},
-        {"slot", format_iso8601(SystemTime{r.slot})},
-        {"state", to_string(r.state)},
-        {"users", r.item_count},
-        {"rows", r.rows},
-        {"bytes", r.bytes},
-        {"attempts", r.attempts},
-        {"leaseOwner", r.lease_owner},
-        {"objectKey", r.object_key},
-        {"error", r.last_error},
-        {"createdAt", format_iso8601_ms(r.created_at)},
-        {"updatedAt", format_iso8601_ms(r.updated_at)},
-        {"seconds", std::chrono::duration<double>(r.updated_at - r.created_at).count()},
-    });
+struct AdminServer::Callbacks {
+  static MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url,
+                               const char* method, const char*, const char* upload_data,
+                               size_t* upload_data_size, void** con_cls) {
+    auto& server = *static_cast<AdminServer*>(cls);
+    const AdminLimits& limits = server.limits_;
+    auto* state = static_cast<RequestState*>(*con_cls);
+    if (state == nullptr) {
+      // First call: the headers are complete and no byte of the body has been read.
+      state = new RequestState;
+      *con_cls = state;
+      state->request.method = method;
+      state->request.path = url;
+      MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_argument,
+                                &state->request.query);
+      if (const char* auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_AUTHORIZATION)) {
+        state->request.authorization = auth;
+      }
+      HeaderTally tally;
+      MHD_get_connection_values_n(connection, MHD_HEADER_KIND, tally_header, &tally);
+      tally.bytes += std::strlen(method) + std::strlen(url) + 12;  // the request line
+      if (tally.fields > limits.max_header_fields || tally.bytes > limits.max_header_bytes) {
+        server.deadlines_->answered(connection);
+        return send(
+            connection, *state,
+            error_reply(431, "at most " + std::to_string(limits.max_header_fields) +
+                                 " header fields and " + std::to_string(limits.max_header_bytes) +
+                                 " bytes of headers are accepted"));
+      }
+      if (auto refused = server.routes_.refusal(state->request)) {
+        server.deadlines_->answered(connection);
+        return send(connection, *state, *refused);
+      }
+      const char* length =
+          MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if (length != nullptr) {
+        std::size_t declared = 0;
+        const char* end = length + std::strlen(length);
+        auto [ptr, ec] = std::from_chars(length, end, declared);
+        if (ec != std::errc{} || ptr != end || declared > limits.max_body_bytes) {
+          server.deadlines_->answered(connection);
+          return send(connection, *state,
+                      error_reply(413, "a request body is at most " +
+                                           std::to_string(limits.max_body_bytes) + " bytes"));
+        }
+      }
+      return MHD_YES;  // read the body (if any), then answer
+    }
+    if (*upload_data_size > 0) {
+      // A chunked body, counted as it arrives since it declared no length. The admin endpoints
+      // take their arguments from the query, so the body is not kept. An answer cannot be
+      // queued in the middle of a body: past the limit the connection is closed at once.
+      state->body_bytes += *upload_data_size;
+      *upload_data_size = 0;
+      (void)upload_data;
+      return state->body_bytes > limits.max_body_bytes ? MHD_NO : MHD_YES;
+    }
+    if (state->replied) return MHD_YES;
+    server.deadlines_->answered(connection);
+    return send(connection, *state, server.routes_.handle(state->request));
   }
-  return out.dump();
-}
 
-AdminServer::AdminServer(std::string addr, std::string token, AdminHooks hooks)
-    : addr_(std::move(addr)),
-      token_(std::move(token)),
-      hooks_(std::move(hooks)),
-      server_(std::make_unique<httplib::Server>()) {
-  routes();
-}
+  static void on_completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+    delete static_cast<RequestState*>(*con_cls);
+    *con_cls = nullptr;
+  }
+
+  static void on_connection(void* cls, MHD_Connection* connection, void**,
+                            MHD_ConnectionNotificationCode code) {
+    auto& server = *static_cast<AdminServer*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      const MHD_ConnectionInfo* info =
+          MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+      if (info != nullptr) server.deadlines_->opened(connection, info->connect_fd);
+    } else {
+      server.deadlines_->closed(connection);
+    }
+  }
+};
+
+AdminServer::AdminServer(std::string addr, std::string token, AdminHooks hooks, AdminLimits limits)
+    : addr_(std::move(addr)), routes_(std::move(token), std::move(hooks)), limits_(limits) {}
 
 AdminServer::~AdminServer() {
   stop();
 }
 
-void AdminServer::routes() {
-  auto& s = *server_;
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second instance
-  // share the port instead of failing to start.
-  s.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
-  s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    if (auto why = hooks_.not_ready()) {
-      res.status = 503;
-      res.set_content("not ready: " + *why + "\n", "text/plain");
-    } else {
-      res.set_content("ready\n", "text/plain");
-    }
-  });
-  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(hooks_.metrics_text(), kPrometheusType);
-  });
-  s.Get("/api/runs", [this](const httplib::Request& req, httplib::Response& res) {
-    std::size_t limit = 100;
-    if (req.has_param("limit")) {
-      try {
-        limit = std::clamp<std::size_t>(std::stoul(req.get_param_value("limit")), 1, 10000);
-      } catch (const std::exception&) {
-        return reply(res, 400, {{"error", "limit must be a number between 1 and 10000"}});
-      }
-    }
-    res.set_content(runs_json(hooks_.recent_runs(limit)) + "\n", "application/json");
-  });
-  // Every POST passes this check first; a refused request changes nothing.
-  auto authorised = [this](const httplib::Request& req, httplib::Response& res) {
-    if (token_.empty()) {
-      reply(res, 403,
-            {{"error",
-              "POST endpoints are disabled because no admin token is configured; set "
-              "USER_EXPORT_ADMIN_TOKEN and restart"}});
-      return false;
-    }
-    const std::string header = req.get_header_value("Authorization");
-    const std::string prefix = "Bearer ";
-    if (header.rfind(prefix, 0) != 0 || !same_token(header.substr(prefix.size()), token_)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      reply(res, 401,
-            {{"error",
-              "missing or wrong bearer token; send Authorization: Bearer <token> with "
-              "the value of USER_EXPORT_ADMIN_TOKEN"}});
-      return false;
-    }
-    return true;
-  };
-  s.Post("/api/pause", [this, authorised](const httplib::Request& req, httplib::Response& res) {
-    if (!authorised(req, res)) return;
-    hooks_.pause();
-    reply(res, 200, {{"paused", true}});
-  });
-  s.Post("/api/resume", [this, authorised](const httplib::Request& req, httplib::Response& res) {
-    if (!authorised(req, res)) return;
-    hooks_.resume();
-    reply(res, 200, {{"paused", false}});
-  });
-  s.Post("/api/trigger", [this, authorised](const httplib::Request& req, httplib::Response& res) {
-    if (!authorised(req, res)) return;
-    std::optional<std::string> group;
-    if (req.has_param("group")) group = req.get_param_value("group");
-    try {
-      hooks_.trigger(group);
-    } catch (const Error& e) {
-      return reply(res, e.code() == ErrorCode::kInvalidInput ? 400 : 500, {{"error", e.what()}});
-    }
-    reply(res, 202, {{"triggered", true}, {"group", group ? nlohmann::json(*group) : nullptr}});
-  });
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown error";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        reply(res, 500, {{"error", what}});
-      });
-}
-
 void AdminServer::start() {
-  auto colon = addr_.rfind(':');
-  if (colon == std::string::npos) {
-    throw Error(ErrorCode::kConfig, "admin.addr " + addr_ + " is not host:port");
+  ListenSocket listener = listen_on(addr_);
+  port_ = listener.port;
+  deadlines_ = std::make_unique<ConnectionDeadlines>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(limits_.request_timeout));
+  // One thread per connection (at most max_connections), so a slow client or a slow database
+  // answer never holds up /healthz; each with a small stack.
+  const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                         MHD_USE_POLL | MHD_USE_ERROR_LOG;
+  daemon_ = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &Callbacks::on_request, this,  //
+      MHD_OPTION_LISTEN_SOCKET, listener.fd,                     //
+      MHD_OPTION_CONNECTION_LIMIT, limits_.max_connections,      //
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits_.max_connections_per_address,
+      MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(limits_.request_timeout.count()),
+      // The request line and headers must fit in the connection's memory, with room for the
+      // answer's headers; larger ones are answered 431 by the server itself.
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(2 * limits_.max_header_bytes + 8192),
+      MHD_OPTION_THREAD_STACK_SIZE, static_cast<size_t>(1024 * 1024),  //
+      MHD_OPTION_NOTIFY_COMPLETED, &Callbacks::on_completed, this,     //
+      MHD_OPTION_NOTIFY_CONNECTION, &Callbacks::on_connection, this,   //
+      MHD_OPTION_EXTERNAL_LOGGER, &log_from_server, nullptr,           //
+      MHD_OPTION_END);
+  if (daemon_ == nullptr) {
+    close(listener.fd);
+    deadlines_.reset();
+    throw Error(ErrorCode::kConfig, "cannot start the admin HTTP server on " + addr_);
   }
-  std::string host = addr_.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const int wanted = std::stoi(addr_.substr(colon + 1));
-  port_ = wanted == 0 ? server_->bind_to_any_port(host) : wanted;
-  if (port_ < 0 || (wanted != 0 && !server_->bind_to_port(host, wanted))) {
-    throw Error(ErrorCode::kConfig, "cannot listen on admin.addr " + addr_ +
-                                        " (in use or not a local address); set another "
-                                        "host:port with USER_EXPORT_ADMIN_ADDR");
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // httplib's stop() only interrupts a server that is already listening: wait (bounded) until
-  // the listener runs, so a stop() right after start() cannot leave it serving forever.
-  for (int i = 0; i < 10'000 && !server_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  spdlog::info("admin endpoint listening on {}:{}", host, port_);
+  spdlog::info("admin endpoint listening on {}:{}", listener.host, port_);
 }
 
 void AdminServer::stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (daemon_ != nullptr) {
+    MHD_stop_daemon(daemon_);
+    daemon_ = nullptr;
+  }
+  deadlines_.reset();
 }
 
 }  // namespace user_export

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "service/testing/raw_http.hpp"
 
 namespace user_export {
 namespace {
@@ -71,12 +72,16 @@ TEST_F(AdminServerTest, HealthReadinessMetricsAndRuns) {
   EXPECT_NE(r->body.find("users_export_scheduler_paused"), std::string::npos);
   r = client_->Get("/api/runs?limit=2");
   ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  r = client_->Get("/api/runs?limit=2", bearer("secret"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
   auto runs = nlohmann::json::parse(r->body);
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0]["groupId"], "11111111-1111-4111-8111-111111111111");
   EXPECT_EQ(runs[0]["state"], "completed");
   EXPECT_EQ(runs[0]["rows"], 42);
-  r = client_->Get("/api/runs?limit=x");
+  r = client_->Get("/api/runs?limit=x", bearer("secret"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
 }
@@ -114,6 +119,44 @@ TEST_F(AdminServerTest, PostWithTheTokenActs) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(triggered, (std::vector<std::string>{"g1", "*"}));
+}
+
+// What `curl -X POST` sends: no body and no Content-Length. It used to be answered 400 with an
+// empty body, which curl does not count as a failure.
+TEST_F(AdminServerTest, PostWithAnEmptyBodyActsWithOrWithoutContentLength) {
+  start("secret");
+  const std::string auth = "Authorization: Bearer secret\r\n";
+  auto r =
+      testing::exchange(server_->port(), "POST /api/pause HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+  EXPECT_EQ(testing::status_of(r), 200) << r.value_or("");
+  EXPECT_NE(testing::body_of(r).find("\"paused\":true"), std::string::npos);
+  r = testing::exchange(server_->port(), "POST /api/resume HTTP/1.1\r\nHost: x\r\n" + auth +
+                                             "Content-Length: 0\r\n\r\n");
+  EXPECT_EQ(testing::status_of(r), 200) << r.value_or("");
+  r = testing::exchange(server_->port(), "POST /api/trigger HTTP/1.1\r\nHost: x\r\n" + auth +
+                                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(testing::status_of(r), 202) << r.value_or("");
+  r = testing::exchange(server_->port(), "POST /api/pause HTTP/1.0\r\n" + auth + "\r\n");
+  EXPECT_EQ(testing::status_of(r), 200) << r.value_or("");
+  EXPECT_EQ(pauses, 2);
+  EXPECT_EQ(resumes, 1);
+  EXPECT_EQ(triggered, (std::vector<std::string>{"*"}));
+}
+
+TEST_F(AdminServerTest, EveryAnswerHasALengthAndClosesTheConnection) {
+  start("secret");
+  for (const char* request :
+       {"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "POST /api/pause HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+    testing::RawConnection c(server_->port());
+    ASSERT_TRUE(c.connected());
+    c.send_text(request);
+    auto answer = c.read_all();
+    ASSERT_TRUE(answer) << request;
+    EXPECT_NE(answer->find("Content-Length: "), std::string::npos) << *answer;
+    EXPECT_NE(answer->find("Connection: close"), std::string::npos) << *answer;
+    EXPECT_FALSE(testing::body_of(answer).empty()) << *answer;
+  }
 }
 
 TEST_F(AdminServerTest, WithoutAConfiguredTokenPostIsDisabled) {

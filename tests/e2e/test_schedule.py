@@ -102,12 +102,14 @@ class ScheduleTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("--from 'tomorrow'", proc.stderr)
 
-    def test_impossible_date_prints_nothing_and_says_so(self):
+    def test_impossible_date_is_a_configuration_error(self):
         started = time.monotonic()
         proc = self.schedule("--next", "3", "--from", "2026-11-25T00:00:00Z",
-                             env={"USER_EXPORT_SCHEDULE": "0 0 0 30 2 *"})
+                             env={"USER_EXPORT_SCHEDULE": "0 0 0 30 2 *"}, check=False)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertEqual(proc.stdout, "")
-        self.assertIn("no further fire time", proc.stderr)
+        self.assertIn("schedule.cron", proc.stderr)
+        self.assertIn("never fires", proc.stderr)
         self.assertLess(time.monotonic() - started, 120)
 
 

@@ -91,7 +91,17 @@ CronSchedule CronSchedule::parse(std::string_view expression, std::string_view t
                     "': use an IANA zone name such as Asia/Kolkata, Europe/Berlin or UTC "
                     "(the system time-zone database, package tzdata, must be installed)");
   }
-  return CronSchedule(std::string(expression), std::string(time_zone), std::move(fields), zone);
+  CronSchedule schedule(std::string(expression), std::string(time_zone), std::move(fields), zone);
+  // A calendar repeats every 400 years, so a search of that long from any instant finds a fire
+  // time of every expression that can ever fire. One that cannot (31 February) is refused
+  // here rather than left to a service that would wait for ever.
+  if (!schedule.next_after(SystemTime{})) {
+    throw Error(ErrorCode::kConfig,
+                "'" + std::string(expression) +
+                    "' never fires: no date matches its day-of-month, month and day-of-week "
+                    "fields together (e.g. 31 February); check those fields");
+  }
+  return schedule;
 }
 
 std::optional<SystemTime> CronSchedule::next_after(SystemTime after) const {

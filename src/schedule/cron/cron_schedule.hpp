@@ -18,11 +18,12 @@ namespace user_export {
 class CronSchedule {
  public:
   /// Parses `expression` (or a macro) for `time_zone`; throws Error(kConfig) naming the field
-  /// (second, minute, hour, day-of-month, month, day-of-week) and the reason, or the unknown zone.
+  /// (second, minute, hour, day-of-month, month, day-of-week) and the reason, the unknown zone,
+  /// or that the expression never fires (`0 0 0 31 2 *`).
   static CronSchedule parse(std::string_view expression, std::string_view time_zone);
   /// The first fire time strictly after `after`, or nullopt if there is none within a bounded
-  /// search (e.g. `0 0 0 30 2 *`). Local times inside a DST gap do not fire; a local time that
-  /// occurs twice (DST overlap) fires once, at its first occurrence.
+  /// search (parse() refuses expressions that never fire). Local times inside a DST gap do not
+  /// fire; a local time that occurs twice (DST overlap) fires once, at its first occurrence.
   std::optional<SystemTime> next_after(SystemTime after) const;
   /// `2026-11-25T20:59:00+05:30 (2026-11-25T15:29:00Z)`-style text for a fire time: local time
   /// with its offset, then the UTC instant.

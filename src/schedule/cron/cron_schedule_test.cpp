@@ -83,12 +83,22 @@ TEST(CronScheduleTest, SecondsMinutesAndRollovers) {
   EXPECT_EQ(next_utc(yearly, "2026-11-25T00:00:00Z", 1), (S{"2027-01-01T00:00:00Z"}));
 }
 
-TEST(CronScheduleTest, ImpossibleDateHasNoNext) {
-  auto schedule = CronSchedule::parse("0 0 0 30 2 *", "UTC");
-  EXPECT_FALSE(schedule.next_after(at("2026-11-25T00:00:00Z")).has_value());
-  EXPECT_FALSE(CronSchedule::parse("0 0 0 31 4,6,9,11 *", "Europe/Berlin")
-                   .next_after(at("2026-11-25T00:00:00Z"))
-                   .has_value());
+// An expression that can never fire would leave the service waiting for ever: it is refused.
+TEST(CronScheduleTest, ImpossibleDatesAreRefused) {
+  for (const char* never :
+       {"0 0 0 30 2 *", "0 0 0 31 2 *", "0 0 0 31 4,6,9,11 *", "0 0 0 30 2 MON", "0 0 0 31 2 ?"}) {
+    try {
+      (void)CronSchedule::parse(never, "Europe/Berlin");
+      ADD_FAILURE() << never << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kConfig);
+      EXPECT_NE(std::string(e.what()).find("never fires"), std::string::npos) << e.what();
+    }
+  }
+  // Rare but possible dates are accepted.
+  for (const char* rare : {"0 0 0 29 2 *", "0 0 0 29 2 MON", "0 0 0 ? 2 MON#5", "0 0 0 L 2 ?"}) {
+    EXPECT_NO_THROW((void)CronSchedule::parse(rare, "UTC")) << rare;
+  }
 }
 
 TEST(CronScheduleTest, RareDatesAreFoundYearsAhead) {

@@ -1,5 +1,7 @@
 #include "source/sqlite/sqlite_connection.hpp"
 
+#include "source/sqlite/private_files.hpp"
+
 namespace user_export::sqlite {
 namespace {
 
@@ -131,6 +133,8 @@ std::optional<std::string_view> Statement::view(int index) const {
 
 Connection::Connection(std::string path, std::chrono::milliseconds busy_timeout)
     : path_(std::move(path)) {
+  // The database holds users' personal data: no one but its owner may read it.
+  make_database_files_private(path_);
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {

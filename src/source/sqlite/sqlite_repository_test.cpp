@@ -156,6 +156,38 @@ TEST(SqliteRepositoryOpen, CreatesTheFileAndMissingParentDirectories) {
   EXPECT_EQ(raw.query_one("SELECT count(*) FROM sqlite_master WHERE name = 'export_outbox'"), "1");
 }
 
+unsigned mode_of(const fs::path& file) {
+  return static_cast<unsigned>(fs::status(file).permissions()) & 0777;
+}
+
+// The database holds personal data: with the usual umask 022 it used to be created 0644.
+TEST(SqliteRepositoryOpen, TheDatabaseAndItsWalFilesAreOwnerOnly) {
+  TempDir dir;
+  FakeClock clock;
+  const fs::path file = dir.path() / "export.db";
+  const mode_t old_mask = umask(022);
+  {
+    SqliteRepository repo(file.string(), clock);
+    repo.migrate();
+    ASSERT_TRUE(fs::exists(file.string() + "-wal"));
+    ASSERT_TRUE(fs::exists(file.string() + "-shm"));
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      EXPECT_EQ(mode_of(file.string() + suffix), 0600u) << suffix;
+    }
+  }
+  // Files an earlier version left readable by others are made private on the next open.
+  fs::permissions(file, fs::perms(0644));
+  { std::ofstream(file.string() + "-journal") << ""; }
+  fs::permissions(file.string() + "-journal", fs::perms(0664));
+  {
+    SqliteRepository repo(file.string(), clock);
+    repo.migrate();
+    EXPECT_EQ(mode_of(file), 0600u);
+    EXPECT_EQ(mode_of(file.string() + "-journal"), 0600u);
+  }
+  umask(old_mask);
+}
+
 TEST(SqliteRepositoryOpen, AFileThatIsNotADatabaseIsADatabaseError) {
   TempDir dir;
   FakeClock clock;

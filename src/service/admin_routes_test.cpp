@@ -1,0 +1,115 @@
+#include "service/admin_routes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace user_export {
+namespace {
+
+struct Calls {
+  int runs = 0;
+  int pauses = 0;
+  int resumes = 0;
+  int triggers = 0;
+};
+
+AdminRoutes routes_with(const std::string& token, Calls& calls) {
+  AdminHooks hooks;
+  hooks.not_ready = [] { return std::optional<std::string>(); };
+  hooks.metrics_text = [] { return std::string("m 1\n"); };
+  hooks.recent_runs = [&calls](std::size_t) {
+    ++calls.runs;
+    return std::vector<ExportRun>{};
+  };
+  hooks.pause = [&calls] { ++calls.pauses; };
+  hooks.resume = [&calls] { ++calls.resumes; };
+  hooks.trigger = [&calls](std::optional<std::string>) { ++calls.triggers; };
+  return AdminRoutes(token, hooks);
+}
+
+AdminRequest request(std::string method, std::string path,
+                     std::optional<std::string> auth = std::nullopt) {
+  AdminRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.authorization = std::move(auth);
+  return r;
+}
+
+const std::vector<std::pair<std::string, std::string>> kApi = {{"GET", "/api/runs"},
+                                                               {"POST", "/api/pause"},
+                                                               {"POST", "/api/resume"},
+                                                               {"POST", "/api/trigger"}};
+
+TEST(AdminRoutes, EveryApiEndpointNeedsTheTokenAndIsRefusedOnItsHeaders) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  for (const auto& [method, path] : kApi) {
+    for (const std::optional<std::string>& auth :
+         {std::optional<std::string>(), std::optional<std::string>("Bearer secreT"),
+          std::optional<std::string>("secret"), std::optional<std::string>("Bearer ")}) {
+      auto refused = routes.refusal(request(method, path, auth));
+      ASSERT_TRUE(refused) << path;
+      EXPECT_EQ(refused->status, 401) << path;
+      EXPECT_EQ(routes.handle(request(method, path, auth)).status, 401) << path;
+    }
+    EXPECT_FALSE(routes.refusal(request(method, path, "Bearer secret"))) << path;
+    EXPECT_LT(routes.handle(request(method, path, "Bearer secret")).status, 300) << path;
+  }
+  EXPECT_EQ(calls.runs, 1);
+  EXPECT_EQ(calls.pauses, 1);
+  EXPECT_EQ(calls.resumes, 1);
+  EXPECT_EQ(calls.triggers, 1);
+}
+
+TEST(AdminRoutes, WithoutAConfiguredTokenEveryApiEndpointIs403) {
+  Calls calls;
+  AdminRoutes routes = routes_with("", calls);
+  for (const auto& [method, path] : kApi) {
+    auto reply = routes.handle(request(method, path, "Bearer "));
+    EXPECT_EQ(reply.status, 403) << path;
+    EXPECT_NE(reply.body.find("USER_EXPORT_ADMIN_TOKEN"), std::string::npos);
+  }
+  EXPECT_EQ(calls.runs + calls.pauses + calls.resumes + calls.triggers, 0);
+}
+
+TEST(AdminRoutes, HealthAndMetricsStayOpen) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  EXPECT_EQ(routes.handle(request("GET", "/healthz")).status, 200);
+  EXPECT_EQ(routes.handle(request("GET", "/readyz")).status, 200);
+  auto metrics = routes.handle(request("GET", "/metrics"));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.body, "m 1\n");
+}
+
+TEST(AdminRoutes, UnknownPathsAndWrongMethodsAreRefusedBeforeTheToken) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  EXPECT_EQ(routes.handle(request("GET", "/nope")).status, 404);
+  auto wrong = routes.handle(request("GET", "/api/pause", "Bearer secret"));
+  EXPECT_EQ(wrong.status, 405);
+  ASSERT_EQ(wrong.headers.size(), 1u);
+  EXPECT_EQ(wrong.headers[0], (std::pair<std::string, std::string>{"Allow", "POST"}));
+  EXPECT_EQ(routes.handle(request("POST", "/healthz")).status, 405);
+  EXPECT_EQ(calls.pauses, 0);
+}
+
+TEST(AdminRoutes, RunsLimitMustBeAWholeNumber) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  for (const char* bad : {"x", "5x", "", "-"}) {
+    auto r = request("GET", "/api/runs", "Bearer secret");
+    r.query["limit"] = bad;
+    EXPECT_EQ(routes.handle(r).status, 400) << bad;
+  }
+  auto r = request("GET", "/api/runs", "Bearer secret");
+  r.query["limit"] = "5";
+  EXPECT_EQ(routes.handle(r).status, 200);
+}
+
+}  // namespace
+}  // namespace user_export
