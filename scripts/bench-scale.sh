@@ -91,7 +91,7 @@ for n in $sizes; do
 n = 0
 for line in open(sys.argv[1]):
     m = json.loads(line)
-    n += len(m.get("refIds", []))
+    n += len(m["value"].get("refIds", []))
 print(n)' "$work/messages-scale.jsonl")
     if [ "$marked" != "$n" ] || [ "$ids" != "$id_list_users" ]; then
       echo "bench-scale.sh: the export of $n users marked $marked and sent $ids ids" \
@@ -122,5 +122,5 @@ for n in $sizes; do
 done
 last_rate=${results[-1]#*:}
 echo "rows/s at the largest size / the smallest: $(awk -v a="$last_rate" -v b="$first_rate" \
-  'BEGIN { r = a / b; printf "%.2f (%s, target >= 0.85)", r, r >= 0.85 ? "PASS" : "MISS" }')"
+  'BEGIN { r = a / b; printf "%.2f (%s, target >= 0.85)", r, (r >= 0.85 ? "PASS" : "MISS") }')"
 echo "samples: $(for n in $sizes; do printf 'N=%s export %s COPY %s UPDATE %s; ' "$n" "${t[export_$n]}" "${t[copy_$n]}" "${t[update_$n]}"; done)"
