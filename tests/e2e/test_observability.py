@@ -300,7 +300,7 @@ initial_backoff_ms = 20
         with sqlite3.connect(d / "db.sqlite") as db:
             stored = {r[0] for r in db.execute("SELECT run_id FROM export_outbox")}
         self.assertEqual(run_ids, stored)
-        steps = [r for r in records if r["msg"] in ("staged and uploaded", "built id-list messages")]
+        steps = [r for r in records if r["msg"] in ("staged and uploaded", "staged id-list messages")]
         self.assertEqual(len(steps), 2)
         for r in steps:
             self.assertIn(r["run_id"], run_ids)
