@@ -36,12 +36,8 @@ export AWS_ACCESS_KEY_ID=$UE_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$UE_TEST_S
 sign=(--aws-sigv4 aws:amz:us-east-1:s3 -u "$UE_TEST_S3_ACCESS_KEY:$UE_TEST_S3_SECRET_KEY"
   -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD')
 server=${UE_TEST_PG_URL%/*}
-admin() { PGOPTIONS="-c client_min_messages=warning" psql "$server/ue_test" -X -q -v ON_ERROR_STOP=1 "$@"; }
-value() { psql "$server/$1" -X -q -t -A -v ON_ERROR_STOP=1 -c "$2"; }
-now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END {
-  if (NR == 0) { print "nan"; exit } print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 domain=6d1f6f8e-2c1b-4d5a-9a57-1c3c5a0b9e01
 bucket="ue-bench-export"
 

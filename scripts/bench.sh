@@ -43,8 +43,8 @@ scripts/services/postgres.sh start "$work"
 # shellcheck disable=SC1091
 source "$work/postgres.env"
 server=${UE_TEST_PG_URL%/*} # postgresql://user:password@host:port
-admin() { PGOPTIONS="-c client_min_messages=warning" psql "$server/ue_test" -X -q -v ON_ERROR_STOP=1 "$@"; }
-value() { psql "$server/$1" -X -q -t -A -v ON_ERROR_STOP=1 -c "$2"; }
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 domain=6d1f6f8e-2c1b-4d5a-9a57-1c3c5a0b9e01
 
 # config NAME DB: a configuration for database DB with a file:// store, JSON-lines messages and
@@ -67,10 +67,6 @@ EOF
 fresh_db() { # NAME TEMPLATE: (re)creates NAME as a copy of TEMPLATE
   admin -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLATE $2 STRATEGY FILE_COPY"
 }
-now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END {
-  if (NR == 0) { print "nan"; exit } print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 max() { tr ' ' '\n' | sed '/^$/d' | sort -g | tail -n 1; }
 declare -A t # name -> space-separated samples
 

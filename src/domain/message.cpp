@@ -69,14 +69,6 @@ std::string parts_field(int parts) {
   return "\"parts\":" + std::to_string(parts) + ",";
 }
 
-void fill_parts(std::string& payload, int parts) {
-  const std::size_t at = payload.find(kPartsPlaceholder);
-  if (at == std::string::npos) {
-    throw Error(ErrorCode::kInternal, "an id-list part has no part count to fill in");
-  }
-  payload.replace(at, kPartsPlaceholder.size(), parts_field(parts));
-}
-
 IdListBuilder::IdListBuilder(MessageContext ctx, std::size_t max_bytes, PartSink sink)
     : ctx_(std::move(ctx)), max_bytes_(max_bytes), sink_(std::move(sink)) {
   // A message with no ids and the widest part numbers and row count we could write; each id
@@ -122,18 +114,6 @@ int IdListBuilder::finish() {
   if (part_count_ > 0) emit();
   std::string().swap(ids_);
   return parts_;
-}
-
-std::vector<OutboundMessage> build_id_list_messages(const MessageContext& ctx,
-                                                    const std::vector<std::string>& ref_ids,
-                                                    std::size_t max_bytes) {
-  std::vector<OutboundMessage> out;
-  IdListBuilder builder(ctx, max_bytes,
-                        [&](OutboundMessage part, int) { out.push_back(std::move(part)); });
-  for (const auto& id : ref_ids) builder.add(id);
-  const int parts = builder.finish();
-  for (auto& message : out) fill_parts(message.payload, parts);
-  return out;
 }
 
 }  // namespace user_export

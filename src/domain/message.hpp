@@ -50,15 +50,12 @@ OutboundMessage build_id_list_message(const MessageContext& ctx,
                                       const std::vector<std::string>& ref_ids, int part, int parts);
 
 /// The part count of an id-list part written before the count is known: `"parts":0,`. Inside
-/// JSON strings every quote is escaped, so this text occurs once in a part's payload, and
-/// fill_parts() (or the database's replace() at commit) turns it into the real count
-/// (docs/ARCHITECTURE.md, "Id-list parts").
+/// JSON strings every quote is escaped, so this text occurs once in a part's payload, and the
+/// commit's replace() in the database turns it into the real count (docs/ARCHITECTURE.md,
+/// "Id-list parts").
 inline constexpr std::string_view kPartsPlaceholder = "\"parts\":0,";
 /// `"parts":N,`, what kPartsPlaceholder becomes.
 std::string parts_field(int parts);
-/// Replaces kPartsPlaceholder in `payload` by parts_field(parts). Throws Error(kInternal) if
-/// the payload has no placeholder.
-void fill_parts(std::string& payload, int parts);
 
 /// Builds the id-list parts of a run while ids are streamed and hands each to `sink` as soon as
 /// it is full, so memory holds one part's JSON text (at most `max_bytes`), never the group.
@@ -91,12 +88,5 @@ class IdListBuilder {
   std::int64_t count_ = 0;
   std::string scratch_;
 };
-
-/// Splits `ref_ids` into as few id-list messages as keep each payload at most `max_bytes`
-/// bytes; every part has the same runId and `part`/`parts`. Empty input gives no message.
-/// Throws Error(kInvalidInput) if a single id cannot fit.
-std::vector<OutboundMessage> build_id_list_messages(const MessageContext& ctx,
-                                                    const std::vector<std::string>& ref_ids,
-                                                    std::size_t max_bytes);
 
 }  // namespace user_export

@@ -9,6 +9,28 @@
 namespace user_export {
 namespace {
 
+/// kPartsPlaceholder in `payload` replaced by the count, as the commit does in the database.
+void fill_parts(std::string& payload, int parts) {
+  const std::size_t at = payload.find(kPartsPlaceholder);
+  if (at == std::string::npos) {
+    throw Error(ErrorCode::kInternal, "an id-list part has no part count to fill in");
+  }
+  payload.replace(at, kPartsPlaceholder.size(), parts_field(parts));
+}
+
+/// Every part of `ref_ids`, collected from IdListBuilder and with its count filled in.
+std::vector<OutboundMessage> build_id_list_messages(const MessageContext& ctx,
+                                                    const std::vector<std::string>& ref_ids,
+                                                    std::size_t max_bytes) {
+  std::vector<OutboundMessage> out;
+  IdListBuilder builder(ctx, max_bytes,
+                        [&](OutboundMessage part, int) { out.push_back(std::move(part)); });
+  for (const auto& id : ref_ids) builder.add(id);
+  const int parts = builder.finish();
+  for (auto& message : out) fill_parts(message.payload, parts);
+  return out;
+}
+
 MessageContext context() {
   MessageContext ctx;
   ctx.run_id = "11111111-2222-4333-8444-555555555555";

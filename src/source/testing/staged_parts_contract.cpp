@@ -59,6 +59,26 @@ TEST_P(RepositoryContract, StagedPartsAreDeliveredOnlyByTheirCommitWithTheCountF
   }
 }
 
+// The commit fills the count with the database's replace(): an id that spells the placeholder
+// is escaped inside its JSON string, so it is left as it was.
+TEST_P(RepositoryContract, TheCommitFillsOnlyThePartCountNotAnIdThatLooksLikeIt) {
+  const std::string group = add_group(domain_, "NON_COST_BASED");
+  add_user(group);
+  const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
+  const std::string ids = R"(["\"parts\":0,","a\"parts\":0,b"])";
+  repo_->stage_part(run.run_id, "a", run.attempts, 1,
+                    message(run.run_id, R"({"part":1,"parts":0,"refIds":)" + ids + "}"));
+  CommitRequest request;
+  request.run_id = run.run_id;
+  request.owner = "a";
+  request.attempt = run.attempts;
+  request.staged_parts = 1;
+  repo_->commit(request);
+  const auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].payload, R"({"part":1,"parts":1,"refIds":)" + ids + "}");
+}
+
 TEST_P(RepositoryContract, APartOfAStaleAttemptIsRefusedAndNeverDelivered) {
   const std::string group = add_group(domain_, "NON_COST_BASED");
   const auto u1 = add_user(group);
