@@ -117,6 +117,41 @@ TEST_P(RepositoryContract, APartOfAStaleAttemptIsRefusedAndNeverDelivered) {
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox_staged"), 0);
 }
 
+// A writer paused past its lease, then resumed: its part is refused even before anyone took
+// the run over, and after another instance has, that instance's commit delivers only its own.
+TEST_P(RepositoryContract, APartStagedAfterTheLeaseRanOutIsRefused) {
+  const std::string group = add_group(domain_, "NON_COST_BASED");
+  const auto u1 = add_user(group);
+  const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
+  repo_->stage_part(first.run_id, "a", first.attempts, 1, message(first.run_id, part_payload(1)));
+  clock_.advance(seconds{301});  // the pause outlasts the 300 s lease
+  EXPECT_EQ(error_code_of([&] {
+              repo_->stage_part(first.run_id, "a", first.attempts, 2,
+                                message(first.run_id, part_payload(2)));
+            }),
+            ErrorCode::kLeaseLost);
+  const ExportRun second = repo_->claim(claim_request(group, slot1_, "b"));
+  ASSERT_EQ(second.run_id, first.run_id);
+  EXPECT_EQ(error_code_of([&] {
+              repo_->stage_part(first.run_id, "a", first.attempts, 2,
+                                message(first.run_id, part_payload(2)));
+            }),
+            ErrorCode::kLeaseLost);
+  repo_->stage_part(second.run_id, "b", second.attempts, 1,
+                    message(second.run_id, "{\"parts\":0,\"b\":1}"));
+  CommitRequest request;
+  request.run_id = second.run_id;
+  request.owner = "b";
+  request.attempt = second.attempts;
+  request.staged_parts = 1;
+  repo_->commit(request);
+  EXPECT_TRUE(is_sent(u1));
+  const auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].payload, "{\"parts\":1,\"b\":1}");
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox_staged"), 0);
+}
+
 TEST_P(RepositoryContract, ACommitMissingAStagedPartChangesNothing) {
   const std::string group = add_group(domain_, "NON_COST_BASED");
   const auto u1 = add_user(group);
