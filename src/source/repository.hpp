@@ -99,6 +99,47 @@ struct CommitRequest {
   int staged_parts = 0;
 };
 
+/// Which runs list_runs() returns: every condition given must hold.
+struct RunFilter {
+  std::optional<GroupId> group;     ///< only this group's runs
+  std::optional<RunState> state;    ///< only runs in this state
+  std::optional<SystemTime> since;  ///< only runs created at or after this instant
+  std::size_t limit = 100;          ///< at most this many, newest first
+};
+
+/// What an operator does to a finished run (docs/OPERATIONS.md).
+enum class RunActionKind {
+  kReplay,    ///< its messages were queued again
+  kReexport,  ///< its users still marked sent were set back to unsent
+};
+/// `replay`, `reexport`.
+const char* to_string(RunActionKind kind);
+
+/// An operator's action on a run, as recorded for audit.
+struct RunAction {
+  std::string run_id;
+  RunActionKind kind = RunActionKind::kReplay;
+  std::string actor;       ///< who asked: `cli:user@host` or `admin-api:address`
+  std::string reason;      ///< why, in the operator's words
+  std::int64_t count = 0;  ///< messages queued again, or users set back to unsent
+  SystemTime at{};
+};
+
+/// Throws Error(kInvalidInput), in one sentence naming the run and what to do instead, unless
+/// an operator action `kind` may act on a run in `state` (stored as `state_text`): a replay
+/// needs a run that queued messages (`committed` or `completed`), a re-export a run that
+/// marked users (`committed` or `completed`). Every backend checks this inside the action's
+/// transaction.
+void check_run_action(const std::string& run_id, const std::string& state_text, RunActionKind kind);
+/// The canonical (lower-case) text of a run id given by an operator; Error(kInvalidInput)
+/// naming it when it is not a UUID.
+std::string canonical_run_id(const std::string& text);
+/// Error(kInvalidInput): there is no run `run_id`.
+[[noreturn]] void throw_unknown_run(const std::string& run_id);
+/// Throws Error(kInvalidInput) unless an action by `actor` for `reason` is well-formed (both
+/// non-empty, the reason at most 1,000 bytes).
+void check_run_action_request(const std::string& actor, const std::string& reason);
+
 /// Synthetic data for `seed` and `demo`.
 struct SeedPlan {
   DomainId domain_id;
@@ -260,8 +301,14 @@ class Repository {
   virtual void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                                       SystemTime next_attempt) = 0;
 
-  /// The most recent runs, newest first (admin API, tests, the demo's table).
-  virtual std::vector<ExportRun> recent_runs(std::size_t limit) = 0;
+  /// The runs `filter` selects, newest first (`runs`, the admin API, the demo's table).
+  virtual std::vector<ExportRun> list_runs(const RunFilter& filter) = 0;
+  /// The most recent runs, newest first.
+  std::vector<ExportRun> recent_runs(std::size_t limit) {
+    RunFilter filter;
+    filter.limit = limit;
+    return list_runs(filter);
+  }
   /// The runs whose keys the start-up sweep visits, newest first, at most `limit`: every
   /// unfinished (claimed) run, and the runs created since `since` that had more than one
   /// attempt or a file of at least `min_bytes` (a single-request upload leaves nothing behind).
@@ -272,6 +319,23 @@ class Repository {
   /// How many of the run's claimed users are still in `users`: a user deleted since the claim
   /// cannot be streamed again (a resumed run streams the claim's users that exist).
   virtual std::int64_t claimed_users_remaining(const std::string& run_id) = 0;
+
+  /// Replay, in one transaction: queues the run's messages again in the outbox — each message
+  /// the commit queued (never an earlier replay of it), same topic, key and payload, its headers
+  /// plus `replay: <reason>` — sets a `completed` run back to `committed` until they are
+  /// delivered, and records the action for audit. Returns how many messages it queued. Throws
+  /// Error(kInvalidInput) for an unknown run, a run that is not finished with messages
+  /// (check_run_action()), or a malformed request (check_run_action_request()); then nothing
+  /// changed.
+  virtual std::int64_t replay_run(const std::string& run_id, const std::string& actor,
+                                  const std::string& reason) = 0;
+  /// Re-export, in one transaction: sets the run's claimed users that are still marked sent
+  /// back to unsent, so the next export of their group sends them again in a new run, and
+  /// records the action for audit. Returns how many users it set back. Errors as replay_run().
+  virtual std::int64_t reexport_run(const std::string& run_id, const std::string& actor,
+                                    const std::string& reason) = 0;
+  /// The actions recorded for a run, oldest first. Kept when prune() deletes the run.
+  virtual std::vector<RunAction> run_actions(const std::string& run_id) = 0;
 
   /// Retention: deletes finished history older than `request.older_than`, in transactions of
   /// at most `request.batch_rows` rows each, and returns what it deleted. Deleted: runs whose

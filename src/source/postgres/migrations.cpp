@@ -158,13 +158,29 @@ CREATE TABLE export_outbox_staged (
 ALTER TABLE export_outbox_staged ALTER COLUMN payload SET STORAGE EXTERNAL;
 )sql";
 
+// Version 6: an operator's replay and re-export of a finished run (docs/OPERATIONS.md). A
+// replayed message is a new outbox row that names the row it repeats (`replay_of`), so a second
+// replay repeats the commit's messages, never a replay. Each action is kept for audit; the
+// record outlives the run (prune() keeps it), so it has no foreign key.
+constexpr const char* kRunActions = R"sql(
+ALTER TABLE export_outbox ADD COLUMN replay_of bigint;
+CREATE TABLE export_run_actions (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id uuid NOT NULL,
+  action text NOT NULL CHECK (action IN ('replay', 'reexport')),
+  actor text NOT NULL,
+  reason text NOT NULL,
+  count bigint NOT NULL,
+  at timestamptz NOT NULL
+);
+CREATE INDEX export_run_actions_by_run ON export_run_actions (run_id, id);
+)sql";
+
 // Append-only: never edit a released migration, add a new version instead.
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all = {{1, kReferenceSchema},
-                                             {2, kExporterTables},
-                                             {3, kClaimArrays},
-                                             {4, kOutboxClaims},
-                                             {5, kStagedParts}};
+  static const std::vector<Migration> all = {{1, kReferenceSchema}, {2, kExporterTables},
+                                             {3, kClaimArrays},     {4, kOutboxClaims},
+                                             {5, kStagedParts},     {6, kRunActions}};
   return all;
 }
 

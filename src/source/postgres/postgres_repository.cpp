@@ -58,12 +58,17 @@ std::optional<MatchingGroup> PostgresRepository::find_group(const GroupId& id) {
   return pg::read_group(r, 0);
 }
 
-std::vector<ExportRun> PostgresRepository::recent_runs(std::size_t limit) {
+std::vector<ExportRun> PostgresRepository::list_runs(const RunFilter& filter) {
   auto conn = pool_.acquire();
-  pg::Result r = conn->exec(std::string("SELECT ") + pg::kRunColumns +
-                                " FROM export_runs ORDER BY created_at DESC, created_seq DESC "
-                                "LIMIT $1",
-                            {std::to_string(limit)});
+  pg::Result r = conn->exec(
+      std::string("SELECT ") + pg::kRunColumns +
+          " FROM export_runs WHERE ($1::uuid IS NULL OR group_id = $1::uuid) AND ($2::text IS "
+          "NULL OR state = $2::text) AND ($3::timestamptz IS NULL OR created_at >= "
+          "$3::timestamptz) ORDER BY created_at DESC, created_seq DESC LIMIT $4",
+      {filter.group ? pg::Param(filter.group->str()) : std::nullopt,
+       filter.state ? pg::Param(to_string(*filter.state)) : std::nullopt,
+       filter.since ? pg::Param(pg::timestamp_param(*filter.since)) : std::nullopt,
+       std::to_string(filter.limit)});
   std::vector<ExportRun> runs;
   runs.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) runs.push_back(pg::read_run(r, i));

@@ -131,12 +131,31 @@ CREATE TABLE export_outbox_staged (
 );
 )sql";
 
+// Version 6: an operator's replay and re-export of a finished run (docs/OPERATIONS.md). A
+// replayed message is a new outbox row that names the row it repeats (`replay_of`), so a second
+// replay repeats the commit's messages, never a replay. Each action is kept for audit; the
+// record outlives the run (prune() keeps it), so it has no foreign key.
+constexpr const char* kRunActions = R"sql(
+ALTER TABLE export_outbox ADD COLUMN replay_of INTEGER;
+CREATE TABLE export_run_actions (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id  TEXT    NOT NULL,
+  action  TEXT    NOT NULL CHECK (action IN ('replay', 'reexport')),
+  actor   TEXT    NOT NULL,
+  reason  TEXT    NOT NULL,
+  count   INTEGER NOT NULL,
+  at      INTEGER NOT NULL
+);
+CREATE INDEX export_run_actions_by_run ON export_run_actions (run_id, id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "reference schema (matching_groups, users, profiles)", kReferenceSchema},
     {2, "exporter tables (export_runs, export_run_items, export_outbox)", kExporterTables},
     {3, "outbox claims (export_outbox.claimed_by, claim_expires_at)", kOutboxClaims},
     {4, "case-insensitive group and domain id indexes", kCaseInsensitiveIds},
     {5, "staged id-list parts (export_outbox_staged)", kStagedParts},
+    {6, "operator actions (export_outbox.replay_of, export_run_actions)", kRunActions},
 };
 
 }  // namespace

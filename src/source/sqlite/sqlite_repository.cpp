@@ -756,11 +756,17 @@ void SqliteRepository::record_publish_failure(std::int64_t outbox_id, const std:
 
 // ---- runs ----
 
-std::vector<ExportRun> SqliteRepository::recent_runs(std::size_t limit) {
+std::vector<ExportRun> SqliteRepository::list_runs(const RunFilter& filter) {
   auto conn = pool_.acquire();
-  auto stmt = conn->prepare(select_runs("ORDER BY created_at DESC, rowid DESC LIMIT ?1"),
-                            "list recent runs");
-  stmt.bind(1, static_cast<std::int64_t>(limit));
+  auto stmt = conn->prepare(
+      select_runs("WHERE (?1 IS NULL OR group_id = ?1 COLLATE NOCASE) AND (?2 IS NULL OR state = "
+                  "?2) AND (?3 IS NULL OR created_at >= ?3) "
+                  "ORDER BY created_at DESC, rowid DESC LIMIT ?4"),
+      "list runs");
+  if (filter.group) stmt.bind(1, filter.group->str());
+  if (filter.state) stmt.bind(2, to_string(*filter.state));
+  if (filter.since) stmt.bind(3, to_millis(*filter.since));
+  stmt.bind(4, static_cast<std::int64_t>(filter.limit));
   std::vector<ExportRun> runs;
   while (stmt.step()) runs.push_back(read_run(stmt));
   return runs;

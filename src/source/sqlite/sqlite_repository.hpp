@@ -94,7 +94,12 @@ class SqliteRepository final : public Repository {
   void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;
   void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                               SystemTime next_attempt) override;
-  std::vector<ExportRun> recent_runs(std::size_t limit) override;
+  std::vector<ExportRun> list_runs(const RunFilter& filter) override;
+  std::int64_t replay_run(const std::string& run_id, const std::string& actor,
+                          const std::string& reason) override;
+  std::int64_t reexport_run(const std::string& run_id, const std::string& actor,
+                            const std::string& reason) override;
+  std::vector<RunAction> run_actions(const std::string& run_id) override;
   std::vector<ExportRun> runs_to_sweep(SystemTime since, std::int64_t min_bytes,
                                        std::size_t limit) override;
   std::optional<ExportRun> find_run(const std::string& run_id) override;
