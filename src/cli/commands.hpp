@@ -32,6 +32,25 @@ int run_service_command(const CommonOptions& common);
 /// `prune`: deletes finished history older than `older_than_days` (default: `[retention]
 /// days`) and prints what it deleted, one line per table.
 int run_prune_command(const CommonOptions& common, std::optional<int> older_than_days);
+/// What `runs` lists.
+struct RunsOptions {
+  std::optional<std::string> group;  ///< --group
+  std::optional<std::string> state;  ///< --state
+  std::optional<std::string> since;  ///< --since, a UTC instant
+  std::size_t limit = 100;           ///< --limit
+  bool json = false;                 ///< --json: a JSON array instead of a table
+};
+/// `runs`: the runs, newest first, as a table or a JSON array (the fields of GET /api/runs).
+int run_runs_command(const CommonOptions& common, const RunsOptions& options);
+/// `runs show RUN`: one run with its messages and recorded actions, as JSON.
+int run_run_show_command(const CommonOptions& common, const std::string& run_id);
+/// `replay --run ID --reason TEXT`: queues a finished run's messages again (audited).
+int run_replay_command(const CommonOptions& common, const std::string& run_id,
+                       const std::string& reason);
+/// `reexport --run ID --reason TEXT [--now]`: sets a finished run's users back to unsent
+/// (audited); with `now`, exports their group at once.
+int run_reexport_command(const CommonOptions& common, const std::string& run_id,
+                         const std::string& reason, bool now);
 /// `demo`: a self-contained export on the embedded backends in `dir`.
 int run_demo_command(const std::string& dir, std::int64_t users, int groups);
 

@@ -88,6 +88,39 @@ int main(int argc, char** argv) {
                        "list fire times strictly after this UTC instant, e.g. "
                        "2026-11-25T00:00:00Z; default: now");
 
+  auto* runs = app.add_subcommand("runs", "list the runs, newest first (`runs show RUN`: one run)");
+  add_config(runs);
+  RunsOptions runs_options;
+  runs->add_option("--group,-g", runs_options.group, "only this group's runs");
+  runs->add_option("--state", runs_options.state, "only runs in this state")
+      ->check(CLI::IsMember({"claimed", "committed", "completed", "empty"}));
+  runs->add_option("--since", runs_options.since,
+                   "only runs created at or after this UTC instant, e.g. 2026-11-25T00:00:00Z");
+  runs->add_option("--limit,-n", runs_options.limit, "at most this many runs")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  runs->add_flag("--json", runs_options.json, "print a JSON array (the fields of GET /api/runs)");
+  auto* runs_show = runs->add_subcommand("show", "one run with its messages and actions, as JSON");
+  add_config(runs_show);
+  std::string show_run;
+  runs_show->add_option("run", show_run, "run id")->required();
+
+  std::string action_run;
+  std::string action_reason;
+  auto* replay = app.add_subcommand(
+      "replay", "publish a finished run's messages again (same runId and content, audited)");
+  add_config(replay);
+  replay->add_option("--run", action_run, "run id")->required();
+  replay->add_option("--reason", action_reason, "why (kept for audit)")->required();
+
+  auto* reexport = app.add_subcommand(
+      "reexport", "set a finished run's users back to unsent so a new run sends them (audited)");
+  add_config(reexport);
+  bool reexport_now = false;
+  reexport->add_option("--run", action_run, "run id")->required();
+  reexport->add_option("--reason", action_reason, "why (kept for audit)")->required();
+  reexport->add_flag("--now", reexport_now, "export the run's group at once");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,6 +138,10 @@ int main(int argc, char** argv) {
     if (*schedule) return run_schedule_command(common, schedule_next, schedule_from);
     if (*run) return run_service_command(common);
     if (*prune) return run_prune_command(common, prune_days);
+    if (*runs_show) return run_run_show_command(common, show_run);
+    if (*runs) return run_runs_command(common, runs_options);
+    if (*replay) return run_replay_command(common, action_run, action_reason);
+    if (*reexport) return run_reexport_command(common, action_run, action_reason, reexport_now);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exit_code_for(e.code());

@@ -57,6 +57,8 @@ std::optional<SystemTime> parse_iso8601(std::string_view text) {
   }
   if (rest != "Z") return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  // SystemTime counts nanoseconds in 64 bits: it ends in April 2262.
+  if (y < 1678 || y > 2261) return std::nullopt;
   std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{unsigned(mo)},
                                   std::chrono::day{unsigned(d)}};
   if (!ymd.ok()) return std::nullopt;

@@ -16,7 +16,8 @@ TEST(TimeFormat, FormatsAndParsesUtc) {
 TEST(TimeFormat, RejectsMalformed) {
   for (const char* bad :
        {"", "2025-11-25", "2025-11-25T20:59:00", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z",
-        "2025-11-25T20:59:00+01:00", "2025-11-25T20:59:00.Z"}) {
+        "2025-11-25T20:59:00+01:00", "2025-11-25T20:59:00.Z", "2999-01-01T00:00:00Z",
+        "1000-01-01T00:00:00Z"}) {
     EXPECT_FALSE(parse_iso8601(bad).has_value()) << bad;
   }
 }

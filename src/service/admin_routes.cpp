@@ -5,7 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "common/time_format.hpp"
+#include "operate/run_report.hpp"
+#include "source/repository.hpp"
 
 namespace user_export {
 namespace {
@@ -37,12 +38,33 @@ bool same_token(const std::string& given, const std::string& expected) {
   return diff == 0;
 }
 
+constexpr std::string_view kRunsPrefix = "/api/runs/";
+
+/// A path under /api/runs/: the run id as given and the action after it ("" for none).
+struct RunPath {
+  std::string id;
+  std::string action;
+};
+
+std::optional<RunPath> run_path(const std::string& path) {
+  if (!path.starts_with(kRunsPrefix)) return std::nullopt;
+  const std::string rest = path.substr(kRunsPrefix.size());
+  const auto slash = rest.find('/');
+  RunPath out{rest.substr(0, slash), slash == std::string::npos ? "" : rest.substr(slash + 1)};
+  if (out.id.empty()) return std::nullopt;
+  if (!out.action.empty() && out.action != "replay" && out.action != "reexport") {
+    return std::nullopt;
+  }
+  return out;
+}
+
 /// The methods a path answers, or empty for an unknown path.
 std::vector<std::string> methods_of(const std::string& path) {
   if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/api/runs") {
     return {"GET"};
   }
   if (path == "/api/pause" || path == "/api/resume" || path == "/api/trigger") return {"POST"};
+  if (auto run = run_path(path)) return {run->action.empty() ? "GET" : "POST"};
   return {};
 }
 
@@ -50,29 +72,6 @@ std::vector<std::string> methods_of(const std::string& path) {
 
 AdminReply error_reply(int status, const std::string& text) {
   return json_reply(status, {{"error", text}});
-}
-
-std::string runs_json(const std::vector<ExportRun>& runs) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : runs) {
-    out.push_back({
-        {"runId", r.run_id},
-        {"groupId", r.group_id.str()},
-        {"slot", format_iso8601(SystemTime{r.slot})},
-        {"state", to_string(r.state)},
-        {"users", r.item_count},
-        {"rows", r.rows},
-        {"bytes", r.bytes},
-        {"attempts", r.attempts},
-        {"leaseOwner", r.lease_owner},
-        {"objectKey", r.object_key},
-        {"error", r.last_error},
-        {"createdAt", format_iso8601_ms(r.created_at)},
-        {"updatedAt", format_iso8601_ms(r.updated_at)},
-        {"seconds", std::chrono::duration<double>(r.updated_at - r.created_at).count()},
-    });
-  }
-  return out.dump();
 }
 
 AdminRoutes::AdminRoutes(std::string token, AdminHooks hooks)
@@ -136,8 +135,9 @@ AdminReply AdminRoutes::act(const AdminRequest& request) const {
         return error_reply(400, "limit must be a number between 1 and 10000");
       }
     }
-    return text_reply(200, runs_json(hooks_.recent_runs(limit)) + "\n", "application/json");
+    return text_reply(200, runs_json(hooks_.recent_runs(limit)).dump() + "\n", "application/json");
   }
+  if (auto run = run_path(path)) return act_on_run(run->id, run->action, request);
   if (path == "/api/pause") {
     hooks_.pause();
     return json_reply(200, {{"paused", true}});
@@ -152,6 +152,28 @@ AdminReply AdminRoutes::act(const AdminRequest& request) const {
   hooks_.trigger(group);
   return json_reply(202,
                     {{"triggered", true}, {"group", group ? nlohmann::json(*group) : nullptr}});
+}
+
+AdminReply AdminRoutes::act_on_run(const std::string& given_id, const std::string& action,
+                                   const AdminRequest& request) const {
+  const std::string id = canonical_run_id(given_id);  // 400 naming a malformed id
+  const std::string unknown = "there is no run " + id;
+  if (action.empty()) {
+    auto detail = hooks_.run_detail(id);
+    if (!detail) return error_reply(404, unknown);
+    return text_reply(200, *detail + "\n", "application/json");
+  }
+  std::string reason;
+  if (auto it = request.query.find("reason"); it != request.query.end()) reason = it->second;
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return error_reply(
+        400, "POST " + request.path + " needs a reason: add ?reason=… (it is kept for audit)");
+  }
+  const std::string actor =
+      "admin-api:" + (request.peer.empty() ? std::string("unknown") : request.peer);
+  auto answer = hooks_.run_action(id, action, reason, actor);
+  if (!answer) return error_reply(404, unknown);
+  return text_reply(200, *answer + "\n", "application/json");
 }
 
 }  // namespace user_export

@@ -20,6 +20,14 @@ struct AdminHooks {
   std::function<std::string()> metrics_text;
   /// The newest runs, at most `limit`. For GET /api/runs.
   std::function<std::vector<ExportRun>(std::size_t limit)> recent_runs;
+  /// GET /api/runs/{id}: the run's JSON (run, messages, actions), nullopt for an unknown run.
+  /// `id` is canonical (lower-case UUID).
+  std::function<std::optional<std::string>(const std::string& id)> run_detail;
+  /// POST /api/runs/{id}/replay?reason=… and …/reexport?reason=…: the action's answer as JSON,
+  /// nullopt for an unknown run; Error(kInvalidInput) when the run cannot take it.
+  std::function<std::optional<std::string>(const std::string& id, const std::string& action,
+                                           const std::string& reason, const std::string& actor)>
+      run_action;
   /// POST /api/pause.
   std::function<void()> pause;
   /// POST /api/resume.
@@ -34,6 +42,7 @@ struct AdminRequest {
   std::string path;    ///< without the query
   std::map<std::string, std::string> query;
   std::optional<std::string> authorization;  ///< the Authorization header, if sent
+  std::string peer;                          ///< the client's address, for audit
 };
 
 /// One answer.
@@ -44,8 +53,9 @@ struct AdminReply {
   std::vector<std::pair<std::string, std::string>> headers;  ///< besides Content-Type
 };
 
-/// The admin endpoints: GET /healthz, /readyz, /metrics (open), GET /api/runs and POST
-/// /api/pause, /api/resume, /api/trigger (all need `Authorization: Bearer <token>`: 401
+/// The admin endpoints: GET /healthz, /readyz, /metrics (open), GET /api/runs,
+/// /api/runs/{id} and POST /api/runs/{id}/replay, /api/runs/{id}/reexport, /api/pause,
+/// /api/resume, /api/trigger (all need `Authorization: Bearer <token>`: 401
 /// otherwise, 403 for every /api/* when no token is configured). A refused request changes
 /// nothing and reads nothing.
 class AdminRoutes {
@@ -60,6 +70,9 @@ class AdminRoutes {
 
  private:
   AdminReply act(const AdminRequest& request) const;
+  /// GET /api/runs/{id} (`action` empty) and POST /api/runs/{id}/{action}.
+  AdminReply act_on_run(const std::string& id, const std::string& action,
+                        const AdminRequest& request) const;
 
   std::string token_;
   AdminHooks hooks_;
@@ -67,8 +80,5 @@ class AdminRoutes {
 
 /// A JSON answer `{"error": text}` with `status`.
 AdminReply error_reply(int status, const std::string& text);
-
-/// The runs as the JSON array GET /api/runs returns (camelCase fields).
-std::string runs_json(const std::vector<ExportRun>& runs);
 
 }  // namespace user_export

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -14,7 +15,11 @@ struct Calls {
   int pauses = 0;
   int resumes = 0;
   int triggers = 0;
+  int details = 0;
+  std::vector<std::string> actions;  ///< "id action reason actor" per run action
 };
+
+constexpr const char* kKnownRun = "0b7c3a52-7f7e-4d3c-9a52-4c1e2f0d9a11";
 
 AdminRoutes routes_with(const std::string& token, Calls& calls) {
   AdminHooks hooks;
@@ -27,6 +32,18 @@ AdminRoutes routes_with(const std::string& token, Calls& calls) {
   hooks.pause = [&calls] { ++calls.pauses; };
   hooks.resume = [&calls] { ++calls.resumes; };
   hooks.trigger = [&calls](std::optional<std::string>) { ++calls.triggers; };
+  hooks.run_detail = [&calls](const std::string& id) -> std::optional<std::string> {
+    ++calls.details;
+    if (id != kKnownRun) return std::nullopt;
+    return std::string("{\"runId\":\"") + id + "\"}";
+  };
+  hooks.run_action = [&calls](const std::string& id, const std::string& action,
+                              const std::string& reason,
+                              const std::string& actor) -> std::optional<std::string> {
+    if (id != kKnownRun) return std::nullopt;
+    calls.actions.push_back(id + " " + action + " " + reason + " " + actor);
+    return std::string("{}");
+  };
   return AdminRoutes(token, hooks);
 }
 
@@ -39,10 +56,18 @@ AdminRequest request(std::string method, std::string path,
   return r;
 }
 
+AdminRequest authorised(std::string method, std::string path) {
+  return request(std::move(method), std::move(path), "Bearer secret");
+}
+
+const std::string kRunPath = std::string("/api/runs/") + kKnownRun;
 const std::vector<std::pair<std::string, std::string>> kApi = {{"GET", "/api/runs"},
                                                                {"POST", "/api/pause"},
                                                                {"POST", "/api/resume"},
-                                                               {"POST", "/api/trigger"}};
+                                                               {"POST", "/api/trigger"},
+                                                               {"GET", kRunPath},
+                                                               {"POST", kRunPath + "/replay"},
+                                                               {"POST", kRunPath + "/reexport"}};
 
 TEST(AdminRoutes, EveryApiEndpointNeedsTheTokenAndIsRefusedOnItsHeaders) {
   Calls calls;
@@ -57,7 +82,9 @@ TEST(AdminRoutes, EveryApiEndpointNeedsTheTokenAndIsRefusedOnItsHeaders) {
       EXPECT_EQ(routes.handle(request(method, path, auth)).status, 401) << path;
     }
     EXPECT_FALSE(routes.refusal(request(method, path, "Bearer secret"))) << path;
-    EXPECT_LT(routes.handle(request(method, path, "Bearer secret")).status, 300) << path;
+    auto r = request(method, path, "Bearer secret");
+    r.query["reason"] = "checking the token";
+    EXPECT_LT(routes.handle(r).status, 300) << path;
   }
   EXPECT_EQ(calls.runs, 1);
   EXPECT_EQ(calls.pauses, 1);
@@ -73,7 +100,8 @@ TEST(AdminRoutes, WithoutAConfiguredTokenEveryApiEndpointIs403) {
     EXPECT_EQ(reply.status, 403) << path;
     EXPECT_NE(reply.body.find("USER_EXPORT_ADMIN_TOKEN"), std::string::npos);
   }
-  EXPECT_EQ(calls.runs + calls.pauses + calls.resumes + calls.triggers, 0);
+  EXPECT_EQ(calls.runs + calls.pauses + calls.resumes + calls.triggers + calls.details, 0);
+  EXPECT_TRUE(calls.actions.empty());
 }
 
 TEST(AdminRoutes, HealthAndMetricsStayOpen) {
@@ -109,6 +137,53 @@ TEST(AdminRoutes, RunsLimitMustBeAWholeNumber) {
   auto r = request("GET", "/api/runs", "Bearer secret");
   r.query["limit"] = "5";
   EXPECT_EQ(routes.handle(r).status, 200);
+}
+
+TEST(AdminRoutes, ARunIsShownByItsIdInAnyLetterCase) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  std::string upper = kRunPath;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  upper.replace(0, 10, "/api/runs/");
+  auto shown = routes.handle(authorised("GET", upper));
+  EXPECT_EQ(shown.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(shown.body)["runId"], kKnownRun);
+  auto unknown = routes.handle(authorised("GET", "/api/runs/11111111-2222-3333-4444-555555555555"));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find("there is no run 11111111-2222-3333-4444-555555555555"),
+            std::string::npos);
+  auto malformed = routes.handle(authorised("GET", "/api/runs/last-night"));
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(malformed.body.find("'last-night' is not a run id"), std::string::npos);
+  EXPECT_EQ(routes.handle(authorised("POST", kRunPath)).status, 405);
+  EXPECT_EQ(routes.handle(authorised("GET", kRunPath + "/replay")).status, 405);
+  EXPECT_EQ(routes.handle(authorised("POST", kRunPath + "/delete")).status, 404);
+  EXPECT_EQ(routes.handle(authorised("GET", "/api/runs/")).status, 404);
+}
+
+TEST(AdminRoutes, ARunActionNeedsAReasonAndNamesTheCallerForAudit) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  for (const char* reason : {"", "   "}) {
+    auto r = authorised("POST", kRunPath + "/replay");
+    r.query["reason"] = reason;
+    auto reply = routes.handle(r);
+    EXPECT_EQ(reply.status, 400);
+    EXPECT_NE(reply.body.find("needs a reason"), std::string::npos);
+  }
+  EXPECT_EQ(routes.handle(authorised("POST", kRunPath + "/reexport")).status, 400);
+  EXPECT_TRUE(calls.actions.empty());
+
+  auto r = authorised("POST", kRunPath + "/reexport");
+  r.query["reason"] = "consumer lost the file";
+  r.peer = "10.0.0.7";
+  EXPECT_EQ(routes.handle(r).status, 200);
+  auto gone = authorised("POST", "/api/runs/11111111-2222-3333-4444-555555555555/replay");
+  gone.query["reason"] = "x";
+  EXPECT_EQ(routes.handle(gone).status, 404);
+  ASSERT_EQ(calls.actions.size(), 1u);
+  EXPECT_EQ(calls.actions[0],
+            std::string(kKnownRun) + " reexport consumer lost the file admin-api:10.0.0.7");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "service/admin_server.hpp"
 
 #include <microhttpd.h>
+#include <netdb.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -59,6 +60,20 @@ MHD_Result send(MHD_Connection* connection, RequestState& state, const AdminRepl
   return queued;
 }
 
+/// The client's numeric address ("127.0.0.1", "::1"), or "" when unknown.
+std::string peer_address(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == nullptr || info->client_addr == nullptr) return "";
+  const socklen_t length =
+      info->client_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  char host[NI_MAXHOST] = {};
+  if (getnameinfo(info->client_addr, length, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) {
+    return "";
+  }
+  return host;
+}
+
 void log_from_server(void*, const char* format, va_list args) {
   char line[512];
   std::vsnprintf(line, sizeof line, format, args);
@@ -82,6 +97,7 @@ struct AdminServer::Callbacks {
       *con_cls = state;
       state->request.method = method;
       state->request.path = url;
+      state->request.peer = peer_address(connection);
       MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_argument,
                                 &state->request.query);
       if (const char* auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,

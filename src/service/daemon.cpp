@@ -8,6 +8,7 @@
 #include "common/time_format.hpp"
 #include "exporter/export_batch.hpp"
 #include "observe/log.hpp"
+#include "operate/run_operator.hpp"
 #include "publish/outbox_relay.hpp"
 #include "schedule/worker_pool.hpp"
 #include "service/admin_server.hpp"
@@ -150,6 +151,17 @@ int Daemon::run() {
   };
   hooks.metrics_text = [&] { return rt.metrics.prometheus_text(); };
   hooks.recent_runs = [&](std::size_t limit) { return rt.repository->recent_runs(limit); };
+  RunOperator run_operator(*rt.repository);
+  hooks.run_detail = [&](const std::string& id) -> std::optional<std::string> {
+    if (auto detail = run_operator.detail(id)) return detail->dump();
+    return std::nullopt;
+  };
+  hooks.run_action = [&](const std::string& id, const std::string& action,
+                         const std::string& reason,
+                         const std::string& actor) -> std::optional<std::string> {
+    if (auto answer = run_operator.act(id, action, actor, reason)) return answer->dump();
+    return std::nullopt;
+  };
   hooks.pause = [&] { backpressure.pause(); };
   hooks.resume = [&] {
     backpressure.resume();

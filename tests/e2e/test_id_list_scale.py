@@ -5,20 +5,18 @@ nothing marked; the resumed run delivers every id exactly once (docs/ARCHITECTUR
 
 Peak memory is the exporter's own maximum resident set, read from the kernel (wait4's
 ru_maxrss) when the process ends; the bound is the issue's 48 MB for one group of any size."""
-import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
 import unittest
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 import stack  # noqa: E402
+from backends import Backend  # noqa: E402
 
 BIG_GROUP = int(os.environ.get("UE_ID_LIST_USERS", "1000000"))
 RSS_BOUND_BYTES = 48 * 1024 * 1024
@@ -57,60 +55,6 @@ def export_killed(config, *args, env=None):
                                stdout=log, stderr=subprocess.STDOUT, env=clean_env(env))
         log.seek(0)
         return code, log.read()
-
-
-class Backend:
-    """A database of one backend seeded with one id-list group."""
-
-    def __init__(self, tmp, kind):
-        self.tmp = Path(tmp)
-        self.kind = kind
-        self.domain = str(uuid.uuid4())
-        self.private = None
-        if kind == "sqlite":
-            self.url = f"sqlite://{self.tmp}/export.db"
-        else:
-            self.private = stack.PrivateDatabase(os.environ["UE_TEST_PG_URL"], "ue_idlist")
-            self.url = self.private.url
-        self.messages = self.tmp / "messages.jsonl"
-
-    def config(self, extra=""):
-        return stack.stack_config(self.tmp / "user-export.toml", domain=self.domain,
-                                  database_url=self.url, staging=self.tmp / "staging",
-                                  messages_file=self.messages, extra=extra)
-
-    def seed(self, users):
-        """One group of `users` users, made NON_COST_BASED; returns its id."""
-        harness.run(["seed", "--config", str(self.config()), "--users", str(users),
-                     "--groups", "1"])
-        self.sql("UPDATE matching_groups SET group_type = 'NON_COST_BASED'")
-        return self.query("SELECT id FROM matching_groups")
-
-    def sql(self, statement):
-        if self.kind == "sqlite":
-            with sqlite3.connect(self.tmp / "export.db") as db:
-                db.execute(statement)
-        else:
-            stack.psql(self.url, statement)
-
-    def query(self, statement):
-        if self.kind == "sqlite":
-            with sqlite3.connect(self.tmp / "export.db") as db:
-                return str(db.execute(statement).fetchone()[0])
-        return stack.scalar(self.url, statement)
-
-    def count(self, statement):
-        return int(self.query(statement))
-
-    def read_messages(self):
-        if not self.messages.exists():
-            return []
-        with open(self.messages, encoding="utf-8") as f:
-            return [json.loads(line)["value"] for line in f if line.strip()]
-
-    def close(self):
-        if self.private:
-            self.private.close()
 
 
 class IdListScaleTest(unittest.TestCase):

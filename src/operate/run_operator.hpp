@@ -1,0 +1,53 @@
+#pragma once
+
+// The audited actions an operator takes on a finished run — replay its messages, re-export its
+// users — for the CLI and the admin API alike (docs/OPERATIONS.md).
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "source/repository.hpp"
+
+namespace user_export {
+
+/// Who runs a command on this machine: `cli:<user>@<host>`.
+std::string cli_actor();
+
+/// What an action did.
+struct RunActionOutcome {
+  ExportRun run;           ///< the run as it was before the action
+  std::int64_t count = 0;  ///< messages queued again, or users set back to unsent
+};
+
+/// Replays and re-exports runs through a Repository, logging each action (run, group, actor,
+/// reason, count) at info level for audit besides the record the repository keeps.
+class RunOperator {
+ public:
+  explicit RunOperator(Repository& repository) : repository_(repository) {}
+
+  /// The run `run_id` (any letter case); Error(kInvalidInput) when it is not a UUID;
+  /// nullopt when there is no such run.
+  std::optional<ExportRun> find(const std::string& run_id);
+  /// run_detail_json() of the run (any letter case), nullopt when there is no such run.
+  std::optional<nlohmann::json> detail(const std::string& run_id);
+  /// `action` ("replay" or "reexport") on the run, answered as JSON (runId, groupId, action,
+  /// messages or users); nullopt when there is no such run.
+  std::optional<nlohmann::json> act(const std::string& run_id, const std::string& action,
+                                    const std::string& actor, const std::string& reason);
+  /// Repository::replay_run(), logged. Error(kInvalidInput) as it throws, also for an unknown
+  /// run.
+  RunActionOutcome replay(const std::string& run_id, const std::string& actor,
+                          const std::string& reason);
+  /// Repository::reexport_run(), logged. Errors as replay().
+  RunActionOutcome reexport(const std::string& run_id, const std::string& actor,
+                            const std::string& reason);
+
+ private:
+  ExportRun require(const std::string& run_id);
+
+  Repository& repository_;
+};
+
+}  // namespace user_export
