@@ -36,6 +36,13 @@ class AdminServerTest : public ::testing::Test {
       if (group && *group == "bad") throw Error(ErrorCode::kInvalidInput, "bad group id");
       triggered.push_back(group.value_or("*"));
     };
+    hooks.run_detail = [](const std::string&) { return std::optional<std::string>(); };
+    hooks.run_action = [this](const std::string& id, const std::string& action,
+                              const std::string& reason,
+                              const std::string& actor) -> std::optional<std::string> {
+      actions.push_back(id + "|" + action + "|" + reason + "|" + actor);
+      return std::string("{\"ok\":true}");
+    };
     server_ = std::make_unique<AdminServer>("127.0.0.1:0", token, hooks);
     server_->start();
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -49,9 +56,25 @@ class AdminServerTest : public ::testing::Test {
   std::atomic<int> pauses{0};
   std::atomic<int> resumes{0};
   std::vector<std::string> triggered;
+  std::vector<std::string> actions;
   std::unique_ptr<AdminServer> server_;
   std::unique_ptr<httplib::Client> client_;
 };
+
+TEST_F(AdminServerTest, ARunActionCarriesTheReasonAndTheCallersAddress) {
+  start("secret");
+  const std::string path = "/api/runs/0B7C3A52-7F7E-4D3C-9A52-4C1E2F0D9A11/replay";
+  auto r = client_->Post(path + "?reason=consumer%20lost%20it", bearer("secret"), "",
+                         "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = client_->Post(path, bearer("secret"), "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0],
+            "0b7c3a52-7f7e-4d3c-9a52-4c1e2f0d9a11|replay|consumer lost it|admin-api:127.0.0.1");
+}
 
 TEST_F(AdminServerTest, HealthReadinessMetricsAndRuns) {
   start("secret");
