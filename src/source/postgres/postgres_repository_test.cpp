@@ -63,8 +63,9 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
   const std::int64_t unclaimed = add_user(*sql_, group_);
   const std::string run = test_uuid(4, 77);
   sql_->exec(
-      "DROP TABLE export_outbox_staged; DROP VIEW export_run_items; DROP TABLE export_run_claims; "
-      "ALTER TABLE export_outbox DROP COLUMN claimed_by, DROP COLUMN claim_expires_at; "
+      "DROP TABLE export_run_actions; DROP TABLE export_outbox_staged; DROP VIEW export_run_items; "
+      "DROP TABLE export_run_claims; ALTER TABLE export_outbox DROP COLUMN claimed_by, "
+      "DROP COLUMN claim_expires_at, DROP COLUMN replay_of; "
       "DELETE FROM schema_version WHERE version >= 3; "
       "CREATE TABLE export_run_items (run_id uuid NOT NULL REFERENCES export_runs (run_id), "
       "user_id bigint NOT NULL, PRIMARY KEY (run_id, user_id))");
