@@ -55,6 +55,9 @@ struct StoreConfig {
   std::uint64_t multipart_threshold = 16ull << 20;  ///< files larger than this go multipart
   int parallel_parts = 2;                           ///< parts uploaded at the same time
   std::chrono::seconds abort_incomplete_after{0};   ///< 0 = do not clean up stale uploads
+  /// `presign_seconds`: file messages carry a presigned GET URL of their object valid this
+  /// long (at most 7 days, SigV4's limit); 0 = no URL.
+  std::chrono::seconds presign{0};
 
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const StoreConfig&, const StoreConfig&) = default;

@@ -89,6 +89,14 @@ TEST(LoadConfig, FillsMachineDefaults) {
               StartsWith(std::string(host) + ":" + std::to_string(getpid()) + ":"));
   EXPECT_EQ(config.csv.line_ending, "\n");
   EXPECT_EQ(config.schedule.cron, "0 59 20 * * *");
+  EXPECT_EQ(config.store.presign, std::chrono::seconds(0));  // no presigned URLs
+}
+
+TEST(LoadConfig, PresignSecondsGoesUpToSevenDays) {
+  EXPECT_EQ(load(minimal("[store.s3]\npresign_seconds = 604800\n")).store.presign,
+            std::chrono::seconds(604800));
+  EXPECT_EQ(load(minimal("[store.s3]\npresign_seconds = 0\n")).store.presign,
+            std::chrono::seconds(0));
 }
 
 TEST(LoadConfig, DefaultColumnsAreTheSpecifiedOnes) {
@@ -117,6 +125,7 @@ part_size_mib = 6
 multipart_threshold_mib = 7
 parallel_parts = 3
 abort_incomplete_after_hours = 24
+presign_seconds = 900
 [kafka]
 bootstrap = "k1:9092,k2:9092"
 compression = "lz4"
@@ -170,6 +179,7 @@ json = true
   EXPECT_EQ(c.store.multipart_threshold, 7u << 20);
   EXPECT_EQ(c.store.parallel_parts, 3);
   EXPECT_EQ(c.store.abort_incomplete_after, std::chrono::hours(24));
+  EXPECT_EQ(c.store.presign, std::chrono::seconds(900));
   EXPECT_EQ(c.kafka.bootstrap, "k1:9092,k2:9092");
   EXPECT_EQ(c.kafka.compression, "lz4");
   EXPECT_EQ(c.kafka.rate_limit_messages_per_second, 50.0);
@@ -356,6 +366,13 @@ INSTANTIATE_TEST_SUITE_P(
                   "must be between 1 and 64, found 0"},
         RangeCase{"store.s3", "part_size_mib = 4\n", 10, "store.s3.part_size_mib",
                   "must be between 5 and 5120, found 4; S3 parts are at least 5 MiB"},
+        RangeCase{"store.s3", "presign_seconds = 604801\n", 10, "store.s3.presign_seconds",
+                  "must be between 0 and 604800, found 604801; SigV4 signs a URL for at most 7 "
+                  "days"},
+        RangeCase{"store.s3", "presign_seconds = -1\n", 10, "store.s3.presign_seconds",
+                  "must be between 0 and 604800, found -1"},
+        RangeCase{"store.s3", "presign_seconds = \"3600\"\n", 10, "store.s3.presign_seconds",
+                  "expected an integer"},
         RangeCase{"retry", "jitter = 1.0\n", 10, "retry.jitter",
                   "must be at least 0.0 and below 1.0, found 1.0"},
         RangeCase{"retry", "jitter = -0.1\n", 10, "retry.jitter", "must be at least 0.0"},

@@ -88,6 +88,7 @@ std::string render_effective_config(const Config& c) {
   t.put("parallel_parts", c.store.parallel_parts);
   t.put("abort_incomplete_after_hours",
         static_cast<std::int64_t>(c.store.abort_incomplete_after.count() / 3600));
+  t.put("presign_seconds", static_cast<std::int64_t>(c.store.presign.count()));
   t.secret("access_key", "AWS_ACCESS_KEY_ID",
            c.store.access_key.empty() ? std::string() : redact_access_key(c.store.access_key));
   t.secret("secret_key", "AWS_SECRET_ACCESS_KEY", stars_if_set(c.store.secret_key));

@@ -42,6 +42,7 @@ part_size_mib = 12
 multipart_threshold_mib = 64
 parallel_parts = 5
 abort_incomplete_after_hours = 48
+presign_seconds = 3600
 [messages]
 topic = "users-out"
 dlq_topic = "users-dead"
@@ -129,6 +130,14 @@ TEST(RenderEffectiveConfig, NeverShowsASecret) {
   EXPECT_THAT(text, HasSubstr("# hash key: *** (from USER_EXPORT_HASH_KEY)"));
   EXPECT_THAT(text, HasSubstr("# ssl.key.password: *** (from USER_EXPORT_KAFKA_SSL_KEY_PASSWORD)"));
   EXPECT_EQ(config.kafka.extra.at("ssl.key.password"), "property-secret");
+}
+
+TEST(RenderEffectiveConfig, ShowsPresignSeconds) {
+  Config config = load_config_text(kBusyFile, "busy.toml", secrets());
+  EXPECT_THAT(render_effective_config(config),
+              HasSubstr("abort_incomplete_after_hours = 48\npresign_seconds = 3600\n"));
+  config.store.presign = std::chrono::seconds{0};
+  EXPECT_THAT(render_effective_config(config), HasSubstr("\npresign_seconds = 0\n"));
 }
 
 TEST(RenderEffectiveConfig, SaysWhichSecretsAreNotSet) {

@@ -25,6 +25,7 @@ struct KeySpec {
 
 constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kOneYearSeconds = 365LL * 24 * 3600;
+constexpr std::int64_t kSevenDaysSeconds = 7LL * 24 * 3600;
 
 int line_of(const toml::node& node) {
   return static_cast<int>(node.source().begin.line);
@@ -205,7 +206,10 @@ class DocumentReader {
              mebibytes(s.multipart_threshold, 0, 5 * 1024 * 1024, "S3 objects are at most 5 TiB")},
             {"parallel_parts", whole(s.parallel_parts, 1, 64)},
             {"abort_incomplete_after_hours",
-             seconds(s.abort_incomplete_after, 0, 3600, "0 turns the clean-up off")}};
+             seconds(s.abort_incomplete_after, 0, 3600, "0 turns the clean-up off")},
+            {"presign_seconds",
+             seconds_up_to(s.presign, 0, kSevenDaysSeconds,
+                           "SigV4 signs a URL for at most 7 days; 0 turns presigned URLs off")}};
   }
 
   std::vector<KeySpec> kafka_keys() {
@@ -365,6 +369,14 @@ class DocumentReader {
     return [this, &out, min, unit, why](const toml::node& node, const std::string& key) {
       if (auto value = integer(node, key, min, kOneYearSeconds / unit, why))
         out = std::chrono::seconds(*value * unit);
+    };
+  }
+
+  /// A duration in whole seconds in [min, max].
+  ReadFn seconds_up_to(std::chrono::seconds& out, std::int64_t min, std::int64_t max,
+                       std::string_view why) {
+    return [this, &out, min, max, why](const toml::node& node, const std::string& key) {
+      if (auto value = integer(node, key, min, max, why)) out = std::chrono::seconds(*value);
     };
   }
 

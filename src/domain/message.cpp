@@ -49,6 +49,8 @@ OutboundMessage build_file_message(const MessageContext& ctx, const ExportedFile
   j["rowCount"] = file.rows;
   j["bytes"] = file.bytes;
   j["sha256"] = file.sha256;
+  // Only when the store presigns (docs/FORMATS.md): without it the message is unchanged.
+  if (!file.download_url.empty()) j["downloadUrl"] = file.download_url;
   return envelope(ctx, j.dump(), file.content_type);
 }
 

@@ -42,7 +42,8 @@ struct MessageContext {
 
 /// The file message of a cost-based run: NodeExchange-compatible JSON (payload, groupId,
 /// filePath, contentType) plus schemaVersion, runId, domainId, groupType, bucket, objectKey,
-/// url, rowCount, bytes, sha256, slot, exportedAt. Headers: runId, schemaVersion, contentType.
+/// url, rowCount, bytes, sha256, slot, exportedAt, and downloadUrl when `file.download_url` is
+/// set (absent otherwise). Headers: runId, schemaVersion, contentType.
 OutboundMessage build_file_message(const MessageContext& ctx, const ExportedFile& file);
 
 /// One id-list message of a non-cost-based run, part `part` (1-based) of `parts`.

@@ -69,6 +69,60 @@ TEST(Message, FileMessageCarriesNodeExchangeFieldsAndHeaders) {
   EXPECT_EQ(m.headers[0], (std::pair<std::string, std::string>{"runId", ctx.run_id}));
 }
 
+ExportedFile s3_file() {
+  ExportedFile f;
+  f.bucket = "exports";
+  f.object_key = "k/x.csv.gz";
+  f.url = "s3://exports/k/x.csv.gz";
+  f.rows = 12;
+  f.bytes = 345;
+  f.sha256 = "ab";
+  return f;
+}
+
+/// The file message's payload for s3_file() as consumers have always received it.
+constexpr std::string_view kFilePayloadBefore =
+    R"({"bucket":"exports","bytes":345,"contentType":"application/gzip",)"
+    R"("domainId":"3f2504e0-4f89-11d3-9a0c-0305e82c3301",)"
+    R"("exportedAt":"2025-11-25T20:59:05.000Z","filePath":"s3://exports/k/x.csv.gz",)"
+    R"("groupId":"6f2504e0-4f89-11d3-9a0c-0305e82c3302","groupType":"COST_BASED",)"
+    R"("objectKey":"k/x.csv.gz","payload":"USERS_EXPORT_FILE","rowCount":12,)"
+    R"("runId":"11111111-2222-4333-8444-555555555555","schemaVersion":"1.0","sha256":"ab",)"
+    R"("slot":"2025-11-25T20:59:00Z","url":"s3://exports/k/x.csv.gz"})";
+
+TEST(Message, WithoutADownloadUrlTheFileMessageIsByteForByteUnchanged) {
+  auto ctx = context();
+  ctx.group_type = GroupType::kCostBased;
+  const auto m = build_file_message(ctx, s3_file());
+  EXPECT_EQ(m.payload, kFilePayloadBefore);
+  EXPECT_FALSE(nlohmann::json::parse(m.payload).contains("downloadUrl"));
+}
+
+TEST(Message, ADownloadUrlIsTheOnlyFieldAdded) {
+  auto ctx = context();
+  ctx.group_type = GroupType::kCostBased;
+  ExportedFile f = s3_file();
+  f.download_url =
+      "http://127.0.0.1:9000/exports/k/x.csv.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+      "X-Amz-Credential=AKID%2F20251125%2Fus-east-1%2Fs3%2Faws4_request&"
+      "X-Amz-Date=20251125T205905Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&"
+      "X-Amz-Signature=0123abcd";
+  const auto m = build_file_message(ctx, f);
+  std::string expected(kFilePayloadBefore);
+  const std::string after_domain = R"("domainId":"3f2504e0-4f89-11d3-9a0c-0305e82c3301",)";
+  expected.insert(expected.find(after_domain) + after_domain.size(),
+                  R"("downloadUrl":")" + f.download_url + R"(",)");
+  EXPECT_EQ(m.payload, expected);
+  EXPECT_EQ(nlohmann::json::parse(m.payload)["downloadUrl"], f.download_url);
+  EXPECT_EQ(m.headers, build_file_message(ctx, s3_file()).headers);
+}
+
+TEST(Message, IdListMessagesNeverCarryADownloadUrl) {
+  const auto parts = build_id_list_messages(context(), {"a", "b"}, 4096);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_FALSE(nlohmann::json::parse(parts[0].payload).contains("downloadUrl"));
+}
+
 TEST(Message, IdListSplitsUnderLimitAndKeepsEveryIdOnce) {
   auto ctx = context();
   std::vector<std::string> ids;

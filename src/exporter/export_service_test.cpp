@@ -49,7 +49,12 @@ class FlakyStore final : public ObjectStore {
     return inner_.abort_unfinished(key);
   }
   std::string key_prefix() const override { return inner_.key_prefix(); }
+  std::optional<std::string> download_url(const std::string& key) const override {
+    if (link_base.empty()) return inner_.download_url(key);
+    return link_base + key + "?X-Amz-Signature=abc";
+  }
   std::atomic<int> failures_left{0};
+  std::string link_base;  ///< when set, download_url() gives link_base + key + a signature
   std::function<void()> before_failure;   ///< called as a simulated failure happens
   std::vector<std::string> aborted_keys;  ///< abort_unfinished() calls, in order
 
@@ -143,6 +148,7 @@ TEST_F(ExportServiceTest, CostBasedGroupIsStagedUploadedCommittedAndCounted) {
   auto payload = nlohmann::json::parse(pending[0].payload);
   EXPECT_EQ(payload["rowCount"], 50);
   EXPECT_EQ(payload["sha256"], r.file->sha256);
+  EXPECT_FALSE(payload.contains("downloadUrl"));  // the local store presigns nothing
   EXPECT_TRUE(fs::is_empty(staging_->path()) ||
               !fs::exists(staging_->file_for(r.run_id)));  // staged file removed
   const Labels gl{{"group_id", g.id.str()}};
@@ -158,6 +164,35 @@ TEST_F(ExportServiceTest, CostBasedGroupIsStagedUploadedCommittedAndCounted) {
   EXPECT_TRUE(again.ok);
   EXPECT_TRUE(again.already_done);
   EXPECT_EQ(repo_->pending_count(), 1);
+}
+
+TEST_F(ExportServiceTest, TheFileMessageCarriesTheStoresDownloadUrlOfTheCommittedObject) {
+  store_->link_base = "https://signed.example/";
+  store_->failures_left = 1;  // the committed object is the second attempt's
+  const auto& g = group_of(GroupType::kCostBased);
+  GroupResult r = service().export_group(g, slot(0));
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(r.file.has_value());
+  EXPECT_EQ(r.attempts, 2);
+  auto pending = repo_->pending_messages(10);
+  ASSERT_EQ(pending.size(), 1u);
+  auto payload = nlohmann::json::parse(pending[0].payload);
+  EXPECT_EQ(payload["objectKey"], r.file->object_key);
+  EXPECT_EQ(payload["downloadUrl"],
+            "https://signed.example/" + r.file->object_key + "?X-Amz-Signature=abc");
+  EXPECT_EQ(r.file->download_url, payload["downloadUrl"]);
+
+  // Id-list messages get none.
+  GroupResult ids = service().export_group(group_of(GroupType::kNonCostBased), slot(0));
+  ASSERT_TRUE(ids.ok) << ids.error;
+  int id_lists = 0;
+  for (const auto& message : repo_->pending_messages(100)) {
+    auto json = nlohmann::json::parse(message.payload);
+    if (json["payload"] != "USERS_EXPORT_REF_IDS") continue;
+    ++id_lists;
+    EXPECT_FALSE(json.contains("downloadUrl"));
+  }
+  EXPECT_GT(id_lists, 0);
 }
 
 TEST_F(ExportServiceTest, RetriableFailureIsRetriedWithBackoffOnTheFakeClock) {

@@ -180,6 +180,9 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
   file.bucket = stored.bucket;
   file.object_key = stored.key;
   file.url = stored.url;
+  // Signed now, just before the commit, so it expires presign_seconds after the run commits;
+  // the message keeps it, and a replay carries the same URL (docs/FORMATS.md).
+  if (auto link = deps_.store.download_url(stored.key)) file.download_url = std::move(*link);
   deps_.metrics
       .counter("users_export_bytes_uploaded_total", "Compressed bytes uploaded to the object store",
                group_labels(group))

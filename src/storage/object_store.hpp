@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.hpp"
@@ -116,6 +117,14 @@ class ObjectStore {
   virtual int abort_unfinished(const std::string& key) = 0;
   /// The key prefix from the store URL ("" when none), without trailing slash.
   virtual std::string key_prefix() const = 0;
+  /// A URL from which anyone holding it can download the object `key` without credentials of
+  /// their own, for a limited time (S3 with `presign_seconds` > 0: a SigV4 presigned GET, valid
+  /// from now for that many seconds), or nullopt when the store cannot give one or is not
+  /// configured to (the default; the local store). Sends no request, so it says nothing about
+  /// whether the object exists. Thread-safe; the URL holds no secret.
+  virtual std::optional<std::string> download_url(const std::string& /*key*/) const {
+    return std::nullopt;
+  }
   /// Whether begin_upload() sends bytes while the file is being written (S3: the parts of a
   /// multipart upload); false when it uploads only once the file is complete.
   virtual bool streams_uploads() const { return false; }

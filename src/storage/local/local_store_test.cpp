@@ -84,6 +84,7 @@ TEST_F(LocalStoreTest, PutCopiesTheBytesAndWritesTheMetadataSidecar) {
   EXPECT_EQ(got.bucket, "");
   EXPECT_EQ(got.url, "file://" + dest.string());
   EXPECT_EQ(store.key_prefix(), "");
+  EXPECT_EQ(store.download_url(req.key), std::nullopt);  // no presigned URLs for files
 
   auto meta = nlohmann::json::parse(read_all(fs::path(dest.string() + ".meta.json")));
   EXPECT_EQ(meta["contentType"], "application/gzip");

@@ -73,6 +73,12 @@ void check_config(const StoreConfig& c) {
   if (c.connect_timeout.count() <= 0 || c.request_timeout.count() <= 0) {
     throw Error(ErrorCode::kConfig, "S3 connect and request timeouts must be positive");
   }
+  if (c.presign.count() < 0 || c.presign > kS3MaxPresignExpiry) {
+    throw Error(ErrorCode::kConfig,
+                "store.s3.presign_seconds must be between 0 and 604800 "
+                "(7 days, SigV4's limit), not " +
+                    std::to_string(c.presign.count()));
+  }
 }
 
 }  // namespace
@@ -88,6 +94,11 @@ S3Store::S3Store(const StoreConfig& config, S3StoreOptions options, Metrics* met
       retry_(options.request_retry, sleeper, random_),
       max_attempts_(std::max(1, options.request_retry.max_attempts)),
       clock_(options.clock != nullptr ? *options.clock : system_clock_) {
+  if (config.presign.count() > 0) {
+    presigner_.emplace(addressing_,
+                       S3SigningCredentials{config.access_key, config.secret_key, std::string()},
+                       config.s3_region, config.presign, clock_);
+  }
   if (metrics != nullptr) {
     meters_.uploads =
         &metrics->counter("users_export_s3_uploads_total", "Objects uploaded to S3 successfully");
@@ -112,6 +123,11 @@ S3Store::~S3Store() = default;
 
 std::string S3Store::key_prefix() const {
   return location_.prefix;
+}
+
+std::optional<std::string> S3Store::download_url(const std::string& key) const {
+  if (!presigner_) return std::nullopt;
+  return presigner_->presign_get(key).url;
 }
 
 S3RequestContext S3Store::context(std::string operation, std::string key) const {

@@ -20,6 +20,7 @@
 #include "storage/s3/s3_headers.hpp"
 #include "storage/s3/s3_http.hpp"
 #include "storage/s3/s3_multipart.hpp"
+#include "storage/s3/s3_presign.hpp"
 #include "storage/s3/s3_url.hpp"
 
 namespace user_export {
@@ -33,7 +34,8 @@ struct S3StoreOptions {
   /// Retries of each single request (a PUT, one part, the start, completion or abort of a
   /// multipart upload); the run as a whole is retried by the caller on top of this.
   RetryConfig request_retry{5, std::chrono::milliseconds{200}, 2.0, std::chrono::seconds{5}, 0.2};
-  /// The clock the age of stale multipart uploads is measured with; nullptr = the system clock.
+  /// The clock the age of stale multipart uploads is measured with and presigned URLs are
+  /// signed at; nullptr = the system clock.
   const Clock* clock = nullptr;
 };
 
@@ -106,6 +108,11 @@ class S3Store final : public ObjectStore {
 
   /// The key prefix from the store URL, without slashes at either end.
   std::string key_prefix() const override;
+
+  /// With `presign_seconds` > 0: a SigV4 presigned GET URL of `key` (S3Presigner: the same
+  /// endpoint, addressing and key encoding as the uploads), signed at the store's clock and
+  /// valid for presign_seconds from then. nullopt when presign_seconds is 0.
+  std::optional<std::string> download_url(const std::string& key) const override;
 
   /// The bucket from the store URL.
   const std::string& bucket() const { return location_.bucket; }
@@ -202,6 +209,7 @@ class S3Store final : public ObjectStore {
   int max_attempts_;
   SystemClock system_clock_;
   const Clock& clock_;
+  std::optional<S3Presigner> presigner_;  ///< set when presign_seconds > 0
   Meters meters_;
   std::mutex ready_mu_;
   bool ready_ = false;

@@ -154,6 +154,19 @@ std::string S3Addressing::object_url(std::string_view key, const S3Query& query)
   return url;
 }
 
+std::string S3Addressing::host() const {
+  std::string authority = endpoint_.authority;
+  const std::string default_port = endpoint_.scheme == "https" ? ":443" : ":80";
+  if (authority.ends_with(default_port)) authority.resize(authority.size() - default_port.size());
+  return path_style_ ? authority : bucket_ + "." + authority;
+}
+
+std::string S3Addressing::object_path(std::string_view key) const {
+  std::string path = endpoint_.base_path;
+  if (path_style_) path += "/" + s3_uri_encode(bucket_, false);
+  return path + "/" + s3_uri_encode(key, true);
+}
+
 std::string S3Addressing::endpoint_text() const {
   return endpoint_.scheme + "://" + endpoint_.authority + endpoint_.base_path;
 }

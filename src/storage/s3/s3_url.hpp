@@ -55,6 +55,13 @@ class S3Addressing {
   std::string object_url(std::string_view key, const S3Query& query = {}) const;
   /// The endpoint as `scheme://authority/base`, for messages.
   std::string endpoint_text() const;
+  /// The Host header a request to the bucket carries, as libcurl sends it: the endpoint's
+  /// authority (`bucket.` before it in virtual-host style), without the scheme's default port
+  /// (`:80` for http, `:443` for https) and with any other port.
+  std::string host() const;
+  /// The path of object `key`'s URL (encoded, slashes kept): `/base/bucket/key` path-style,
+  /// `/base/key` virtual-host style. It is the canonical URI a SigV4 signature covers.
+  std::string object_path(std::string_view key) const;
 
  private:
   /// `scheme://host/` part and the path up to and including the bucket segment.

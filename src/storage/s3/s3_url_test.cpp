@@ -79,6 +79,8 @@ TEST(S3Addressing, PathStyleKeepsTheBucketInThePath) {
   EXPECT_EQ(a.object_url("dir one/a+b.csv.gz", {{"uploads", ""}}),
             "http://127.0.0.1:9000/exports/dir%20one/a%2Bb.csv.gz?uploads=");
   EXPECT_EQ(a.endpoint_text(), "http://127.0.0.1:9000");
+  EXPECT_EQ(a.host(), "127.0.0.1:9000");
+  EXPECT_EQ(a.object_path("dir one/a+b.csv.gz"), "/exports/dir%20one/a%2Bb.csv.gz");
 }
 
 TEST(S3Addressing, VirtualHostStyleMovesTheBucketIntoTheHost) {
@@ -86,6 +88,20 @@ TEST(S3Addressing, VirtualHostStyleMovesTheBucketIntoTheHost) {
                        false);
   EXPECT_EQ(a.bucket_url(), "https://exports.s3.example.test/base/");
   EXPECT_EQ(a.object_url("k/é"), "https://exports.s3.example.test/base/k/%C3%A9");
+  EXPECT_EQ(a.host(), "exports.s3.example.test");
+  EXPECT_EQ(a.object_path("k/é"), "/base/k/%C3%A9");
+}
+
+TEST(S3Addressing, HostIsTheHeaderLibcurlSendsWithoutTheDefaultPort) {
+  const auto host = [](std::string_view endpoint, bool path_style) {
+    return S3Addressing(parse_s3_endpoint(endpoint, "us-east-1"), "exports", path_style).host();
+  };
+  EXPECT_EQ(host("https://minio.test:443", true), "minio.test");
+  EXPECT_EQ(host("http://minio.test:80", true), "minio.test");
+  EXPECT_EQ(host("https://minio.test:80", true), "minio.test:80");
+  EXPECT_EQ(host("http://minio.test:8080", true), "minio.test:8080");
+  EXPECT_EQ(host("http://[::1]:9000", true), "[::1]:9000");
+  EXPECT_EQ(host("", false), "exports.s3.us-east-1.amazonaws.com");
 }
 
 TEST(S3ObjectUri, IsBucketAndRawKey) {
