@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -105,6 +106,28 @@ struct SeedPlan {
   std::int64_t users = 1000;
   int groups = 2;  ///< alternate COST_BASED, NON_COST_BASED; users spread evenly
   std::uint64_t random_seed = 1;
+};
+
+/// One outbox message of a run with its delivery state, as stored (`runs show`, `verify`).
+struct RunMessage {
+  std::int64_t outbox_id = 0;
+  int seq = 0;  ///< order within the run
+  std::string topic;
+  std::string key;
+  std::string payload;  ///< JSON text
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string state;  ///< `pending`, `published` or `dead_lettered`
+  int attempts = 0;   ///< delivery attempts made so far
+  std::string last_error;
+  SystemTime created_at{};
+  std::optional<SystemTime> published_at;  ///< when it was published or dead-lettered
+};
+
+/// Totals over finished file runs (plan's size estimate).
+struct FileRunTotals {
+  std::int64_t runs = 0;
+  std::int64_t rows = 0;
+  std::int64_t bytes = 0;
 };
 
 /// Called during long operations with (done, total).
@@ -272,6 +295,28 @@ class Repository {
   /// How many of the run's claimed users are still in `users`: a user deleted since the claim
   /// cannot be streamed again (a resumed run streams the claim's users that exist).
   virtual std::int64_t claimed_users_remaining(const std::string& run_id) = 0;
+
+  /// Read-only inspection (`plan`, `verify`; docs/SERVICE.md). None of these writes.
+  ///
+  /// The group's unfinished (claimed) run, the one claim() would resume, or nullopt.
+  virtual std::optional<ExportRun> unfinished_run(const GroupId& group) = 0;
+  /// How many users a new run of `group` would claim now: unsent users of the group that no
+  /// unfinished run holds (exactly claim()'s condition).
+  virtual std::int64_t claimable_users(const GroupId& group) = 0;
+  /// Streams the users claimable_users() counts, ascending by user id, with `fields` as
+  /// stream_rows() does, without claiming them.
+  virtual void stream_claimable(const GroupId& group, const std::vector<std::string>& fields,
+                                RowHandler& handler) = 0;
+  /// Runs, rows and bytes of the finished (`committed` or `completed`) runs that stored a file
+  /// with at least one row; of `group` only when given, else of every group.
+  virtual FileRunTotals file_run_totals(const std::optional<GroupId>& group) = 0;
+  /// The `committed` and `completed` runs created at or after `since`, oldest first.
+  virtual std::vector<ExportRun> finished_runs_since(SystemTime since) = 0;
+  /// How many of the run's claimed users exist and are marked sent.
+  virtual std::int64_t claimed_users_sent(const std::string& run_id) = 0;
+  /// The run's outbox messages in `seq` order, with their delivery state; empty for an unknown
+  /// run.
+  virtual std::vector<RunMessage> run_messages(const std::string& run_id) = 0;
 
   /// Retention: deletes finished history older than `request.older_than`, in transactions of
   /// at most `request.batch_rows` rows each, and returns what it deleted. Deleted: runs whose

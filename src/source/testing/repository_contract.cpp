@@ -17,10 +17,11 @@ using std::chrono::seconds;
 
 int prune_contract_anchor();         // prune_contract.cpp
 int staged_parts_contract_anchor();  // staged_parts_contract.cpp
+int inspection_contract_anchor();    // inspection_contract.cpp
 
 int repository_contract_anchor() {
   // Links the retention and staged-part tests wherever the contract is linked.
-  return prune_contract_anchor() + staged_parts_contract_anchor();
+  return prune_contract_anchor() + staged_parts_contract_anchor() + inspection_contract_anchor();
 }
 
 void PrintTo(const ContractBackend& backend, std::ostream* os) {
