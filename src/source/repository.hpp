@@ -331,9 +331,18 @@ class Repository {
   virtual void seed(const SeedPlan& plan, const ProgressFn& progress) = 0;
 };
 
+/// How a command uses the database.
+enum class RepositoryAccess {
+  kReadWrite,
+  /// Reads only (`plan`, `verify`): nothing is created, and an SQLite file is left byte for
+  /// byte as it was (SqliteOptions::read_only).
+  kReadOnly,
+};
+
 /// Opens the backend named by `url` (`sqlite:///abs/path.db` or `postgresql://…`).
 /// Throws Error(kConfig) for an unknown scheme, Error(kDatabase) when it cannot connect.
-std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock);
+std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock,
+                                            RepositoryAccess access = RepositoryAccess::kReadWrite);
 
 struct DatabaseConfig;
 /// `config.url` with `pool_size` and `connect_timeout` (whole seconds) added to the query of a
@@ -341,6 +350,7 @@ struct DatabaseConfig;
 std::string effective_database_url(const DatabaseConfig& config);
 /// Opens effective_database_url(config), applying `pool_size` and `connect_timeout_ms` to
 /// PostgreSQL URLs that do not set them in their query string.
-std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock);
+std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock,
+                                            RepositoryAccess access = RepositoryAccess::kReadWrite);
 
 }  // namespace user_export

@@ -165,10 +165,10 @@ std::string SqliteRepository::path_from_url(const std::string& url) {
 SqliteRepository::SqliteRepository(std::string path, Clock& clock, SqliteOptions options)
     : path_(std::move(path)),
       clock_(clock),
-      pool_(path_, options.max_idle_connections, options.busy_timeout) {
+      pool_(path_, options.max_idle_connections, options.busy_timeout, options.read_only) {
   const auto parent = std::filesystem::path(path_).parent_path();
   std::error_code ec;
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (!parent.empty() && !options.read_only) std::filesystem::create_directories(parent, ec);
   if (ec) {
     throw Error(ErrorCode::kDatabase, "cannot create the directory " + parent.string() +
                                           " for the SQLite database: " + ec.message() +

@@ -49,6 +49,10 @@ struct SqliteOptions {
   std::chrono::milliseconds busy_timeout{10'000};
   /// Idle connections kept for reuse; more are opened while more callers run at once.
   std::size_t max_idle_connections = 8;
+  /// For read-only commands (`plan`, `verify`): the database file must exist, nothing is
+  /// created, and the files are left byte for byte as they were (sqlite::Connection). Writing
+  /// methods then fail.
+  bool read_only = false;
 };
 
 /// Repository on an SQLite database file. Thread-safe: every method may be called concurrently.
