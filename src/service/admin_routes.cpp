@@ -39,7 +39,8 @@ bool same_token(const std::string& given, const std::string& expected) {
 
 /// The methods a path answers, or empty for an unknown path.
 std::vector<std::string> methods_of(const std::string& path) {
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/api/runs") {
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/api/runs" ||
+      path == "/api/plan") {
     return {"GET"};
   }
   if (path == "/api/pause" || path == "/api/resume" || path == "/api/trigger") return {"POST"};
@@ -137,6 +138,11 @@ AdminReply AdminRoutes::act(const AdminRequest& request) const {
       }
     }
     return text_reply(200, runs_json(hooks_.recent_runs(limit)) + "\n", "application/json");
+  }
+  if (path == "/api/plan") {
+    std::optional<std::string> group;
+    if (auto it = request.query.find("group"); it != request.query.end()) group = it->second;
+    return text_reply(200, hooks_.plan(group) + "\n", "application/json");
   }
   if (path == "/api/pause") {
     hooks_.pause();

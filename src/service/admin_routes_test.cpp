@@ -14,6 +14,7 @@ struct Calls {
   int pauses = 0;
   int resumes = 0;
   int triggers = 0;
+  std::vector<std::optional<std::string>> plans;
 };
 
 AdminRoutes routes_with(const std::string& token, Calls& calls) {
@@ -27,6 +28,11 @@ AdminRoutes routes_with(const std::string& token, Calls& calls) {
   hooks.pause = [&calls] { ++calls.pauses; };
   hooks.resume = [&calls] { ++calls.resumes; };
   hooks.trigger = [&calls](std::optional<std::string>) { ++calls.triggers; };
+  hooks.plan = [&calls](std::optional<std::string> group) -> std::string {
+    if (group && *group == "bad") throw Error(ErrorCode::kInvalidInput, "group bad is no UUID");
+    calls.plans.push_back(group);
+    return "[]";
+  };
   return AdminRoutes(token, hooks);
 }
 
@@ -40,6 +46,7 @@ AdminRequest request(std::string method, std::string path,
 }
 
 const std::vector<std::pair<std::string, std::string>> kApi = {{"GET", "/api/runs"},
+                                                               {"GET", "/api/plan"},
                                                                {"POST", "/api/pause"},
                                                                {"POST", "/api/resume"},
                                                                {"POST", "/api/trigger"}};
@@ -109,6 +116,24 @@ TEST(AdminRoutes, RunsLimitMustBeAWholeNumber) {
   auto r = request("GET", "/api/runs", "Bearer secret");
   r.query["limit"] = "5";
   EXPECT_EQ(routes.handle(r).status, 200);
+}
+
+TEST(AdminRoutes, PlanAnswersTheHooksJsonForEveryGroupOrTheOneAsked) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  AdminReply all = routes.handle(request("GET", "/api/plan", "Bearer secret"));
+  EXPECT_EQ(all.status, 200);
+  EXPECT_EQ(all.body, "[]\n");
+  EXPECT_EQ(all.content_type, "application/json");
+  AdminRequest one = request("GET", "/api/plan", "Bearer secret");
+  one.query["group"] = "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41";
+  EXPECT_EQ(routes.handle(one).status, 200);
+  ASSERT_EQ(calls.plans.size(), 2u);
+  EXPECT_FALSE(calls.plans[0]);
+  EXPECT_EQ(calls.plans[1], "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41");
+  one.query["group"] = "bad";
+  EXPECT_EQ(routes.handle(one).status, 400);
+  EXPECT_EQ(routes.handle(request("POST", "/api/plan", "Bearer secret")).status, 405);
 }
 
 }  // namespace
