@@ -51,6 +51,14 @@ int run_replay_command(const CommonOptions& common, const std::string& run_id,
 /// (audited); with `now`, exports their group at once.
 int run_reexport_command(const CommonOptions& common, const std::string& run_id,
                          const std::string& reason, bool now);
+/// `plan`: prints what an export of every active group (or of `group_ids`) would do now, as a
+/// table or as JSON, writing nothing.
+int run_plan_command(const CommonOptions& common, const std::vector<std::string>& group_ids,
+                     bool json);
+/// `verify`: reconciles the finished runs `run_ids` (default: those created since `since`, by
+/// default the last 24 hours), one line per run; 0 when all agree, 1 when one differs.
+int run_verify_command(const CommonOptions& common, const std::vector<std::string>& run_ids,
+                       const std::optional<std::string>& since);
 /// `demo`: a self-contained export on the embedded backends in `dir`.
 int run_demo_command(const std::string& dir, std::int64_t users, int groups);
 

@@ -77,6 +77,24 @@ int main(int argc, char** argv) {
                    "delete finished history older than this many days; default: [retention] days")
       ->check(CLI::Range(1, 36'500));
 
+  auto* plan = app.add_subcommand(
+      "plan", "print what an export would do now (users, messages, bytes), writing nothing");
+  add_config(plan);
+  std::vector<std::string> plan_groups;
+  bool plan_json = false;
+  plan->add_option("--group,-g", plan_groups, "only this group id (repeatable)");
+  plan->add_flag("--json", plan_json, "print a JSON array instead of a table");
+
+  auto* verify = app.add_subcommand(
+      "verify", "check finished runs against the store and the outbox; exit 1 when one differs");
+  add_config(verify);
+  std::vector<std::string> verify_runs;
+  std::optional<std::string> verify_since;
+  verify->add_option("--run,-r", verify_runs, "only this run id (repeatable)");
+  verify->add_option("--since", verify_since,
+                     "runs created at or after this UTC instant, e.g. 2026-11-25T00:00:00Z; "
+                     "default: the last 24 hours");
+
   auto* schedule = app.add_subcommand("schedule", "print the next fire times of the schedule");
   add_config(schedule);
   int schedule_next = 5;
@@ -142,6 +160,8 @@ int main(int argc, char** argv) {
     if (*runs) return run_runs_command(common, runs_options);
     if (*replay) return run_replay_command(common, action_run, action_reason);
     if (*reexport) return run_reexport_command(common, action_run, action_reason, reexport_now);
+    if (*plan) return run_plan_command(common, plan_groups, plan_json);
+    if (*verify) return run_verify_command(common, verify_runs, verify_since);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exit_code_for(e.code());

@@ -10,9 +10,9 @@
 
 namespace user_export {
 
-Runtime::Runtime(const Config& cfg) : config(cfg) {
+Runtime::Runtime(const Config& cfg, RepositoryAccess access) : config(cfg) {
   register_process_meters(metrics, kVersion);
-  repository = open_repository(config.database, clock);
+  repository = open_repository(config.database, clock, access);
 }
 
 Runtime::~Runtime() = default;
@@ -40,6 +40,14 @@ ExportDeps Runtime::export_deps() {
   return ExportDeps{config,   *repository, *store,
                     *staging, metrics,     clock,
                     sleeper,  random,      config.export_.instance_id};
+}
+
+void require_schema(Repository& repository) {
+  if (repository.schema_version() == 0) {
+    throw Error(ErrorCode::kInvalidInput,
+                "the database has no schema yet, so there is nothing to read; run `user-export "
+                "migrate` first");
+  }
 }
 
 }  // namespace user_export

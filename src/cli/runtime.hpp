@@ -19,7 +19,7 @@ namespace user_export {
 class Runtime {
  public:
   /// Opens the database only; the store, sink and staging dir are opened by open_backends().
-  explicit Runtime(const Config& config);
+  explicit Runtime(const Config& config, RepositoryAccess access = RepositoryAccess::kReadWrite);
   ~Runtime();
 
   /// Opens the object store (ensuring its bucket/dir), the message sink and the staging dir,
@@ -39,5 +39,9 @@ class Runtime {
   std::unique_ptr<MessageSink> sink;
   std::unique_ptr<StagingDir> staging;
 };
+
+/// For the read-only commands (`plan`, `verify`), which never migrate: throws
+/// Error(kInvalidInput) saying to run `user-export migrate` when the database has no schema.
+void require_schema(Repository& repository);
 
 }  // namespace user_export

@@ -170,6 +170,9 @@ struct AdminConfig {
 struct ServiceConfig {
   /// `shutdown_timeout_seconds`: how long in-flight groups may finish after SIGTERM/SIGINT.
   std::chrono::seconds shutdown_timeout{30};
+  /// `verify_after_slot`: once a slot's messages are delivered, reconcile its runs as
+  /// `user-export verify` does and count each failure (docs/SERVICE.md).
+  bool verify_after_slot = false;
 
   /// Member-wise equality (used to compare loaded configurations).
   friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;

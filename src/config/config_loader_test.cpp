@@ -162,6 +162,7 @@ consumer_group = "matching"
 addr = "[::1]:9100"
 [service]
 shutdown_timeout_seconds = 12
+verify_after_slot = true
 [retention]
 days = 90
 [log]
@@ -206,6 +207,7 @@ json = true
   EXPECT_EQ(c.schedule.consumer_group, "matching");
   EXPECT_EQ(c.admin.addr, "[::1]:9100");
   EXPECT_EQ(c.service.shutdown_timeout, std::chrono::seconds(12));
+  EXPECT_TRUE(c.service.verify_after_slot);
   EXPECT_EQ(c.retention.days, 90);
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_TRUE(c.log.json);
@@ -394,6 +396,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "must be at least 0, found -1"},
         RangeCase{"service", "shutdown_timeout_seconds = -5\n", 10,
                   "service.shutdown_timeout_seconds", "must be between 0"},
+        RangeCase{"service", "verify_after_slot = \"yes\"\n", 10, "service.verify_after_slot",
+                  "expected a boolean, found a string"},
         RangeCase{"retention", "days = 0\n", 10, "retention.days",
                   "must be between 1 and 36500, found 0; finished history older than"},
         RangeCase{"retention", "days = \"30\"\n", 10, "retention.days", "expected an integer"},

@@ -158,6 +158,7 @@ std::string render_effective_config(const Config& c) {
 
   t.section("[service]");
   t.put("shutdown_timeout_seconds", static_cast<std::int64_t>(c.service.shutdown_timeout.count()));
+  t.put("verify_after_slot", c.service.verify_after_slot);
 
   t.section("[retention]");
   t.put("days", c.retention.days);

@@ -93,6 +93,8 @@ time_zone = "America/New_York"
 missed_slot_grace_seconds = 12
 [admin]
 addr = "0.0.0.0:9999"
+[service]
+verify_after_slot = true
 [retention]
 days = 45
 [log]

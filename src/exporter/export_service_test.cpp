@@ -41,6 +41,9 @@ class FlakyStore final : public ObjectStore {
   }
   void remove(const std::string& key) override { inner_.remove(key); }
   bool exists(const std::string& key) override { return inner_.exists(key); }
+  void read(const std::string& key, const ObjectChunkFn& chunk) override {
+    inner_.read(key, chunk);
+  }
   int abort_unfinished(const std::string& key) override {
     {
       std::lock_guard lock(mu_);

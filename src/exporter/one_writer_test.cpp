@@ -56,6 +56,9 @@ class HookedStore final : public ObjectStore {
   }
   void remove(const std::string& key) override { inner_.remove(key); }
   bool exists(const std::string& key) override { return inner_.exists(key); }
+  void read(const std::string& key, const ObjectChunkFn& chunk) override {
+    inner_.read(key, chunk);
+  }
   int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
   std::string key_prefix() const override { return inner_.key_prefix(); }
   std::function<void(const PutRequest&)> before_put;

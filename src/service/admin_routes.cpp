@@ -60,7 +60,8 @@ std::optional<RunPath> run_path(const std::string& path) {
 
 /// The methods a path answers, or empty for an unknown path.
 std::vector<std::string> methods_of(const std::string& path) {
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/api/runs") {
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/api/runs" ||
+      path == "/api/plan") {
     return {"GET"};
   }
   if (path == "/api/pause" || path == "/api/resume" || path == "/api/trigger") return {"POST"};
@@ -138,6 +139,11 @@ AdminReply AdminRoutes::act(const AdminRequest& request) const {
     return text_reply(200, runs_json(hooks_.recent_runs(limit)).dump() + "\n", "application/json");
   }
   if (auto run = run_path(path)) return act_on_run(run->id, run->action, request);
+  if (path == "/api/plan") {
+    std::optional<std::string> group;
+    if (auto it = request.query.find("group"); it != request.query.end()) group = it->second;
+    return text_reply(200, hooks_.plan(group) + "\n", "application/json");
+  }
   if (path == "/api/pause") {
     hooks_.pause();
     return json_reply(200, {{"paused", true}});

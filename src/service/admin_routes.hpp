@@ -34,6 +34,9 @@ struct AdminHooks {
   std::function<void()> resume;
   /// POST /api/trigger[?group=ID]; throws Error(kInvalidInput) for a malformed or unknown group.
   std::function<void(std::optional<std::string> group)> trigger;
+  /// GET /api/plan[?group=ID]: the JSON array `user-export plan --json` prints, for every
+  /// active group or the one given; throws Error(kInvalidInput) for a malformed or unknown group.
+  std::function<std::string(std::optional<std::string> group)> plan;
 };
 
 /// One request as the routes see it: no HTTP library types.
@@ -54,8 +57,8 @@ struct AdminReply {
 };
 
 /// The admin endpoints: GET /healthz, /readyz, /metrics (open), GET /api/runs,
-/// /api/runs/{id} and POST /api/runs/{id}/replay, /api/runs/{id}/reexport, /api/pause,
-/// /api/resume, /api/trigger (all need `Authorization: Bearer <token>`: 401
+/// /api/runs/{id}, /api/plan and POST /api/runs/{id}/replay, /api/runs/{id}/reexport,
+/// /api/pause, /api/resume, /api/trigger (all need `Authorization: Bearer <token>`: 401
 /// otherwise, 403 for every /api/* when no token is configured). A refused request changes
 /// nothing and reads nothing.
 class AdminRoutes {

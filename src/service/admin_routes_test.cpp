@@ -17,6 +17,7 @@ struct Calls {
   int triggers = 0;
   int details = 0;
   std::vector<std::string> actions;  ///< "id action reason actor" per run action
+  std::vector<std::optional<std::string>> plans;
 };
 
 constexpr const char* kKnownRun = "0b7c3a52-7f7e-4d3c-9a52-4c1e2f0d9a11";
@@ -44,6 +45,11 @@ AdminRoutes routes_with(const std::string& token, Calls& calls) {
     calls.actions.push_back(id + " " + action + " " + reason + " " + actor);
     return std::string("{}");
   };
+  hooks.plan = [&calls](std::optional<std::string> group) -> std::string {
+    if (group && *group == "bad") throw Error(ErrorCode::kInvalidInput, "group bad is no UUID");
+    calls.plans.push_back(group);
+    return "[]";
+  };
   return AdminRoutes(token, hooks);
 }
 
@@ -62,6 +68,7 @@ AdminRequest authorised(std::string method, std::string path) {
 
 const std::string kRunPath = std::string("/api/runs/") + kKnownRun;
 const std::vector<std::pair<std::string, std::string>> kApi = {{"GET", "/api/runs"},
+                                                               {"GET", "/api/plan"},
                                                                {"POST", "/api/pause"},
                                                                {"POST", "/api/resume"},
                                                                {"POST", "/api/trigger"},
@@ -184,6 +191,22 @@ TEST(AdminRoutes, ARunActionNeedsAReasonAndNamesTheCallerForAudit) {
   ASSERT_EQ(calls.actions.size(), 1u);
   EXPECT_EQ(calls.actions[0],
             std::string(kKnownRun) + " reexport consumer lost the file admin-api:10.0.0.7");
+TEST(AdminRoutes, PlanAnswersTheHooksJsonForEveryGroupOrTheOneAsked) {
+  Calls calls;
+  AdminRoutes routes = routes_with("secret", calls);
+  AdminReply all = routes.handle(request("GET", "/api/plan", "Bearer secret"));
+  EXPECT_EQ(all.status, 200);
+  EXPECT_EQ(all.body, "[]\n");
+  EXPECT_EQ(all.content_type, "application/json");
+  AdminRequest one = request("GET", "/api/plan", "Bearer secret");
+  one.query["group"] = "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41";
+  EXPECT_EQ(routes.handle(one).status, 200);
+  ASSERT_EQ(calls.plans.size(), 2u);
+  EXPECT_FALSE(calls.plans[0]);
+  EXPECT_EQ(calls.plans[1], "5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41");
+  one.query["group"] = "bad";
+  EXPECT_EQ(routes.handle(one).status, 400);
+  EXPECT_EQ(routes.handle(request("POST", "/api/plan", "Bearer secret")).status, 405);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "exporter/export_batch.hpp"
 #include "observe/log.hpp"
 #include "operate/run_operator.hpp"
+#include "plan/export_plan.hpp"
 #include "publish/outbox_relay.hpp"
 #include "schedule/worker_pool.hpp"
 #include "service/admin_server.hpp"
@@ -16,12 +17,15 @@
 #include "service/consumer_lag.hpp"
 #include "service/retention.hpp"
 #include "service/scheduler.hpp"
+#include "verify/run_verifier.hpp"
 
 namespace user_export {
 namespace {
 
 /// How often a held slot re-reads the consumer lag.
 constexpr auto kHoldRecheck = std::chrono::seconds(2);
+/// How often verify_after_slot looks whether the slot's messages were delivered.
+constexpr auto kDeliveryRecheck = std::chrono::milliseconds(200);
 
 DomainId domain_of(const Config& config) {
   try {
@@ -167,6 +171,18 @@ int Daemon::run() {
     backpressure.resume();
     scheduler.wake();
   };
+  hooks.plan = [&](std::optional<std::string> group) {
+    std::vector<std::string> ids;
+    if (group) ids.push_back(*group);
+    const auto groups = groups_to_plan(*rt.repository, domain, ids);
+    // The service exports in its next scheduled slot.
+    const SystemTime now = rt.clock.now();
+    const Slot slot = std::chrono::floor<std::chrono::seconds>(cron.next_after(now).value_or(now));
+    ExportPlanner planner(config_, *rt.repository, rt.store->key_prefix());
+    std::vector<GroupPlan> plans;
+    for (const auto& g : groups) plans.push_back(planner.plan(g, slot));
+    return plan_json(plans);
+  };
   hooks.trigger = [&](std::optional<std::string> group) {
     if (group) {
       GroupId id = GroupId::parse(*group);  // Error(kInvalidInput) when malformed
@@ -180,6 +196,38 @@ int Daemon::run() {
     scheduler.trigger(group);
   };
   AdminServer admin(config_.admin.addr, config_.admin.token, hooks);
+
+  // verify_after_slot: once the slot's messages are delivered (or the delivery timeout passed),
+  // the slot's finished runs are reconciled like `user-export verify` does.
+  Counter& verify_failures = rt.metrics.counter(kVerifyFailuresCounter, kVerifyFailuresHelp);
+  RunVerifier verifier(config_, *rt.repository, *rt.store);
+  auto verify_slot = [&](const std::vector<GroupResult>& results) {
+    std::vector<std::string> run_ids;
+    for (const auto& r : results) {
+      if (r.ok && !r.skipped && !r.already_done && !r.run_id.empty()) run_ids.push_back(r.run_id);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + config_.messages.delivery_timeout;
+    std::vector<ExportRun> runs;
+    for (;;) {
+      runs.clear();
+      bool undelivered = false;
+      for (const auto& id : run_ids) {
+        auto run = rt.repository->find_run(id);
+        if (!run) continue;
+        if (run->state == RunState::kCommitted) undelivered = true;
+        if (run->state == RunState::kCommitted || run->state == RunState::kCompleted) {
+          runs.push_back(*run);
+        }
+      }
+      if (!undelivered || stopping_ || std::chrono::steady_clock::now() >= deadline) break;
+      wake_relay();
+      std::this_thread::sleep_for(kDeliveryRecheck);
+    }
+    const auto checks = verify_runs(verifier, runs, &verify_failures);
+    const auto failed =
+        std::count_if(checks.begin(), checks.end(), [](const RunCheck& c) { return !c.ok(); });
+    log::info("slot verified", {{"runs", checks.size()}, {"failed", failed}});
+  };
 
   // Cancels what is still running once the shutdown timeout has passed.
   bool slots_done = false;
@@ -261,6 +309,14 @@ int Daemon::run() {
                                   {"skipped", skipped},
                                   {"rows", rows}});
       wake_relay();
+      if (config_.service.verify_after_slot) {
+        try {
+          verify_slot(results);
+        } catch (const std::exception& e) {
+          log::warn("could not verify the slot's runs; the next slot verifies its own",
+                    {{"slot", format_iso8601(SystemTime{firing.slot})}, {"error", e.what()}});
+        }
+      }
     };
     while (auto firing = scheduler.wait_next()) {
       if (firing->kind != FiringKind::kTrigger) {

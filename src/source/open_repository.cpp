@@ -8,10 +8,13 @@
 
 namespace user_export {
 
-std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock) {
+std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock,
+                                            RepositoryAccess access) {
   const auto starts_with = [&](std::string_view prefix) { return url.rfind(prefix, 0) == 0; };
   if (starts_with("sqlite:")) {
-    return std::make_unique<SqliteRepository>(SqliteRepository::path_from_url(url), clock);
+    SqliteOptions options;
+    options.read_only = access == RepositoryAccess::kReadOnly;
+    return std::make_unique<SqliteRepository>(SqliteRepository::path_from_url(url), clock, options);
   }
   if (starts_with("postgresql://") || starts_with("postgres://")) {
     return make_postgres_repository(url, clock);
@@ -42,8 +45,9 @@ std::string effective_database_url(const DatabaseConfig& config) {
   return url;
 }
 
-std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock) {
-  return open_repository(effective_database_url(config), clock);
+std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock,
+                                            RepositoryAccess access) {
+  return open_repository(effective_database_url(config), clock, access);
 }
 
 }  // namespace user_export

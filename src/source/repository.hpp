@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -146,6 +147,28 @@ struct SeedPlan {
   std::int64_t users = 1000;
   int groups = 2;  ///< alternate COST_BASED, NON_COST_BASED; users spread evenly
   std::uint64_t random_seed = 1;
+};
+
+/// One outbox message of a run with its delivery state, as stored (`runs show`, `verify`).
+struct RunMessage {
+  std::int64_t outbox_id = 0;
+  int seq = 0;  ///< order within the run
+  std::string topic;
+  std::string key;
+  std::string payload;  ///< JSON text
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string state;  ///< `pending`, `published` or `dead_lettered`
+  int attempts = 0;   ///< delivery attempts made so far
+  std::string last_error;
+  SystemTime created_at{};
+  std::optional<SystemTime> published_at;  ///< when it was published or dead-lettered
+};
+
+/// Totals over finished file runs (plan's size estimate).
+struct FileRunTotals {
+  std::int64_t runs = 0;
+  std::int64_t rows = 0;
+  std::int64_t bytes = 0;
 };
 
 /// Called during long operations with (done, total).
@@ -336,6 +359,27 @@ class Repository {
                                     const std::string& reason) = 0;
   /// The actions recorded for a run, oldest first. Kept when prune() deletes the run.
   virtual std::vector<RunAction> run_actions(const std::string& run_id) = 0;
+  /// Read-only inspection (`plan`, `verify`; docs/SERVICE.md). None of these writes.
+  ///
+  /// The group's unfinished (claimed) run, the one claim() would resume, or nullopt.
+  virtual std::optional<ExportRun> unfinished_run(const GroupId& group) = 0;
+  /// How many users a new run of `group` would claim now: unsent users of the group that no
+  /// unfinished run holds (exactly claim()'s condition).
+  virtual std::int64_t claimable_users(const GroupId& group) = 0;
+  /// Streams the users claimable_users() counts, ascending by user id, with `fields` as
+  /// stream_rows() does, without claiming them.
+  virtual void stream_claimable(const GroupId& group, const std::vector<std::string>& fields,
+                                RowHandler& handler) = 0;
+  /// Runs, rows and bytes of the finished (`committed` or `completed`) runs that stored a file
+  /// with at least one row; of `group` only when given, else of every group.
+  virtual FileRunTotals file_run_totals(const std::optional<GroupId>& group) = 0;
+  /// The `committed` and `completed` runs created at or after `since`, oldest first.
+  virtual std::vector<ExportRun> finished_runs_since(SystemTime since) = 0;
+  /// How many of the run's claimed users exist and are marked sent.
+  virtual std::int64_t claimed_users_sent(const std::string& run_id) = 0;
+  /// The run's outbox messages in `seq` order, with their delivery state; empty for an unknown
+  /// run.
+  virtual std::vector<RunMessage> run_messages(const std::string& run_id) = 0;
 
   /// Retention: deletes finished history older than `request.older_than`, in transactions of
   /// at most `request.batch_rows` rows each, and returns what it deleted. Deleted: runs whose
@@ -350,9 +394,18 @@ class Repository {
   virtual void seed(const SeedPlan& plan, const ProgressFn& progress) = 0;
 };
 
+/// How a command uses the database.
+enum class RepositoryAccess {
+  kReadWrite,
+  /// Reads only (`plan`, `verify`): nothing is created, and an SQLite file is left byte for
+  /// byte as it was (SqliteOptions::read_only).
+  kReadOnly,
+};
+
 /// Opens the backend named by `url` (`sqlite:///abs/path.db` or `postgresql://…`).
 /// Throws Error(kConfig) for an unknown scheme, Error(kDatabase) when it cannot connect.
-std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock);
+std::unique_ptr<Repository> open_repository(const std::string& url, Clock& clock,
+                                            RepositoryAccess access = RepositoryAccess::kReadWrite);
 
 struct DatabaseConfig;
 /// `config.url` with `pool_size` and `connect_timeout` (whole seconds) added to the query of a
@@ -360,6 +413,7 @@ struct DatabaseConfig;
 std::string effective_database_url(const DatabaseConfig& config);
 /// Opens effective_database_url(config), applying `pool_size` and `connect_timeout_ms` to
 /// PostgreSQL URLs that do not set them in their query string.
-std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock);
+std::unique_ptr<Repository> open_repository(const DatabaseConfig& config, Clock& clock,
+                                            RepositoryAccess access = RepositoryAccess::kReadWrite);
 
 }  // namespace user_export

@@ -3,10 +3,12 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/clock.hpp"
 #include "domain/ids.hpp"
@@ -90,6 +92,10 @@ class StreamingUpload {
   virtual StoredObject finish(const FinishedFile& file) = 0;
 };
 
+/// Receives the bytes of an object being read, in order, a bounded chunk at a time; the view is
+/// valid only during the call. Throwing stops the read (the exception propagates).
+using ObjectChunkFn = std::function<void(std::string_view chunk)>;
+
 /// The object store (the spec's MinioUploadService). Implementations are thread-safe.
 /// Failures are Error(kStorage), retriable for timeouts, 5xx and 429.
 class ObjectStore {
@@ -107,6 +113,11 @@ class ObjectStore {
   virtual void remove(const std::string& key) = 0;
   /// Whether an object is stored under `key`. Failures are Error(kStorage).
   virtual bool exists(const std::string& key) = 0;
+  /// Reads the object `key` back, streamed: `chunk` receives its bytes in order, a bounded
+  /// chunk at a time, so memory does not grow with the object (`verify` digests and counts
+  /// what the consumer would download). An absent object is a non-retriable Error(kStorage)
+  /// saying so; other failures are Error(kStorage), retriable as for put().
+  virtual void read(const std::string& key, const ObjectChunkFn& chunk) = 0;
   /// Removes the unfinished writes of exactly `key` that the store holds, never the object
   /// itself: S3 aborts every multipart upload of the key (listed with the key as the prefix
   /// and matched exactly, which MinIO answers only for a whole key); the local store removes

@@ -71,6 +71,14 @@ std::string snapshot_stream_copy_sql(const Uuid& run_id, const Uuid& group_id,
          claimable_users_condition(quoted(group_id), quoted(run_id)) + " ORDER BY u.id) TO STDOUT";
 }
 
+std::string claimable_stream_copy_sql(const Uuid& group_id,
+                                      const std::vector<std::string>& fields) {
+  // No run has the nil id, so every unfinished run's claim counts, as for a new claim.
+  return "COPY (" + select_from_users(fields) + " WHERE " +
+         claimable_users_condition(quoted(group_id), "'00000000-0000-0000-0000-000000000000'") +
+         " ORDER BY u.id) TO STDOUT";
+}
+
 std::string batch_snapshot_stream_copy_sql(const std::vector<Uuid>& run_ids,
                                            const std::vector<Uuid>& group_ids,
                                            const std::vector<std::string>& fields) {

@@ -14,6 +14,10 @@ namespace user_export::pg {
 /// one text, so on the same snapshot they select the same users.
 std::string claimable_users_condition(const std::string& group, const std::string& run);
 
+/// The `COPY (SELECT …) TO STDOUT` statement that streams, in id order, the users a new run of
+/// `group_id` would claim now (claimable_users_condition with no run of its own), with `fields`
+/// as for stream_copy_sql. Read-only.
+std::string claimable_stream_copy_sql(const Uuid& group_id, const std::vector<std::string>& fields);
 /// The `COPY (SELECT …) TO STDOUT` statement that streams a run just claimed, inside a
 /// transaction that imported the claim's snapshot: the group's claimable users, read straight
 /// from `users` in id order, the very rows the claim recorded. Ids are embedded (COPY takes no

@@ -1,5 +1,7 @@
 #include "source/sqlite/sqlite_connection.hpp"
 
+#include <filesystem>
+
 #include "source/sqlite/private_files.hpp"
 
 namespace user_export::sqlite {
@@ -131,11 +133,16 @@ std::optional<std::string_view> Statement::view(int index) const {
 
 // ---- Connection ----
 
-Connection::Connection(std::string path, std::chrono::milliseconds busy_timeout)
+Connection::Connection(std::string path, std::chrono::milliseconds busy_timeout, bool read_only)
     : path_(std::move(path)) {
+  std::error_code ec;
+  const bool open_read_only = read_only && std::filesystem::exists(path_ + "-wal", ec);
   // The database holds users' personal data: no one but its owner may read it.
-  make_database_files_private(path_);
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (!read_only) make_database_files_private(path_);
+  const int flags = (open_read_only ? SQLITE_OPEN_READONLY
+                     : read_only    ? SQLITE_OPEN_READWRITE
+                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -152,7 +159,7 @@ Connection::Connection(std::string path, std::chrono::milliseconds busy_timeout)
     // Switching a new file to WAL while another process does the same can fail with
     // SQLITE_BUSY without consulting the busy handler, so that wait is done here.
     const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
-    for (;;) {
+    for (; !open_read_only;) {
       try {
         auto mode = prepare("PRAGMA journal_mode=WAL", "switch to WAL journal mode");
         if (!mode.step() || mode.text(0) != "wal") {
@@ -219,8 +226,11 @@ ConnectionPool::Handle::~Handle() {
 }
 
 ConnectionPool::ConnectionPool(std::string path, std::size_t max_idle,
-                               std::chrono::milliseconds busy_timeout)
-    : path_(std::move(path)), max_idle_(max_idle), busy_timeout_(busy_timeout) {}
+                               std::chrono::milliseconds busy_timeout, bool read_only)
+    : path_(std::move(path)),
+      max_idle_(max_idle),
+      busy_timeout_(busy_timeout),
+      read_only_(read_only) {}
 
 ConnectionPool::Handle ConnectionPool::acquire() {
   {
@@ -231,7 +241,7 @@ ConnectionPool::Handle ConnectionPool::acquire() {
       return Handle(*this, std::move(conn));
     }
   }
-  return Handle(*this, std::make_unique<Connection>(path_, busy_timeout_));
+  return Handle(*this, std::make_unique<Connection>(path_, busy_timeout_, read_only_));
 }
 
 void ConnectionPool::release(std::unique_ptr<Connection> conn) {

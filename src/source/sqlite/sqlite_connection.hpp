@@ -87,8 +87,12 @@ class Statement {
 class Connection {
  public:
   /// Opens (creating if missing) the database file `path`; a locked database is waited for up
-  /// to `busy_timeout` before SQLITE_BUSY.
-  Connection(std::string path, std::chrono::milliseconds busy_timeout);
+  /// to `busy_timeout` before SQLITE_BUSY. `read_only`: for callers that must leave the files
+  /// as they are (`plan`, `verify`): while a WAL file exists the connection is opened read-only,
+  /// because a read-write connection that closes last would checkpoint the WAL into the
+  /// database file; without one a normal connection changes nothing (its empty WAL is removed
+  /// at close), where a read-only one would leave its WAL and shared-memory files behind.
+  Connection(std::string path, std::chrono::milliseconds busy_timeout, bool read_only = false);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -144,8 +148,9 @@ class ConnectionPool {
     std::unique_ptr<Connection> conn_;
   };
 
-  /// A pool for the database file `path`.
-  ConnectionPool(std::string path, std::size_t max_idle, std::chrono::milliseconds busy_timeout);
+  /// A pool for the database file `path`; `read_only` as for Connection.
+  ConnectionPool(std::string path, std::size_t max_idle, std::chrono::milliseconds busy_timeout,
+                 bool read_only = false);
 
   /// An idle connection, or a new one.
   Handle acquire();
@@ -156,6 +161,7 @@ class ConnectionPool {
   std::string path_;
   std::size_t max_idle_;
   std::chrono::milliseconds busy_timeout_;
+  bool read_only_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;
 };

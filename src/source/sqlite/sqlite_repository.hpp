@@ -49,6 +49,10 @@ struct SqliteOptions {
   std::chrono::milliseconds busy_timeout{10'000};
   /// Idle connections kept for reuse; more are opened while more callers run at once.
   std::size_t max_idle_connections = 8;
+  /// For read-only commands (`plan`, `verify`): the database file must exist, nothing is
+  /// created, and the files are left byte for byte as they were (sqlite::Connection). Writing
+  /// methods then fail.
+  bool read_only = false;
 };
 
 /// Repository on an SQLite database file. Thread-safe: every method may be called concurrently.
@@ -104,6 +108,14 @@ class SqliteRepository final : public Repository {
                                        std::size_t limit) override;
   std::optional<ExportRun> find_run(const std::string& run_id) override;
   std::int64_t claimed_users_remaining(const std::string& run_id) override;
+  std::optional<ExportRun> unfinished_run(const GroupId& group) override;
+  std::int64_t claimable_users(const GroupId& group) override;
+  void stream_claimable(const GroupId& group, const std::vector<std::string>& fields,
+                        RowHandler& handler) override;
+  FileRunTotals file_run_totals(const std::optional<GroupId>& group) override;
+  std::vector<ExportRun> finished_runs_since(SystemTime since) override;
+  std::int64_t claimed_users_sent(const std::string& run_id) override;
+  std::vector<RunMessage> run_messages(const std::string& run_id) override;
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
   PruneCounts prune(const PruneRequest& request) override;
 

@@ -5,12 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
@@ -56,6 +58,7 @@ class RawConnection {
     sqlite3_busy_timeout(db_, 10'000);
   }
   ~RawConnection() { sqlite3_close(db_); }
+  sqlite3* handle() const { return db_; }
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
 
@@ -216,6 +219,53 @@ TEST(SqliteRepositoryOpen, AnUncreatableDirectoryIsADatabaseError) {
     EXPECT_EQ(e.code(), ErrorCode::kDatabase);
     EXPECT_NE(std::string(e.what()).find("directory"), std::string::npos) << e.what();
   }
+}
+
+/// The database file's bytes and the names of the files beside it.
+std::pair<std::string, std::vector<std::string>> files_of(const fs::path& db) {
+  std::ifstream in(db, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(db.parent_path())) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return {bytes, names};
+}
+
+TEST(SqliteRepositoryReadOnly, ReadingLeavesTheFilesByteForByteWithOrWithoutAWalLeftBehind) {
+  TempDir dir;
+  FakeClock clock;
+  const fs::path file = dir.path() / "export.db";
+  {
+    SqliteRepository repo(file.string(), clock);
+    repo.migrate();
+  }
+  SqliteOptions read_only;
+  read_only.read_only = true;
+  auto read = [&] {
+    SqliteRepository repo(file.string(), clock, read_only);
+    EXPECT_TRUE(repo.recent_runs(10).empty());
+    EXPECT_EQ(repo.claimable_users(GroupId::parse("a0000002-0000-4000-8000-000000000001")), 0);
+  };
+  const auto clean = files_of(file);
+  read();
+  EXPECT_EQ(files_of(file), clean) << "a checkpointed database changed";
+
+  {  // a writer that ended without checkpointing leaves its WAL behind
+    RawConnection writer(file.string());
+    writer.exec(
+        "INSERT INTO matching_groups (id, domain_id, name, group_type, active, created_at) "
+        "VALUES ('a0000002-0000-4000-8000-000000000009', "
+        "'a0000001-0000-4000-8000-000000000001', 'g', 'COST_BASED', 1, '2025-01-01')");
+    sqlite3_db_config(writer.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  }
+  ASSERT_TRUE(fs::exists(file.string() + "-wal"));
+  const auto with_wal = files_of(file);
+  read();
+  EXPECT_EQ(files_of(file), with_wal) << "the WAL was checkpointed into the database file";
+  EXPECT_THROW(SqliteRepository((dir.path() / "absent.db").string(), clock, read_only), Error);
+  EXPECT_FALSE(fs::exists(dir.path() / "absent.db"));
 }
 
 TEST(SqliteRepositoryLocking, AWriterBlockedBeyondTheBusyTimeoutGetsARetriableError) {

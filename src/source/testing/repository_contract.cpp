@@ -18,10 +18,13 @@ using std::chrono::seconds;
 int prune_contract_anchor();         // prune_contract.cpp
 int staged_parts_contract_anchor();  // staged_parts_contract.cpp
 int run_actions_contract_anchor();   // run_actions_contract.cpp
+int inspection_contract_anchor();    // inspection_contract.cpp
 
 int repository_contract_anchor() {
-  // Links the retention, staged-part and operator-action tests wherever the contract is linked.
-  return prune_contract_anchor() + staged_parts_contract_anchor() + run_actions_contract_anchor();
+  // Links the retention, staged-part, operator-action and inspection tests wherever the
+  // contract is linked.
+  return prune_contract_anchor() + staged_parts_contract_anchor() + run_actions_contract_anchor() +
+         inspection_contract_anchor();
 }
 
 void PrintTo(const ContractBackend& backend, std::ostream* os) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
@@ -17,6 +18,7 @@ namespace {
 
 constexpr std::string_view kFileScheme = "file://";
 constexpr std::string_view kMetadataSuffix = ".meta.json";
+constexpr std::size_t kReadChunk = 1u << 20;
 
 void check_key(const std::string& key) {
   const char* problem = nullptr;
@@ -149,6 +151,39 @@ bool LocalStore::exists(const std::string& key) {
                 "cannot check the object '" + path_for(key).string() + "': " + ec.message(), true);
   }
   return found;
+}
+
+void LocalStore::read(const std::string& key, const ObjectChunkFn& chunk) {
+  const auto path = path_for(key);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(ErrorCode::kStorage,
+                err == ENOENT
+                    ? "object '" + key + "' is not in the store (no file " + path.string() + ")"
+                    : "cannot read object '" + key + "' at " + path.string() + ": " +
+                          std::strerror(err) + "; check the store directory's permissions",
+                false);
+  }
+  std::vector<char> buffer(kReadChunk);
+  try {
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        throw Error(
+            ErrorCode::kStorage,
+            "cannot read object '" + key + "' at " + path.string() + ": " + std::strerror(errno),
+            true);
+      }
+      if (n == 0) break;
+      chunk(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
 }
 
 int LocalStore::abort_unfinished(const std::string& key) {

@@ -34,6 +34,8 @@ class LocalStore final : public ObjectStore {
   void remove(const std::string& key) override;
   /// Whether `<root>/<key>` exists.
   bool exists(const std::string& key) override;
+  /// Streams `<root>/<key>` to `chunk` in blocks of 1 MiB; Error(kStorage) when it is absent.
+  void read(const std::string& key, const ObjectChunkFn& chunk) override;
   /// Removes the temporary files (`.<name>.tmp-*` beside `<root>/<key>`) that a writer of the
   /// key left when it died between creating and renaming them.
   int abort_unfinished(const std::string& key) override;

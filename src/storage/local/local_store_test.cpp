@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -97,6 +98,37 @@ TEST_F(LocalStoreTest, PutCopiesTheBytesAndWritesTheMetadataSidecar) {
   EXPECT_EQ(st.st_mode & 0777, 0640u);
   EXPECT_TRUE(hidden_files(root_).empty());
   EXPECT_TRUE(fs::exists(req.file));  // the caller deletes the staged file, not the store
+}
+
+TEST_F(LocalStoreTest, ReadStreamsTheObjectInBoundedChunksAndRefusesAnAbsentOne) {
+  LocalStore store(root_);
+  store.ensure_ready();
+  const std::string content = random_bytes((3 << 20) + 5, 7);
+  PutRequest req;
+  req.key = "exports/run.csv.gz";
+  req.file = stage("run.csv.gz", content);
+  store.put(req);
+
+  std::string got;
+  std::size_t chunks = 0;
+  std::size_t largest = 0;
+  store.read(req.key, [&](std::string_view chunk) {
+    got.append(chunk);
+    ++chunks;
+    largest = std::max(largest, chunk.size());
+  });
+  EXPECT_EQ(got, content);
+  EXPECT_GE(chunks, 4u);
+  EXPECT_LE(largest, std::size_t{1} << 20);
+
+  try {
+    store.read("exports/absent.csv.gz", [](std::string_view) {});
+    FAIL() << "an absent object was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_FALSE(e.retriable());
+    EXPECT_NE(std::string(e.what()).find("is not in the store"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(LocalStoreTest, PutThroughADescriptorIsConfirmedOrRemovedWhenTheBytesDiffer) {

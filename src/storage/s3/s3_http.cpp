@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -22,7 +23,9 @@ std::once_flag g_curl_init;
 struct Transfer {
   const S3HttpRequest* request = nullptr;
   S3HttpResult* result = nullptr;
-  std::uint64_t position = 0;  ///< bytes of the body handed to libcurl so far
+  std::uint64_t position = 0;       ///< bytes of the body handed to libcurl so far
+  long status = 0;                  ///< the status line of the response being received
+  std::exception_ptr body_error{};  ///< what the request's on_body threw
 };
 
 std::size_t read_body(char* buffer, std::size_t size, std::size_t count, void* user) {
@@ -76,6 +79,16 @@ std::size_t write_body(char* data, std::size_t size, std::size_t count, void* us
   auto* t = static_cast<Transfer*>(user);
   std::string& body = t->result->response.body;
   const std::size_t n = size * count;
+  if (t->request->on_body && t->status >= 200 && t->status < 300) {
+    try {
+      t->request->on_body(std::string_view(data, n));
+    } catch (...) {
+      t->body_error = std::current_exception();
+      return 0;  // stops the transfer (CURLE_WRITE_ERROR)
+    }
+    t->result->body_streamed += n;
+    return n;
+  }
   if (body.size() < kMaxResponseBody)
     body.append(data, std::min(n, kMaxResponseBody - body.size()));
   return n;
@@ -97,6 +110,10 @@ std::size_t write_header(char* data, std::size_t size, std::size_t count, void* 
   auto& headers = t->result->response.headers;
   if (line.substr(0, 5) == "HTTP/") {
     headers.clear();  // a new response (after `100 Continue` or a redirect) starts
+    const auto space = line.find(' ');
+    t->status = space == std::string_view::npos
+                    ? 0
+                    : std::atol(std::string(line.substr(space + 1, 3)).c_str());
     return n;
   }
   const auto colon = line.find(':');
@@ -239,6 +256,7 @@ S3HttpResult S3HttpClient::perform(const S3HttpRequest& request) {
   curl_slist_free_all(headers);
   curl_easy_reset(h);  // drops pointers to this call's buffers; cached connections stay
   release(h);
+  if (transfer.body_error) std::rethrow_exception(transfer.body_error);
   return result;
 }
 

@@ -3,11 +3,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,6 +50,10 @@ struct S3HttpRequest {
   const std::atomic<bool>* cancel = nullptr;
   /// Limit of this whole request; 0 = the client's request_timeout.
   std::chrono::milliseconds timeout{0};
+  /// Optional: receives the body of a 2xx answer as it arrives, instead of `response.body`
+  /// (a GET of an object, read without holding it). An exception it throws stops the transfer
+  /// and is rethrown by perform(). Other answers' bodies (error documents) are kept as usual.
+  std::function<void(std::string_view)> on_body{};
 };
 
 /// What the server answered.
@@ -61,12 +68,13 @@ struct S3HttpResponse {
 
 /// The outcome of perform(): either a response or a transport failure.
 struct S3HttpResult {
-  int curl_code = 0;              ///< CURLE_OK (0) when `response` is valid
-  std::string curl_message;       ///< libcurl's error text for a failure
-  bool body_read_failed = false;  ///< the file body could not be read (short file, I/O error)
-  std::string body_read_error;    ///< why, when body_read_failed
-  bool cancelled = false;         ///< the request's cancel flag stopped the transfer
-  S3HttpResponse response;        ///< valid when curl_code == 0
+  int curl_code = 0;                ///< CURLE_OK (0) when `response` is valid
+  std::string curl_message;         ///< libcurl's error text for a failure
+  bool body_read_failed = false;    ///< the file body could not be read (short file, I/O error)
+  std::string body_read_error;      ///< why, when body_read_failed
+  bool cancelled = false;           ///< the request's cancel flag stopped the transfer
+  std::uint64_t body_streamed = 0;  ///< bytes handed to the request's on_body
+  S3HttpResponse response;          ///< valid when curl_code == 0
 };
 
 /// Sends SigV4-signed requests with libcurl (its built-in CURLOPT_AWS_SIGV4). Works around the

@@ -101,6 +101,11 @@ class S3Store final : public ObjectStore {
   /// HEAD of the object: true for 200, false for 404.
   bool exists(const std::string& key) override;
 
+  /// GET of the object, its body handed to `chunk` as it arrives (never held whole). Retried
+  /// like any request while nothing was handed on yet; 404 is a non-retriable Error(kStorage)
+  /// saying the object is absent. Never creates the bucket.
+  void read(const std::string& key, const ObjectChunkFn& chunk) override;
+
   /// Lists the multipart uploads of `key` (ListMultipartUploads with `prefix` = the whole key;
   /// uploads of longer keys that share it are left alone) and aborts each. A server that cannot
   /// list uploads (405/501) counts as none.

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <thread>
 
+#include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
 #include "format/gzip_file_sink.hpp"
@@ -162,6 +163,36 @@ TEST_F(S3StoreIntegrationTest, SinglePutReadsBackWithSameSha256ContentTypeAndMet
   EXPECT_EQ(metric("users_export_s3_upload_bytes_total"), static_cast<double>(kMiB + 7));
   EXPECT_EQ(metric("users_export_s3_retries_total"), 0);
   EXPECT_TRUE(clock_.sleeps().empty());
+}
+
+TEST_F(S3StoreIntegrationTest, ReadStreamsTheObjectBackAndRefusesAnAbsentOne) {
+  auto store = make_store(config_for(peer_));
+  const auto file = staged("read.csv.gz", 3 * kMiB + 11, 3);
+  const std::string sha = testing::sha256_of_file(file);
+  const std::string key = "exports/read/run-3.csv.gz";
+  store->put(request_for(key, file, "application/gzip", {{"sha256", sha}}));
+
+  Digest digest(Digest::Kind::kSha256);
+  std::uint64_t bytes = 0;
+  std::size_t chunks = 0;
+  store->read(key, [&](std::string_view chunk) {
+    digest.update(chunk);
+    bytes += chunk.size();
+    ++chunks;
+  });
+  EXPECT_EQ(bytes, 3 * kMiB + 11);
+  EXPECT_EQ(to_hex(digest.finish()), sha);
+  EXPECT_GT(chunks, 1u) << "the body was handed on in one piece";
+
+  try {
+    store->read("exports/read/absent.csv.gz", [](std::string_view) {});
+    FAIL() << "an absent object was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorage);
+    EXPECT_FALSE(e.retriable());
+    EXPECT_TRUE(contains(e.what(), "is not in bucket")) << e.what();
+  }
+  EXPECT_TRUE(clock_.sleeps().empty()) << "a 404 was retried";
 }
 
 TEST_F(S3StoreIntegrationTest, MultipartUploadOfFourPartsReadsBackWithSameSha256) {

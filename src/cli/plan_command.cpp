@@ -1,0 +1,40 @@
+// `user-export plan`: what an export would do now, without writing anything (docs/SERVICE.md).
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/logging.hpp"
+#include "cli/runtime.hpp"
+#include "common/error.hpp"
+#include "config/config_loader.hpp"
+#include "config/environment.hpp"
+#include "plan/export_plan.hpp"
+
+namespace user_export {
+
+int run_plan_command(const CommonOptions& common, const std::vector<std::string>& group_ids,
+                     bool json) {
+  Environment env = Environment::from_process();
+  Config config = load_config(config_path_from(common.config, env), env);
+  init_logging(config.log.level, config.log.json);
+  const DomainId domain = DomainId::parse(config.export_.domain_id);
+  Runtime runtime(config, RepositoryAccess::kReadOnly);  // the database only: no store check, sink,
+                                                         // staging dir or sweep
+  require_schema(*runtime.repository);                   // never migrates: plan writes nothing
+  // Opening a store sends nothing and creates nothing; only its key prefix is read.
+  const std::string prefix = open_object_store(config.store)->key_prefix();
+  const auto groups = groups_to_plan(*runtime.repository, domain, group_ids);
+  // A one-shot export's slot is the current second.
+  const Slot slot = std::chrono::floor<std::chrono::seconds>(runtime.clock.now());
+  ExportPlanner planner(config, *runtime.repository, prefix);
+  std::vector<GroupPlan> plans;
+  plans.reserve(groups.size());
+  for (const auto& group : groups) plans.push_back(planner.plan(group, slot));
+  if (json) {
+    std::cout << plan_json(plans) << "\n";
+  } else {
+    print_plan_table(std::cout, plans);
+  }
+  return kExitOk;
+}
+
+}  // namespace user_export
