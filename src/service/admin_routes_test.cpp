@@ -191,6 +191,8 @@ TEST(AdminRoutes, ARunActionNeedsAReasonAndNamesTheCallerForAudit) {
   ASSERT_EQ(calls.actions.size(), 1u);
   EXPECT_EQ(calls.actions[0],
             std::string(kKnownRun) + " reexport consumer lost the file admin-api:10.0.0.7");
+}
+
 TEST(AdminRoutes, PlanAnswersTheHooksJsonForEveryGroupOrTheOneAsked) {
   Calls calls;
   AdminRoutes routes = routes_with("secret", calls);
