@@ -67,14 +67,11 @@ AdminRequest authorised(std::string method, std::string path) {
 }
 
 const std::string kRunPath = std::string("/api/runs/") + kKnownRun;
-const std::vector<std::pair<std::string, std::string>> kApi = {{"GET", "/api/runs"},
-                                                               {"GET", "/api/plan"},
-                                                               {"POST", "/api/pause"},
-                                                               {"POST", "/api/resume"},
-                                                               {"POST", "/api/trigger"},
-                                                               {"GET", kRunPath},
-                                                               {"POST", kRunPath + "/replay"},
-                                                               {"POST", kRunPath + "/reexport"}};
+const std::vector<std::pair<std::string, std::string>> kApi = {
+    {"GET", "/api/runs"},           {"GET", "/api/plan"},
+    {"POST", "/api/pause"},         {"POST", "/api/resume"},
+    {"POST", "/api/trigger"},       {"GET", kRunPath},
+    {"POST", kRunPath + "/replay"}, {"POST", kRunPath + "/reexport"}};
 
 TEST(AdminRoutes, EveryApiEndpointNeedsTheTokenAndIsRefusedOnItsHeaders) {
   Calls calls;

@@ -64,8 +64,7 @@ class AdminServerTest : public ::testing::Test {
 TEST_F(AdminServerTest, ARunActionCarriesTheReasonAndTheCallersAddress) {
   start("secret");
   const std::string path = "/api/runs/0B7C3A52-7F7E-4D3C-9A52-4C1E2F0D9A11/replay";
-  auto r = client_->Post(path + "?reason=consumer%20lost%20it", bearer("secret"), "",
-                         "text/plain");
+  auto r = client_->Post(path + "?reason=consumer%20lost%20it", bearer("secret"), "", "text/plain");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   r = client_->Post(path, bearer("secret"), "", "text/plain");
