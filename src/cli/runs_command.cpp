@@ -65,9 +65,9 @@ int run_run_show_command(const CommonOptions& common, const std::string& run_id)
   Config config = load(common);
   Runtime runtime(config);
   runtime.repository->migrate();
-  auto run = runtime.repository->find_run(id);
-  if (!run) throw_unknown_run(id);
-  std::cout << run_detail_json(*run, runtime.repository->run_actions(id)).dump(2) << "\n";
+  auto detail = RunOperator(*runtime.repository).detail(id);
+  if (!detail) throw_unknown_run(id);
+  std::cout << detail->dump(2) << "\n";
   return kExitOk;
 }
 

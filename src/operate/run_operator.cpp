@@ -29,7 +29,7 @@ std::optional<nlohmann::json> RunOperator::detail(const std::string& run_id) {
   const std::string id = canonical_run_id(run_id);
   auto run = repository_.find_run(id);
   if (!run) return std::nullopt;
-  return run_detail_json(*run, repository_.run_actions(id));
+  return run_detail_json(*run, repository_.run_actions(id), repository_.run_messages(id));
 }
 
 std::optional<nlohmann::json> RunOperator::act(const std::string& run_id, const std::string& action,

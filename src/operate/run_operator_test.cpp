@@ -72,6 +72,12 @@ TEST_F(RunOperatorTest, AnActionIsAnsweredAndShowsInTheRunsDetail) {
   ASSERT_TRUE(detail);
   ASSERT_EQ((*detail)["actions"].size(), 2u);
   EXPECT_EQ((*detail)["actions"][1]["reason"], "redo the file");
+  const auto& messages = (*detail)["messages"];
+  ASSERT_EQ(messages.size(), 2u);  // the original and its replayed copy, both still pending
+  EXPECT_EQ(messages[0]["state"], "pending");
+  EXPECT_FALSE(messages[0]["headers"].contains("replay"));
+  EXPECT_EQ(messages[1]["headers"]["replay"], "lost downstream");
+  EXPECT_EQ(messages[1]["state"], "pending");
 }
 
 TEST(CliActor, NamesTheUserAndTheHost) {

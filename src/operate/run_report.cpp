@@ -40,10 +40,34 @@ nlohmann::json action_json(const RunAction& a) {
           {"at", format_iso8601_ms(a.at)}};
 }
 
-nlohmann::json run_detail_json(const ExportRun& run, const std::vector<RunAction>& actions) {
+nlohmann::json message_json(const RunMessage& m) {
+  nlohmann::json headers = nlohmann::json::object();
+  for (const auto& [name, value] : m.headers) headers[name] = value;
+  // The payload is stored as the JSON text that was (or will be) sent; shown parsed so the
+  // answer stays one JSON document, or as the raw text should it ever not parse.
+  nlohmann::json payload = nlohmann::json::parse(m.payload, nullptr, false);
+  if (payload.is_discarded()) payload = m.payload;
+  return {{"outboxId", m.outbox_id},
+          {"seq", m.seq},
+          {"topic", m.topic},
+          {"key", m.key},
+          {"state", m.state},
+          {"attempts", m.attempts},
+          {"lastError", m.last_error},
+          {"createdAt", format_iso8601_ms(m.created_at)},
+          {"publishedAt", m.published_at ? nlohmann::json(format_iso8601_ms(*m.published_at))
+                                         : nlohmann::json(nullptr)},
+          {"headers", std::move(headers)},
+          {"payload", std::move(payload)}};
+}
+
+nlohmann::json run_detail_json(const ExportRun& run, const std::vector<RunAction>& actions,
+                               const std::vector<RunMessage>& messages) {
   nlohmann::json out = run_json(run);
   out["actions"] = nlohmann::json::array();
   for (const auto& a : actions) out["actions"].push_back(action_json(a));
+  out["messages"] = nlohmann::json::array();
+  for (const auto& m : messages) out["messages"].push_back(message_json(m));
   return out;
 }
 

@@ -51,7 +51,9 @@ TEST(RunReport, TheDetailListsTheRecordedActionsOldestFirst) {
                      "corrupt",
                      42,
                      SystemTime{std::chrono::seconds{1'767'225'800}}};
-  const auto j = run_detail_json(sample_run(), {replay, reexport});
+  const auto j = run_detail_json(sample_run(), {replay, reexport}, {});
+  EXPECT_TRUE(j["messages"].is_array());
+  EXPECT_TRUE(j["messages"].empty());
   ASSERT_EQ(j["actions"].size(), 2u);
   EXPECT_EQ(j["actions"][0]["action"], "replay");
   EXPECT_EQ(j["actions"][0]["reason"], "lost");
@@ -59,6 +61,41 @@ TEST(RunReport, TheDetailListsTheRecordedActionsOldestFirst) {
   EXPECT_EQ(j["actions"][1]["actor"], "admin-api:10.0.0.7");
   EXPECT_EQ(j["actions"][1]["count"], 42);
   EXPECT_EQ(j["actions"][1]["at"], "2026-01-01T00:03:20.000Z");
+}
+
+TEST(RunReport, AMessageShowsItsDeliveryStateHeadersAndPayload) {
+  RunMessage pending;
+  pending.outbox_id = 7;
+  pending.seq = 1;
+  pending.topic = "user-export-events";
+  pending.key = "8f14e45f-ceea-467f-a8b4-2b4f8f0f8a61";
+  pending.payload = R"({"fileUrl":"s3://b/k","numberOfUsers":42})";
+  pending.headers = {{"runId", "r"}, {"replay", "consumer lost it"}};
+  pending.state = "pending";
+  pending.attempts = 3;
+  pending.last_error = "broker down";
+  pending.created_at = SystemTime{std::chrono::seconds{1'767'225'600}};
+  RunMessage published = pending;
+  published.outbox_id = 8;
+  published.state = "published";
+  published.payload = "not json";
+  published.published_at = SystemTime{std::chrono::seconds{1'767'225'660}};
+
+  const auto j = run_detail_json(sample_run(), {}, {pending, published});
+  ASSERT_EQ(j["messages"].size(), 2u);
+  const auto& m = j["messages"][0];
+  EXPECT_EQ(m["outboxId"], 7);
+  EXPECT_EQ(m["seq"], 1);
+  EXPECT_EQ(m["topic"], "user-export-events");
+  EXPECT_EQ(m["state"], "pending");
+  EXPECT_EQ(m["attempts"], 3);
+  EXPECT_EQ(m["lastError"], "broker down");
+  EXPECT_TRUE(m["publishedAt"].is_null());
+  EXPECT_EQ(m["headers"]["replay"], "consumer lost it");
+  EXPECT_EQ(m["payload"]["numberOfUsers"], 42);
+  EXPECT_EQ(j["messages"][1]["state"], "published");
+  EXPECT_EQ(j["messages"][1]["publishedAt"], "2026-01-01T00:01:00.000Z");
+  EXPECT_EQ(j["messages"][1]["payload"], "not json");  // shown as text, never dropped
 }
 
 TEST(RunReport, TheTableHasAHeaderAndOneLinePerRun) {

@@ -115,6 +115,9 @@ enum class RunActionKind {
 };
 /// `replay`, `reexport`.
 const char* to_string(RunActionKind kind);
+/// The header a replayed copy of a message carries, valued with the operator's reason; the
+/// original message has none.
+inline constexpr const char* kReplayHeader = "replay";
 
 /// An operator's action on a run, as recorded for audit.
 struct RunAction {

@@ -35,8 +35,10 @@ std::string describe(const RunCheck& check);
 /// "verify"). Only reads: the object is read back streamed (never held whole), the rows and
 /// messages with the Repository's read-only methods.
 ///
-/// For every run: its claimed users are marked sent (unless `export.mark_sent` is false), and
-/// every message of the run was delivered (a pending or dead-lettered message is a difference).
+/// For every run: its claimed users are marked sent (unless `export.mark_sent` is false, or an
+/// operator re-exported the run), and every message of the run, replayed copies included, was
+/// delivered (a pending or dead-lettered message is a difference). The content checks below
+/// read the original messages; a replayed copy repeats one.
 /// A file run (it has an object key): the object exists, its size and SHA-256 equal the run's
 /// and its message's, the message names the run's key and row count, and the CSV's data rows
 /// (header excluded when `csv.header`) equal the users claimed. An id-list run: its messages

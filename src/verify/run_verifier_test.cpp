@@ -155,5 +155,41 @@ TEST_F(RunVerifierTest, AnUnmarkedUserOrAnIdMissingFromTheMessagesIsNamed) {
   EXPECT_TRUE(contains(extra, "the messages carry 100 ids, the run claimed 101 users")) << extra;
 }
 
+TEST_F(RunVerifierTest, AReplayedRunAgreesOnceTheCopiesAreDeliveredAndWaitsUntilThen) {
+  deliver_all();
+  const std::size_t parts = repo_->run_messages(id_list_run_).size();
+  for (const auto& run_id : {file_run_, id_list_run_}) {
+    ASSERT_GT(repo_->replay_run(run_id, "cli:ops@host", "consumer lost it"), 0);
+  }
+  ASSERT_EQ(repo_->run_messages(id_list_run_).size(), 2 * parts);
+  // The copies are in the outbox but not yet sent: that is a delivery difference, only that.
+  for (const auto& run_id : {file_run_, id_list_run_}) {
+    const RunCheck pending = check(run_id);
+    ASSERT_FALSE(pending.ok());
+    for (const auto& d : pending.differences) {
+      EXPECT_TRUE(contains(d, "still pending, not delivered")) << describe(pending);
+    }
+  }
+  deliver_all();
+  // Delivered twice is what a replay means: the parts and ids are checked once, not doubled.
+  for (const auto& run_id : {file_run_, id_list_run_}) {
+    const RunCheck replayed = check(run_id);
+    EXPECT_TRUE(replayed.ok()) << describe(replayed);
+  }
+}
+
+TEST_F(RunVerifierTest, AReExportedRunsUnmarkedUsersAreNotADifference) {
+  deliver_all();
+  ASSERT_EQ(repo_->reexport_run(file_run_, "cli:ops@host", "file was corrupt"), 100);
+  const RunCheck reexported = check(file_run_);
+  EXPECT_TRUE(reexported.ok()) << describe(reexported);
+  // Without the recorded action the same unmarked users are a difference.
+  exec(
+      "UPDATE users SET sent_to_matching_service = 0 WHERE id = (SELECT min(user_id) FROM "
+      "export_run_items WHERE run_id = '" +
+      id_list_run_ + "')");
+  EXPECT_FALSE(check(id_list_run_).ok());
+}
+
 }  // namespace
 }  // namespace user_export

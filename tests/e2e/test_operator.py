@@ -90,7 +90,17 @@ class OperatorCommandsTest(unittest.TestCase):
                        "consumer lost the file").stdout
         self.assertIn("queued 1 message(s)", out)
         self.assertEqual(self.runs(b, "--group", first)[0]["state"], "committed")
+        shown = self.show(b, run["runId"])["messages"]
+        self.assertEqual([(m["seq"], m["state"]) for m in shown],
+                         [(shown[0]["seq"], "published"), (shown[1]["seq"], "pending")])
+        self.assertGreater(shown[1]["seq"], shown[0]["seq"])
+        self.assertEqual(shown[1]["headers"]["replay"], "consumer lost the file")
+        self.assertIsNone(shown[1]["publishedAt"])
+        self.assertEqual(shown[1]["payload"], shown[0]["payload"])
         self.cli(b, "relay")
+        shown = self.show(b, run["runId"])["messages"]
+        self.assertEqual([m["state"] for m in shown], ["published", "published"])
+        self.assertIsNotNone(shown[1]["publishedAt"])
         again = [e for e in b.read_envelopes() if e["headers"]["runId"] == run["runId"]]
         self.assertEqual(len(again), 2)
         self.assertEqual(again[1]["value"], original[0]["value"])
@@ -135,6 +145,13 @@ class OperatorCommandsTest(unittest.TestCase):
         self.assertEqual(len(self.runs(b, "--group", first)), 3)
         self.assertEqual(b.count("SELECT count(*) FROM users WHERE NOT sent_to_matching_service"),
                          0)
+
+        # verify agrees with all of it: the replayed run (its copy delivered) and the
+        # re-exported runs (their users unsent on purpose) are no differences.
+        verified = self.cli(b, "verify", "--since", "2000-01-01T00:00:00Z")
+        self.assertNotIn("FAIL", verified.stdout)
+        self.assertIn(f"OK run {run['runId']}", verified.stdout)
+        self.assertIn(f"OK run {newest['runId']}", verified.stdout)
 
         # Bad input: one sentence, exit 2, nothing changed.
         harness.export(b.config())  # nobody new: empty runs

@@ -52,7 +52,7 @@ std::int64_t PostgresRepository::replay_run(const std::string& run_id_text,
   for (int i = 0; i < originals.rows(); ++i) {
     const std::int64_t id = originals.int64(i, 0);
     auto headers = headers_from_json(originals.view(i, 4), id);
-    headers.emplace_back("replay", reason);
+    headers.emplace_back(kReplayHeader, reason);
     conn->exec(
         "INSERT INTO export_outbox (run_id, seq, topic, message_key, payload, headers, state, "
         "attempts, next_attempt_at, created_at, replay_of) "

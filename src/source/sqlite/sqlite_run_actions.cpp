@@ -64,7 +64,7 @@ std::int64_t SqliteRepository::replay_run(const std::string& run_id_text, const 
     while (originals.step()) {
       const std::int64_t id = originals.int64(0);
       auto headers = headers_from_json(originals.text(4), id);
-      headers.emplace_back("replay", reason);
+      headers.emplace_back(kReplayHeader, reason);
       auto insert = c.prepare(
           "INSERT INTO export_outbox (run_id, seq, topic, message_key, payload, headers, state, "
           "attempts, next_attempt_at, created_at, replay_of) "
