@@ -2,7 +2,8 @@
 cluster: two instances export each group once per slot, a killed instance's run is taken over
 once its lease expired, SIGTERM mid-run then a restart loses and duplicates nothing, SIGTERM
 during a stalled S3 upload cancels it promptly, the consumer-lag back-pressure holds slots until
-the downstream group commits, and the admin HTTP API (tokens, pause/resume/trigger, /metrics)."""
+the downstream group commits, the admin HTTP API (tokens, pause/resume/trigger, /metrics), and
+verify_after_slot counting a run whose message was never delivered."""
 import json
 import os
 import re
@@ -124,6 +125,7 @@ class ServiceTest(unittest.TestCase):
         self.shutdown_timeout = 5
         self.s3_extra = ""        # more [store.s3] keys
         self.schedule_extra = ""  # more [schedule] keys
+        self.service_extra = ""   # more [service] keys
 
     def tearDown(self):
         for i in self.instances:
@@ -171,13 +173,14 @@ sweep_interval_seconds = 2
 {self.schedule_extra}
 [service]
 shutdown_timeout_seconds = {self.shutdown_timeout}
+{self.service_extra}
 """)
         return path
 
-    def seed(self, users, groups):
+    def seed(self, users, groups, seed=1):
         harness.run(["seed", "--config",
                      str(self.config_for("seed")), "--users", str(users), "--groups",
-                     str(groups)], env=self.env)
+                     str(groups), "--seed", str(seed)], env=self.env)
 
     def start(self, name, env=None):
         instance = Instance(self, name, env)
@@ -374,6 +377,31 @@ shutdown_timeout_seconds = {self.shutdown_timeout}
         self.assertEqual(a.metric("users_export_scheduler_paused"), 0)
         wait_until("slots to run again after resume", lambda: self.count(
             "SELECT count(*) FROM export_runs") >= paused_at + 3)
+        self.assertEqual(a.stop(), 0, a.text())
+
+    def test_verify_after_slot_counts_a_run_whose_message_was_not_delivered(self):
+        self.service_extra = "verify_after_slot = true\n"
+        self.seed(300, 2)
+        a = self.start("instance-a")
+        a.wait_ready()
+        wait_until("every user exported", self.all_done)
+        wait_until("a verified slot with runs", lambda: re.search(
+            r'slot verified.*\bruns"?[=:]\s*[1-9]', a.text()) is not None)
+        self.assertEqual(a.metric("users_export_verify_failures_total"), 0, a.text())
+        self.assertNotIn("run failed verification", a.text())
+
+        # The broker goes away: the next slot's new runs commit, their messages stay pending,
+        # and once the delivery timeout passed verification names them and counts them.
+        self.cluster.command("all_down")
+        self.seed(100, 1, seed=2)
+        wait_until("a verify failure counted",
+                   lambda: (a.metric("users_export_verify_failures_total") or 0) >= 1)
+        text = a.text()
+        self.assertIn("run failed verification", text)
+        self.assertIn("still pending, not delivered", text)
+        failed = self.sql("SELECT run_id FROM export_runs WHERE state = 'committed'")
+        self.assertTrue(any(run_id in text for (run_id,) in failed), text)
+        self.cluster.command("all_up")
         self.assertEqual(a.stop(), 0, a.text())
 
 
