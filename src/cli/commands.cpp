@@ -9,14 +9,14 @@
 
 #include "cli/export_job.hpp"
 #include "cli/graceful_stop.hpp"
-#include "cli/logging.hpp"
-#include "cli/runtime.hpp"
 #include "cli/signal_watcher.hpp"
 #include "cli/terminal.hpp"
 #include "common/error.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
 #include "observe/log.hpp"
+#include "observe/logging.hpp"
+#include "runtime/runtime.hpp"
 
 namespace user_export {
 namespace {

@@ -7,11 +7,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/export_job.hpp"
-#include "cli/logging.hpp"
 #include "cli/terminal.hpp"
 #include "common/error.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
+#include "observe/logging.hpp"
 
 namespace user_export {
 namespace {

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "cli/graceful_stop.hpp"
-#include "cli/runtime.hpp"
 #include "exporter/export_service.hpp"
 #include "publish/outbox_relay.hpp"
+#include "runtime/runtime.hpp"
 
 namespace user_export {
 

@@ -2,12 +2,12 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/logging.hpp"
-#include "cli/runtime.hpp"
 #include "common/error.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
+#include "observe/logging.hpp"
 #include "plan/export_plan.hpp"
+#include "runtime/runtime.hpp"
 
 namespace user_export {
 

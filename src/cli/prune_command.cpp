@@ -2,11 +2,11 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/logging.hpp"
-#include "cli/runtime.hpp"
 #include "common/error.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
+#include "observe/logging.hpp"
+#include "runtime/runtime.hpp"
 #include "service/retention.hpp"
 
 namespace user_export {

@@ -2,11 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
-#include "cli/logging.hpp"
 #include "cli/signal_watcher.hpp"
 #include "common/error.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
+#include "observe/log.hpp"
+#include "observe/logging.hpp"
 #include "service/daemon.hpp"
 
 namespace user_export {

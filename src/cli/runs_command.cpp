@@ -3,14 +3,14 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/logging.hpp"
-#include "cli/runtime.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
+#include "observe/logging.hpp"
 #include "operate/run_operator.hpp"
 #include "operate/run_report.hpp"
+#include "runtime/runtime.hpp"
 
 namespace user_export {
 namespace {

@@ -3,13 +3,13 @@
 #include <set>
 
 #include "cli/commands.hpp"
-#include "cli/logging.hpp"
-#include "cli/runtime.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "config/config_loader.hpp"
 #include "config/environment.hpp"
+#include "observe/logging.hpp"
+#include "runtime/runtime.hpp"
 #include "verify/run_verifier.hpp"
 
 namespace user_export {

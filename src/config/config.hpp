@@ -1,5 +1,9 @@
 #pragma once
 
+// The configuration of the exporter and the service, one struct per TOML table: what
+// config_loader.hpp reads from the file and the environment and checks, and what
+// config_render.hpp prints back (secrets masked). config/example.toml documents every key.
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

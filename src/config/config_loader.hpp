@@ -12,9 +12,9 @@
 namespace user_export {
 
 /// Reads the TOML configuration `file`, applies the environment variables of `env` on top
-/// (DESIGN.md's list; an empty variable counts as unset), fills in the computed defaults and
-/// checks the result. Throws Error(kConfig) when the file cannot be read or the configuration
-/// is invalid; the message lists every problem found, one per line, each as
+/// (the README's "Configuration" table; an empty variable counts as unset), fills in the computed
+/// defaults and checks the result. Throws Error(kConfig) when the file cannot be read or the
+/// configuration is invalid; the message lists every problem found, one per line, each as
 /// "<file>:<line>: <key>: <problem>; <what to do>".
 Config load_config(const std::filesystem::path& file, const Environment& env);
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <thread>
 
-#include "cli/runtime.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "exporter/export_batch.hpp"
@@ -11,6 +10,7 @@
 #include "operate/run_operator.hpp"
 #include "plan/export_plan.hpp"
 #include "publish/outbox_relay.hpp"
+#include "runtime/runtime.hpp"
 #include "schedule/worker_pool.hpp"
 #include "service/admin_server.hpp"
 #include "service/backpressure.hpp"

@@ -1,4 +1,4 @@
-#include "cli/runtime.hpp"
+#include "runtime/runtime.hpp"
 
 #include <unistd.h>
 
