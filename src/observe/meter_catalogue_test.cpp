@@ -198,5 +198,29 @@ TEST(MeterCatalogue, AgreesWithTheMetricsDocumentation) {
   }
 }
 
+TEST(MeterCatalogue, IsTheOnlyProductionSourceThatSpellsAMetricName) {
+  const fs::path src = fs::path(UE_SOURCE_DIR) / "src";
+  std::vector<std::string> spelled;
+  for (const auto& entry : fs::recursive_directory_iterator(src)) {
+    const fs::path& path = entry.path();
+    const std::string file = path.filename().string();
+    if (!entry.is_regular_file() || ends_with(file, "_test.cpp") || file == "meter_catalogue.hpp" ||
+        (path.extension() != ".cpp" && path.extension() != ".hpp")) {
+      continue;
+    }
+    const std::string text = read_file(path);
+    for (const MeterSpec* spec : meters::kAll) {
+      if (text.find('"' + std::string(spec->name) + '"') != std::string::npos) {
+        spelled.push_back(fs::relative(path, src).string() + ": " + spec->name);
+      }
+    }
+    if (text.find("\"users_export_") != std::string::npos) {
+      spelled.push_back(fs::relative(path, src).string() + ": \"users_export_");
+    }
+  }
+  EXPECT_TRUE(spelled.empty()) << "use the meters:: constant instead: "
+                               << ::testing::PrintToString(spelled);
+}
+
 }  // namespace
 }  // namespace user_export

@@ -8,6 +8,7 @@
 #include "common/time_format.hpp"
 #include "exporter/export_batch.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 #include "operate/run_operator.hpp"
 #include "plan/export_plan.hpp"
 #include "publish/outbox_relay.hpp"
@@ -92,9 +93,7 @@ int Daemon::run() {
   WorkerPool pool(static_cast<std::size_t>(config_.export_.max_parallel_groups),
                   static_cast<std::size_t>(config_.export_.queue_capacity));
   auto slots_total = [&](FiringKind kind) -> Counter& {
-    return rt.metrics.counter("users_export_scheduler_slots_total",
-                              "Slots run by the scheduler, by why they ran",
-                              {{"kind", to_string(kind)}});
+    return rt.metrics.counter(meters::kSchedulerSlots, {{"kind", to_string(kind)}});
   };
 
   // The relay: a pass whenever woken (after a slot) or every second, until the final pass.
@@ -199,7 +198,7 @@ int Daemon::run() {
 
   // verify_after_slot: once the slot's messages are delivered (or the delivery timeout passed),
   // the slot's finished runs are reconciled like `user-export verify` does.
-  Counter& verify_failures = rt.metrics.counter(kVerifyFailuresCounter, kVerifyFailuresHelp);
+  Counter& verify_failures = rt.metrics.counter(meters::kVerifyFailures);
   RunVerifier verifier(config_, *rt.repository, *rt.store);
   auto verify_slot = [&](const std::vector<GroupResult>& results) {
     std::vector<std::string> run_ids;
