@@ -10,6 +10,7 @@
 #include "exporter/file_exporter.hpp"
 #include "exporter/id_list_exporter.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 #include "resilience/retry.hpp"
 
 namespace user_export {
@@ -45,9 +46,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
     result = retry.run(
         [&](int attempt_no) { return attempt(group, type, slot, attempt_no, result); },
         [&](int attempt_no, const std::exception& e, Duration delay) {
-          metrics
-              .counter("users_export_retries_total", "Retried export attempts", {{"group_id", gid}})
-              .inc();
+          metrics.counter(meters::kRetries, {{"group_id", gid}}).inc();
           log::warn(
               "export attempt failed, retrying",
               {{"run_id", result.run_id},
@@ -63,11 +62,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
       result.error = e.what();
       result.error_code = e.code();
       result.seconds = seconds_since(deps_.clock, started);
-      metrics
-          .counter("users_export_groups_skipped_total",
-                   "Group exports skipped because another instance owns the run",
-                   {{"group_id", gid}})
-          .inc();
+      metrics.counter(meters::kGroupsSkipped, {{"group_id", gid}}).inc();
       log::info(
           "group skipped: another instance owns the run",
           {{"group_id", gid}, {"slot", format_iso8601(SystemTime{slot})}, {"reason", e.what()}});
@@ -78,8 +73,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
     result.error_code = e.code();
     if (e.code() == ErrorCode::kInvalidInput && !parse_group_type(group.type_name)) {
       metrics
-          .counter("users_export_invalid_group_type_total", "Groups with an unknown group type",
-                   {{"group_id", gid}, {"group_type", group.type_name}})
+          .counter(meters::kInvalidGroupType, {{"group_id", gid}, {"group_type", group.type_name}})
           .inc();
     }
   } catch (const std::exception& e) {
@@ -99,11 +93,7 @@ GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot
   result.ok = true;
   result.skipped = true;
   result.error = "another export of this process is exporting the group";
-  deps_.metrics
-      .counter("users_export_groups_skipped_total",
-               "Group exports skipped because another instance owns the run",
-               {{"group_id", group.id.str()}})
-      .inc();
+  deps_.metrics.counter(meters::kGroupsSkipped, {{"group_id", group.id.str()}}).inc();
   log::warn("group skipped: this process is already exporting it",
             {{"group_id", group.id.str()}, {"slot", format_iso8601(SystemTime{slot})}});
   return result;
@@ -113,13 +103,10 @@ void ExportService::report(const MatchingGroup& group, Slot slot, const GroupRes
   auto& metrics = deps_.metrics;
   const std::string gid = group.id.str();
   const Labels labels{{"group_id", gid}, {"group_type", group.type_name}};
-  metrics.histogram("users_export_duration_seconds", "End-to-end time of one group export", labels)
-      .observe(result.seconds);
+  metrics.histogram(meters::kExportDuration, labels).observe(result.seconds);
   if (result.ok) {
     if (!result.already_done) {
-      metrics
-          .gauge("users_export_last_success_timestamp_seconds",
-                 "Unix time of the group's last successful export", {{"group_id", gid}})
+      metrics.gauge(meters::kLastSuccessTimestamp, {{"group_id", gid}})
           .set(std::chrono::duration<double>(deps_.clock.now().time_since_epoch()).count());
     }
     log::info(
@@ -134,10 +121,7 @@ void ExportService::report(const MatchingGroup& group, Slot slot, const GroupRes
          {"attempts", result.attempts},
          {"seconds", result.seconds}});
   } else {
-    metrics
-        .counter("users_export_failures_total", "Group exports that failed after all retries",
-                 labels)
-        .inc();
+    metrics.counter(meters::kExportFailures, labels).inc();
     log::error("group export failed; the claim is kept and the next run resumes it",
                {{"run_id", result.run_id},
                 {"group_id", gid},
@@ -243,9 +227,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     count_committed(group, result, commit.mark_sent, seconds_since(deps_.clock, started));
     return result;
   } catch (const std::exception& e) {
-    deps_.metrics
-        .counter("users_export_batch_failures_total", "Failed export attempts", {{"group_id", gid}})
-        .inc();
+    deps_.metrics.counter(meters::kBatchFailures, {{"group_id", gid}}).inc();
     const auto* error = dynamic_cast<const Error*>(&e);
     const bool lost = error != nullptr && error->code() == ErrorCode::kLeaseLost;
     try {
@@ -272,18 +254,11 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
 void ExportService::count_committed(const MatchingGroup& group, const GroupResult& result,
                                     bool mark_sent, double attempt_seconds) {
   const Labels glabel{{"group_id", group.id.str()}};
-  deps_.metrics.counter("users_export_batch_processed_total", "Rows exported and committed", glabel)
-      .inc(static_cast<double>(result.rows));
+  deps_.metrics.counter(meters::kBatchProcessed, glabel).inc(static_cast<double>(result.rows));
   if (mark_sent) {
-    deps_.metrics
-        .counter("users_export_rows_marked_total",
-                 "Users marked sent_to_matching_service by a commit", glabel)
-        .inc(static_cast<double>(result.rows));
+    deps_.metrics.counter(meters::kRowsMarked, glabel).inc(static_cast<double>(result.rows));
   }
-  deps_.metrics
-      .histogram("users_export_batch_duration_seconds",
-                 "Time of one export attempt (CSV, upload, commit)", glabel)
-      .observe(attempt_seconds);
+  deps_.metrics.histogram(meters::kBatchDuration, glabel).observe(attempt_seconds);
 }
 
 }  // namespace user_export

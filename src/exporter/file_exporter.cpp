@@ -11,6 +11,7 @@
 #include "exporter/lease_keeper.hpp"
 #include "exporter/staged_csv.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 
 namespace user_export {
 namespace {
@@ -122,10 +123,7 @@ StoredObject FileExporter::finish_upload(StreamingUpload& streaming, const PutRe
 
 void FileExporter::count_csv_failure(const MatchingGroup& group, const Error& e) {
   if (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kConfig) {
-    deps_.metrics
-        .counter("users_export_csv_failures_total", "Failures while writing the CSV export",
-                 group_labels(group))
-        .inc();
+    deps_.metrics.counter(meters::kCsvFailures, group_labels(group)).inc();
   }
 }
 
@@ -137,13 +135,9 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
   file.content_type = "application/gzip";
   const std::int64_t rows = file.rows;
   require_whole_claim_streamed(deps_.repository, group, run, rows);
+  deps_.metrics.counter(meters::kCsvProcessed, group_labels(group)).inc(static_cast<double>(rows));
   deps_.metrics
-      .counter("users_export_csv_processed_total", "Rows written to CSV exports",
-               group_labels(group))
-      .inc(static_cast<double>(rows));
-  deps_.metrics
-      .histogram("users_export_group_duration_seconds",
-                 "Time to stream and stage a group's CSV (excluding upload and messages)",
+      .histogram(meters::kGroupDuration,
                  {{"group_id", group.id.str()}, {"group_type", group.type_name}})
       .observe(csv_seconds);
 
@@ -183,9 +177,7 @@ ExportOutcome FileExporter::upload(const MatchingGroup& group, const ExportRun& 
   // Signed now, just before the commit, so it expires presign_seconds after the run commits;
   // the message keeps it, and a replay carries the same URL (docs/FORMATS.md).
   if (auto link = deps_.store.download_url(stored.key)) file.download_url = std::move(*link);
-  deps_.metrics
-      .counter("users_export_bytes_uploaded_total", "Compressed bytes uploaded to the object store",
-               group_labels(group))
+  deps_.metrics.counter(meters::kBytesUploaded, group_labels(group))
       .inc(static_cast<double>(file.bytes));
   log::info("staged and uploaded", {{"run_id", run.run_id},
                                     {"group_id", group.id.str()},
@@ -268,12 +260,7 @@ int FileExporter::abort_unfinished_uploads(const MatchingGroup& group, const Exp
     }
   }
   if (aborted > 0) {
-    deps_.metrics
-        .counter("users_export_unfinished_uploads_aborted_total",
-                 "Unfinished uploads (multipart uploads, temporary files) of dead or fenced "
-                 "attempts aborted, by when",
-                 {{"when", "run"}})
-        .inc(aborted);
+    deps_.metrics.counter(meters::kUnfinishedUploadsAborted, {{"when", "run"}}).inc(aborted);
   }
   return aborted;
 }

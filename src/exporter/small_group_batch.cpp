@@ -19,6 +19,7 @@
 #include "exporter/lease_keeper.hpp"
 #include "exporter/staged_csv.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 
 namespace user_export {
 namespace {
@@ -85,10 +86,6 @@ class BatchStager final : public BatchRowHandler {
 // Uploads of one batch's files in flight at once: the files are small, so an upload is mostly
 // waiting (for the object store's answer, or an fsync of the local store).
 constexpr std::size_t kBatchUploads = 4;
-
-constexpr const char* kBatchedHelp =
-    "Groups claimed in a batch of small groups, by outcome: committed in the batch, or "
-    "fell_back to an export of their own";
 
 }  // namespace
 
@@ -174,8 +171,7 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
     users += runs[r].item_count;
   }
   std::vector<bool> settled(runs.size(), false);  // committed, or left the batch
-  auto& fell_back = deps_.metrics.counter("users_export_batched_groups_total", kBatchedHelp,
-                                          {{"outcome", "fell_back"}});
+  auto& fell_back = deps_.metrics.counter(meters::kBatchedGroups, {{"outcome", "fell_back"}});
   // The leases are kept alive from here until the commit: stream, uploads and commit.
   LeaseKeeper lease(deps_.repository, deps_.clock, leased, deps_.owner, deps_.config.export_.lease,
                     deps_.cancel, deps_.lease_poll);
@@ -269,8 +265,8 @@ void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slo
     fault_point("after_commit");
     const double commit_seconds = seconds_since(deps_.clock, started);
 
-    auto& committed_groups = deps_.metrics.counter("users_export_batched_groups_total",
-                                                   kBatchedHelp, {{"outcome", "committed"}});
+    auto& committed_groups =
+        deps_.metrics.counter(meters::kBatchedGroups, {{"outcome", "committed"}});
     for (std::size_t k = 0; k < commit_run.size(); ++k) {
       const std::size_t r = commit_run[k];
       settled[r] = true;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "observe/meter_catalogue.hpp"
 #include "observe/prometheus_format.hpp"
 
 namespace user_export {
@@ -78,10 +79,8 @@ const std::vector<double>& default_time_buckets() {
 
 // ---- registry --------------------------------------------------------------------------------
 
-enum class Metrics::Kind { kCounter, kGauge, kHistogram };
-
 struct Metrics::Family {
-  Kind kind;
+  MeterType type;
   std::string help;
   std::vector<double> bounds;  // histograms only
   // Keyed by labels sorted by name, so series come out sorted and lookups ignore pair order.
@@ -111,6 +110,42 @@ Labels normalized(const std::string& metric, const Labels& labels, bool is_histo
   return sorted;
 }
 
+/// `counter`, `gauge` or `histogram`, as written after `# TYPE`.
+const char* type_name(MeterType type) {
+  switch (type) {
+    case MeterType::kCounter:
+      return "counter";
+    case MeterType::kGauge:
+      return "gauge";
+    case MeterType::kHistogram:
+      return "histogram";
+  }
+  return "untyped";
+}
+
+/// Throws unless `spec` is a `type` and `labels` carry exactly the spec's label names (in any
+/// order; repeated names are caught by `normalized`).
+void require_spec(const MeterSpec& spec, MeterType type, const Labels& labels) {
+  if (spec.type != type) {
+    throw Error(ErrorCode::kInternal, std::string("meter '") + spec.name + "' is a " +
+                                          type_name(spec.type) + " in the catalogue, not a " +
+                                          type_name(type) +
+                                          "; use Metrics::" + type_name(spec.type));
+  }
+  const bool same = labels.size() == spec.labels.size() &&
+                    std::all_of(spec.labels.begin(), spec.labels.end(), [&](const char* name) {
+                      return std::any_of(labels.begin(), labels.end(),
+                                         [&](const auto& label) { return label.first == name; });
+                    });
+  if (!same) {
+    std::string names;
+    for (const char* name : spec.labels) names += (names.empty() ? "" : ", ") + std::string(name);
+    throw Error(ErrorCode::kInternal, std::string("meter '") + spec.name + "' takes the labels {" +
+                                          names +
+                                          "} (observe/meter_catalogue.hpp); pass exactly those");
+  }
+}
+
 /// `{a="x",b="y"}` with an optional extra label appended last; "" when there is no label.
 std::string render_labels(const Labels& labels, const char* extra_name = nullptr,
                           const std::string& extra_value = {}) {
@@ -133,29 +168,17 @@ std::string render_labels(const Labels& labels, const char* extra_name = nullptr
 
 }  // namespace
 
-const char* Metrics::kind_name(Kind kind) {
-  switch (kind) {
-    case Kind::kCounter:
-      return "counter";
-    case Kind::kGauge:
-      return "gauge";
-    case Kind::kHistogram:
-      return "histogram";
-  }
-  return "untyped";
-}
-
 Metrics::Metrics() = default;
 Metrics::~Metrics() = default;
 
 Metrics::Family& Metrics::family_locked(const std::string& name, const std::string& help,
-                                        Kind kind) {
+                                        MeterType type) {
   auto it = families_.find(name);
   if (it != families_.end()) {
-    if (it->second->kind != kind) {
+    if (it->second->type != type) {
       throw Error(ErrorCode::kInternal, "metric '" + name + "' is already registered as a " +
-                                            kind_name(it->second->kind) + ", not a " +
-                                            kind_name(kind) + "; give the new meter another name");
+                                            type_name(it->second->type) + ", not a " +
+                                            type_name(type) + "; give the new meter another name");
     }
     return *it->second;
   }
@@ -164,7 +187,7 @@ Metrics::Family& Metrics::family_locked(const std::string& name, const std::stri
                 "invalid metric name '" + name + "': use [a-zA-Z_:][a-zA-Z0-9_:]*");
   }
   auto family = std::make_unique<Family>();
-  family->kind = kind;
+  family->type = type;
   family->help = help;
   return *families_.emplace(name, std::move(family)).first->second;
 }
@@ -172,7 +195,7 @@ Metrics::Family& Metrics::family_locked(const std::string& name, const std::stri
 Counter& Metrics::counter(const std::string& name, const std::string& help, const Labels& labels) {
   Labels key = normalized(name, labels, false);
   std::lock_guard lock(mu_);
-  auto& series = family_locked(name, help, Kind::kCounter).counters[std::move(key)];
+  auto& series = family_locked(name, help, MeterType::kCounter).counters[std::move(key)];
   if (!series) series = std::make_unique<Counter>();
   return *series;
 }
@@ -180,7 +203,7 @@ Counter& Metrics::counter(const std::string& name, const std::string& help, cons
 Gauge& Metrics::gauge(const std::string& name, const std::string& help, const Labels& labels) {
   Labels key = normalized(name, labels, false);
   std::lock_guard lock(mu_);
-  auto& series = family_locked(name, help, Kind::kGauge).gauges[std::move(key)];
+  auto& series = family_locked(name, help, MeterType::kGauge).gauges[std::move(key)];
   if (!series) series = std::make_unique<Gauge>();
   return *series;
 }
@@ -190,7 +213,7 @@ Histogram& Metrics::histogram(const std::string& name, const std::string& help,
   Labels key = normalized(name, labels, true);
   Histogram fresh(bounds);  // validates and normalises the bounds before anything is stored
   std::lock_guard lock(mu_);
-  auto& family = family_locked(name, help, Kind::kHistogram);
+  auto& family = family_locked(name, help, MeterType::kHistogram);
   if (family.histograms.empty()) {
     family.bounds = fresh.bounds();
   } else if (family.bounds != fresh.bounds()) {
@@ -203,6 +226,23 @@ Histogram& Metrics::histogram(const std::string& name, const std::string& help,
   return *series;
 }
 
+Counter& Metrics::counter(const MeterSpec& spec, const Labels& labels) {
+  require_spec(spec, MeterType::kCounter, labels);
+  return counter(spec.name, spec.help, labels);
+}
+
+Gauge& Metrics::gauge(const MeterSpec& spec, const Labels& labels) {
+  require_spec(spec, MeterType::kGauge, labels);
+  return gauge(spec.name, spec.help, labels);
+}
+
+Histogram& Metrics::histogram(const MeterSpec& spec, const Labels& labels) {
+  require_spec(spec, MeterType::kHistogram, labels);
+  if (spec.bounds.empty()) return histogram(spec.name, spec.help, labels);
+  return histogram(spec.name, spec.help, labels,
+                   std::vector<double>(spec.bounds.begin(), spec.bounds.end()));
+}
+
 double Metrics::value(const std::string& name, const Labels& labels) const {
   Labels key = labels;
   std::sort(key.begin(), key.end());
@@ -210,16 +250,16 @@ double Metrics::value(const std::string& name, const Labels& labels) const {
   auto it = families_.find(name);
   if (it == families_.end()) return -1;
   const Family& f = *it->second;
-  switch (f.kind) {
-    case Kind::kCounter: {
+  switch (f.type) {
+    case MeterType::kCounter: {
       auto s = f.counters.find(key);
       return s == f.counters.end() ? -1 : s->second->value();
     }
-    case Kind::kGauge: {
+    case MeterType::kGauge: {
       auto s = f.gauges.find(key);
       return s == f.gauges.end() ? -1 : s->second->value();
     }
-    case Kind::kHistogram: {
+    case MeterType::kHistogram: {
       auto s = f.histograms.find(key);
       return s == f.histograms.end() ? -1 : static_cast<double>(s->second->snapshot().count);
     }
@@ -232,7 +272,7 @@ std::string Metrics::prometheus_text() const {
   std::lock_guard lock(mu_);
   for (const auto& [name, family] : families_) {
     out += "# HELP " + name + ' ' + escape_help(family->help) + '\n';
-    out += "# TYPE " + name + ' ' + kind_name(family->kind) + '\n';
+    out += "# TYPE " + name + ' ' + type_name(family->type) + '\n';
     for (const auto& [labels, counter] : family->counters) {
       out += name + render_labels(labels) + ' ' + format_prometheus_number(counter->value()) + '\n';
     }

@@ -73,12 +73,19 @@ class Histogram {
 /// Default timer buckets in seconds: 5 ms … 30 min.
 const std::vector<double>& default_time_buckets();
 
+// A meter's type and its catalogue entry (observe/meter_catalogue.hpp).
+enum class MeterType;
+struct MeterSpec;
+
 /// The in-process registry of every meter (the spec's MeterRegistry). Meters are created on
 /// first use and live as long as the registry; the references returned stay valid. Names follow
 /// Micrometer's Prometheus naming: counters end in `_total`, timers are `_seconds` histograms.
 /// A name is registered with one type and one help text (the first one given); asking for it as
 /// another type, with other histogram bounds, or with an invalid metric or label name is an
 /// Error(kInternal). Thread-safe: lookups take a lock, so hot paths keep the returned reference.
+/// Production code names its meters through the catalogue (observe/meter_catalogue.hpp), so each
+/// name, type, help text and label set is written once; the overloads taking a name and a help
+/// text remain for tests.
 class Metrics {
  public:
   /// An empty registry.
@@ -96,6 +103,17 @@ class Metrics {
   Histogram& histogram(const std::string& name, const std::string& help, const Labels& labels = {},
                        const std::vector<double>& bounds = default_time_buckets());
 
+  /// The counter series of the catalogue meter `spec` with `labels`. Throws Error(kInternal) when
+  /// `spec` is not a counter or the label names are not exactly the spec's.
+  Counter& counter(const MeterSpec& spec, const Labels& labels = {});
+  /// The gauge series of the catalogue meter `spec` with `labels`. Throws Error(kInternal) when
+  /// `spec` is not a gauge or the label names are not exactly the spec's.
+  Gauge& gauge(const MeterSpec& spec, const Labels& labels = {});
+  /// The histogram series of the catalogue meter `spec` with `labels`, bucketed by the spec's
+  /// bounds (`default_time_buckets()` when it has none). Throws Error(kInternal) when `spec` is
+  /// not a histogram or the label names are not exactly the spec's.
+  Histogram& histogram(const MeterSpec& spec, const Labels& labels = {});
+
   /// The current value of a counter or gauge series (a histogram's observation count), or -1
   /// when the series does not exist (for tests).
   double value(const std::string& name, const Labels& labels = {}) const;
@@ -105,13 +123,10 @@ class Metrics {
   std::string prometheus_text() const;
 
  private:
-  enum class Kind;
   struct Family;
-  /// `counter`, `gauge` or `histogram`, as written after `# TYPE`.
-  static const char* kind_name(Kind kind);
-  /// The family `name`, created with `kind` and `help` if absent; throws on a kind clash.
+  /// The family `name`, created with `type` and `help` if absent; throws on a type clash.
   /// Requires mu_ to be held.
-  Family& family_locked(const std::string& name, const std::string& help, Kind kind);
+  Family& family_locked(const std::string& name, const std::string& help, MeterType type);
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Family>> families_;
 };

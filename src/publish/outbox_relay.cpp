@@ -8,6 +8,7 @@
 
 #include "common/fault_point.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 
 namespace user_export {
 
@@ -84,10 +85,7 @@ OutboxRelay::OutboxRelay(Repository& repository, MessageSink& sink, Metrics& met
       backoff_(config.retry, random),
       breaker_(config.kafka.circuit_failure_threshold, config.kafka.circuit_cool_down, clock,
                [this](CircuitState from, CircuitState to) {
-                 metrics_
-                     .gauge("users_export_circuit_breaker_state",
-                            "Circuit breaker around message sends: 0 closed, 1 open, 2 half-open",
-                            {{"name", "publish"}})
+                 metrics_.gauge(meters::kCircuitBreakerState, {{"name", "publish"}})
                      .set(state_value(to));
                  if (to == CircuitState::kOpen) {
                    spdlog::error(
@@ -100,17 +98,10 @@ OutboxRelay::OutboxRelay(Repository& repository, MessageSink& sink, Metrics& met
                }),
       message_limiter_(config.kafka.rate_limit_messages_per_second, 0, clock, sleeper),
       byte_limiter_(config.kafka.rate_limit_bytes_per_second, 0, clock, sleeper) {
-  metrics_
-      .gauge("users_export_circuit_breaker_state",
-             "Circuit breaker around message sends: 0 closed, 1 open, 2 half-open",
-             {{"name", "publish"}})
-      .set(0);
+  metrics_.gauge(meters::kCircuitBreakerState, {{"name", "publish"}}).set(0);
   // Counters start at 0 for the configured topic so rate() and alerts see them before the
   // first delivery (or when every message of a run was dead-lettered).
-  metrics_
-      .counter("users_export_messages_published_total", "Messages delivered to the broker",
-               {{"topic", config.messages.topic}})
-      .inc(0);
+  metrics_.counter(meters::kMessagesPublished, {{"topic", config.messages.topic}}).inc(0);
 }
 
 RelayStats OutboxRelay::relay_once(std::size_t batch) {
@@ -195,16 +186,12 @@ RelayStats OutboxRelay::relay_once(std::size_t batch) {
     for (const OutboundMessage* m : delivered) delivered_ids.push_back(m->outbox_id);
     repository_.mark_all_published(delivered_ids);
     for (const OutboundMessage* m : delivered) {
-      metrics_
-          .counter("users_export_messages_published_total", "Messages delivered to the broker",
-                   {{"topic", m->topic}})
-          .inc();
+      metrics_.counter(meters::kMessagesPublished, {{"topic", m->topic}}).inc();
       ++stats.delivered;
     }
   }
   stats.pending = repository_.pending_count();
-  metrics_.gauge("users_export_outbox_pending", "Outbox messages not yet delivered")
-      .set(static_cast<double>(stats.pending));
+  metrics_.gauge(meters::kOutboxPending).set(static_cast<double>(stats.pending));
   return stats;
 }
 
@@ -233,9 +220,7 @@ void OutboxRelay::dead_letter(const OutboundMessage& m, const DeliveryResult& wh
     return;
   }
   repository_.mark_dead_lettered(m.outbox_id, why.error_code + ": " + why.error);
-  metrics_
-      .counter("export_to_dlq_total", "Messages sent to the dead-letter topic",
-               {{"key", m.key}, {"topic", config_.messages.dlq_topic}})
+  metrics_.counter(meters::kExportToDlq, {{"key", m.key}, {"topic", config_.messages.dlq_topic}})
       .inc();
   log::error("message dead-lettered; inspect the dead-letter topic and re-publish once fixed",
              {{"run_id", m.run_id},
@@ -253,10 +238,7 @@ void OutboxRelay::retry_later(const OutboundMessage& m, const std::string& error
   Duration delay = backoff_.delay(m.attempts + 1);
   repository_.record_publish_failure(
       m.outbox_id, error, clock_.now() + std::chrono::duration_cast<SystemTime::duration>(delay));
-  metrics_
-      .counter("users_export_publish_failures_total", "Retriable delivery failures",
-               {{"topic", m.topic}})
-      .inc();
+  metrics_.counter(meters::kPublishFailures, {{"topic", m.topic}}).inc();
   log::warn("message not delivered, will retry",
             {{"run_id", m.run_id},
              {"group_id", m.key},

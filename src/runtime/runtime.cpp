@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/version.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 #include "observe/process_meters.hpp"
 #include "sweep/store_sweep.hpp"
 
@@ -22,7 +23,7 @@ void Runtime::open_backends() {
   if (const int removed = staging->leftovers_removed(); removed > 0) {
     log::info("removed staged files an earlier process left",
               {{"staging_dir", config.export_.staging_dir}, {"files", removed}});
-    metrics.counter(kSweepCounter, kSweepCounterHelp, {{"what", "staged_files"}}).inc(removed);
+    metrics.counter(meters::kSweep, {{"what", "staged_files"}}).inc(removed);
   }
   store = open_object_store(config.store, &metrics);
   store->ensure_ready();

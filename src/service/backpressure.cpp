@@ -4,13 +4,12 @@
 #include <string>
 
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 
 namespace user_export {
 
 Backpressure::Backpressure(Metrics& metrics, std::int64_t max_lag, LagProbe probe)
-    : paused_gauge_(metrics.gauge("users_export_scheduler_paused",
-                                  "1 while the scheduler holds slots (paused by hand or because "
-                                  "the consumer lag is above the threshold), else 0")),
+    : paused_gauge_(metrics.gauge(meters::kSchedulerPaused)),
       max_lag_(max_lag),
       probe_(std::move(probe)) {
   paused_gauge_.set(0);

@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 
 namespace user_export {
 
@@ -36,10 +37,7 @@ PruneCounts Retention::prune_now(int days) {
                         {"older_than", format_iso8601(request.older_than)}};
   for (const auto& [table, rows] : counts.by_table()) {
     fields.emplace_back(table, rows);
-    metrics_
-        .counter("users_export_pruned_rows_total",
-                 "Rows of finished history deleted by retention, by table",
-                 {{"table", std::string(table)}})
+    metrics_.counter(meters::kPrunedRows, {{"table", std::string(table)}})
         .inc(static_cast<double>(rows));
   }
   fields.emplace_back("seconds", seconds);

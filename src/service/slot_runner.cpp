@@ -6,6 +6,7 @@
 #include "common/time_format.hpp"
 #include "exporter/export_batch.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 
 namespace user_export {
 namespace {
@@ -27,7 +28,7 @@ SlotRunner::SlotRunner(const Config& config, Runtime& rt, DomainId domain, const
       relay_(relay),
       stopping_(stopping),
       verifier_(config, *rt.repository, *rt.store),
-      verify_failures_(rt.metrics.counter(kVerifyFailuresCounter, kVerifyFailuresHelp)) {}
+      verify_failures_(rt.metrics.counter(meters::kVerifyFailures)) {}
 
 std::vector<MatchingGroup> SlotRunner::groups_of(const Firing& firing) {
   if (!firing.group) return rt_.repository->active_groups(domain_);
@@ -46,10 +47,7 @@ void SlotRunner::run(const Firing& firing) {
                {{"slot", slot_text}, {"error", e.what()}});
     return;
   }
-  rt_.metrics
-      .counter("users_export_scheduler_slots_total", "Slots run by the scheduler, by why they ran",
-               {{"kind", to_string(firing.kind)}})
-      .inc();
+  rt_.metrics.counter(meters::kSchedulerSlots, {{"kind", to_string(firing.kind)}}).inc();
   log::info("slot started", {{"kind", to_string(firing.kind)},
                              {"slot", cron_.describe(SystemTime{firing.slot})},
                              {"groups", groups.size()}});

@@ -1,6 +1,7 @@
 #include "sweep/store_sweep.hpp"
 
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 
 namespace user_export {
 
@@ -34,7 +35,7 @@ SweepReport StoreSweep::run() {
     }
   }
   auto count = [&](const char* what, int n) {
-    metrics_.counter(kSweepCounter, kSweepCounterHelp, {{"what", what}}).inc(n);
+    metrics_.counter(meters::kSweep, {{"what", what}}).inc(n);
   };
   count("unfinished_uploads", report.uploads_aborted);
   count("objects", report.objects_removed);

@@ -11,12 +11,6 @@
 
 namespace user_export {
 
-/// The counter of what start-up clean-ups removed, by `what` (unfinished_uploads, objects,
-/// failures; staged_files from the staging directory).
-inline constexpr const char* kSweepCounter = "users_export_sweep_total";
-inline constexpr const char* kSweepCounterHelp =
-    "What the start-up sweep removed of what dead processes left, by kind";
-
 /// What one sweep found and did.
 struct SweepReport {
   int runs = 0;             ///< runs visited
@@ -53,7 +47,7 @@ class StoreSweep {
   StoreSweep(Repository& repository, ObjectStore& store, Metrics& metrics, const Clock& clock,
              SweepOptions options);
 
-  /// Runs one sweep, logs a summary line, adds to the sweep counters and returns the report.
+  /// Runs one sweep, logs a summary line, adds to `meters::kSweep` and returns the report.
   SweepReport run();
 
  private:

@@ -22,12 +22,6 @@ struct RunCheck {
 
 class Counter;
 
-/// The counter of runs that failed verification.
-inline constexpr const char* kVerifyFailuresCounter = "users_export_verify_failures_total";
-/// Its help text.
-inline constexpr const char* kVerifyFailuresHelp =
-    "Finished runs whose verification found a difference (object, rows, marks or delivery)";
-
 /// `OK run R group G` or `FAIL run R group G: <difference>; <difference>`.
 std::string describe(const RunCheck& check);
 
@@ -65,7 +59,8 @@ class RunVerifier {
 };
 
 /// Checks each of `runs` with `verifier`, logs each failure as a warning naming run, group and
-/// the differences, and counts it in `failures` when given. Returns the checks in order.
+/// the differences, and counts it in `failures` when given (`meters::kVerifyFailures`). Returns the
+/// checks in order.
 std::vector<RunCheck> verify_runs(RunVerifier& verifier, const std::vector<ExportRun>& runs,
                                   Counter* failures);
 

@@ -10,6 +10,7 @@
 #include "exporter/export_service.hpp"
 #include "exporter/testing/export_test_env.hpp"
 #include "format/staging_dir.hpp"
+#include "observe/meter_catalogue.hpp"
 #include "observe/metrics.hpp"
 #include "storage/local/local_store.hpp"
 
@@ -96,7 +97,7 @@ TEST_F(RunVerifierTest, APendingMessageIsADifference) {
 
 TEST_F(RunVerifierTest, EachFailingRunIsCountedInTheVerifyFailuresMetric) {
   Metrics metrics;
-  Counter& failures = metrics.counter(kVerifyFailuresCounter, kVerifyFailuresHelp);
+  Counter& failures = metrics.counter(meters::kVerifyFailures);
   RunVerifier verifier(config_, *repo_, *store_);
   const std::vector<ExportRun> runs = {*repo_->find_run(file_run_), *repo_->find_run(id_list_run_)};
   auto checks = verify_runs(verifier, runs, &failures);  // messages still pending: both fail
@@ -108,7 +109,7 @@ TEST_F(RunVerifierTest, EachFailingRunIsCountedInTheVerifyFailuresMetric) {
   deliver_all();
   checks = verify_runs(verifier, runs, &failures);
   EXPECT_TRUE(checks[0].ok() && checks[1].ok()) << describe(checks[0]) << describe(checks[1]);
-  EXPECT_EQ(metrics.value(kVerifyFailuresCounter), 2);
+  EXPECT_EQ(metrics.value(meters::kVerifyFailures.name), 2);
 }
 
 TEST_F(RunVerifierTest, AFlippedByteOrAMissingObjectIsNamed) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "observe/meter_catalogue.hpp"
 #include "publish/kafka/dead_letter.hpp"
 #include "publish/kafka/delivery_errors.hpp"
 #include "publish/kafka/delivery_tracker.hpp"
@@ -38,12 +39,6 @@ const char* result_label(DeliveryResult::Status status) {
       return "fatal";
   }
   return "unknown";
-}
-
-const std::vector<double>& delivery_buckets() {
-  static const std::vector<double> buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                              0.5,   1,      2.5,   5,    10,    30,   60};
-  return buckets;
 }
 
 class KafkaSink final : public MessageSink {
@@ -98,10 +93,7 @@ class KafkaSink final : public MessageSink {
         "undelivered messages are reported retriable",
         reason);
     if (metrics_ != nullptr) {
-      metrics_
-          ->counter("users_export_kafka_producer_restarts_total",
-                    "Kafka producers replaced after a fatal idempotent-producer error")
-          .inc();
+      metrics_->counter(meters::kKafkaProducerRestarts).inc();
     }
   }
 
@@ -194,10 +186,7 @@ class KafkaSink final : public MessageSink {
 
   void observe_latency(const std::string& topic, Duration latency) {
     if (metrics_ == nullptr) return;
-    metrics_
-        ->histogram("users_export_kafka_delivery_seconds",
-                    "Time from handing a message to the Kafka producer to its delivery report",
-                    {{"topic", topic}}, delivery_buckets())
+    metrics_->histogram(meters::kKafkaDelivery, {{"topic", topic}})
         .observe(std::chrono::duration<double>(latency).count());
   }
 
@@ -222,8 +211,7 @@ class KafkaSink final : public MessageSink {
     if (metrics_ == nullptr) return;
     for (const auto& [key, count] : counts) {
       metrics_
-          ->counter("users_export_kafka_messages_total",
-                    "Kafka messages by topic and delivery result (delivered, retriable, fatal)",
+          ->counter(meters::kKafkaMessages,
                     {{"topic", key.first}, {"result", result_label(key.second)}})
           .inc(count);
     }

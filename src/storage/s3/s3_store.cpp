@@ -12,6 +12,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "observe/log.hpp"
+#include "observe/meter_catalogue.hpp"
 #include "observe/metrics.hpp"
 #include "storage/s3/s3_streaming_upload.hpp"
 #include "storage/s3/s3_xml.hpp"
@@ -100,22 +101,13 @@ S3Store::S3Store(const StoreConfig& config, S3StoreOptions options, Metrics* met
                        config.s3_region, config.presign, clock_);
   }
   if (metrics != nullptr) {
-    meters_.uploads =
-        &metrics->counter("users_export_s3_uploads_total", "Objects uploaded to S3 successfully");
-    meters_.bytes = &metrics->counter("users_export_s3_upload_bytes_total",
-                                      "Bytes of objects uploaded to S3 successfully");
-    meters_.retries = &metrics->counter("users_export_s3_retries_total",
-                                        "S3 requests retried after a transient failure");
-    meters_.failures =
-        &metrics->counter("users_export_s3_failures_total",
-                          "S3 uploads and bucket checks that failed after their retries");
-    meters_.aborted = &metrics->counter("users_export_s3_aborted_uploads_total",
-                                        "Multipart uploads aborted (failed, cancelled or stale)");
-    meters_.abort_failures = &metrics->counter(
-        "users_export_s3_abort_failures_total",
-        "Multipart uploads that could not be aborted (their parts stay on the server)");
-    meters_.duration = &metrics->histogram("users_export_s3_upload_duration_seconds",
-                                           "Duration of successful S3 uploads");
+    meters_.uploads = &metrics->counter(meters::kS3Uploads);
+    meters_.bytes = &metrics->counter(meters::kS3UploadBytes);
+    meters_.retries = &metrics->counter(meters::kS3Retries);
+    meters_.failures = &metrics->counter(meters::kS3Failures);
+    meters_.aborted = &metrics->counter(meters::kS3AbortedUploads);
+    meters_.abort_failures = &metrics->counter(meters::kS3AbortFailures);
+    meters_.duration = &metrics->histogram(meters::kS3UploadDuration);
   }
 }
 
