@@ -47,16 +47,7 @@ std::int64_t mib(std::uint64_t bytes) {
   return static_cast<std::int64_t>(bytes >> 20);
 }
 
-}  // namespace
-
-std::string render_effective_config(const Config& c) {
-  TomlText t;
-  t.comment("Effective configuration of user-export" +
-            (c.source_path.empty() ? std::string() : " (from " + c.source_path + ")") +
-            ", with the environment applied.");
-  t.comment("Secrets are redacted; set them with the environment variables named below.");
-  t.secret("hash key", "USER_EXPORT_HASH_KEY", stars_if_set(c.hash_key));
-
+void render_export_and_database(TomlText& t, const Config& c) {
   t.section("[export]");
   t.put("domain_id", c.export_.domain_id);
   t.put("mark_sent", c.export_.mark_sent);
@@ -72,7 +63,9 @@ std::string render_effective_config(const Config& c) {
   t.put("url", redact_url_password(c.database.url));
   t.put("pool_size", c.database.pool_size);
   t.put("connect_timeout_ms", static_cast<std::int64_t>(c.database.connect_timeout.count()));
+}
 
+void render_store(TomlText& t, const Config& c) {
   t.section("[store]");
   t.put("url", c.store.url);
   t.section("[store.s3]");
@@ -92,7 +85,9 @@ std::string render_effective_config(const Config& c) {
   t.secret("access_key", "AWS_ACCESS_KEY_ID",
            c.store.access_key.empty() ? std::string() : redact_access_key(c.store.access_key));
   t.secret("secret_key", "AWS_SECRET_ACCESS_KEY", stars_if_set(c.store.secret_key));
+}
 
+void render_messages_and_kafka(TomlText& t, const Config& c) {
   t.section("[messages]");
   t.put("file", c.messages.file);
   t.put("topic", c.messages.topic);
@@ -122,7 +117,9 @@ std::string render_effective_config(const Config& c) {
   for (const auto& [name, value] : c.kafka.extra) {
     if (!is_secret_property(name)) t.put(name, value);
   }
+}
 
+void render_csv(TomlText& t, const Config& c) {
   t.section("[csv]");
   t.put("header", c.csv.header);
   t.put("line_ending", c.csv.line_ending == "\r\n" ? "crlf" : "lf");
@@ -135,7 +132,9 @@ std::string render_effective_config(const Config& c) {
     t.put("header", column.header);
     t.put("mask", std::string_view(to_string(column.mask)));
   }
+}
 
+void render_schedule_and_service(TomlText& t, const Config& c) {
   t.section("[retry]");
   t.put("max_attempts", c.retry.max_attempts);
   t.put("initial_backoff_ms", static_cast<std::int64_t>(c.retry.initial_backoff.count()));
@@ -166,6 +165,22 @@ std::string render_effective_config(const Config& c) {
   t.section("[log]");
   t.put("level", c.log.level);
   t.put("json", c.log.json);
+}
+
+}  // namespace
+
+std::string render_effective_config(const Config& c) {
+  TomlText t;
+  t.comment("Effective configuration of user-export" +
+            (c.source_path.empty() ? std::string() : " (from " + c.source_path + ")") +
+            ", with the environment applied.");
+  t.comment("Secrets are redacted; set them with the environment variables named below.");
+  t.secret("hash key", "USER_EXPORT_HASH_KEY", stars_if_set(c.hash_key));
+  render_export_and_database(t, c);
+  render_store(t, c);
+  render_messages_and_kafka(t, c);
+  render_csv(t, c);
+  render_schedule_and_service(t, c);
   return t.take();
 }
 
