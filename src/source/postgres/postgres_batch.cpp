@@ -21,37 +21,17 @@ namespace user_export {
 
 using pg::timestamp_param;
 
-std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& request) {
-  if (request.new_run_ids.size() != request.groups.size()) {
-    throw Error(ErrorCode::kInvalidInput, "a batch claim needs one new run id per group");
-  }
-  for (const std::string& run_id : request.new_run_ids) {
-    check_claim_request(request.owner, request.lease, run_id);
-  }
-  if (request.groups.empty()) return {};
-  const SystemTime now = clock_.now();
-  std::vector<std::string> groups;
-  for (const GroupId& group : request.groups) groups.push_back(group.str());
-  const std::string group_param = pg::array_param(groups);
-  const std::string slot = std::to_string(request.slot.time_since_epoch().count());
+namespace {
 
-  auto conn = pool_.acquire();
-  pg::Transaction tx(*conn);
-  // The statements below are costed high (a subquery per group) but run in well under a
-  // second; compiling them took a tenth of that on its own.
-  conn->exec("SET LOCAL jit = off");
-  conn->exec(pg::kClaimLockWait);
-  // The same per-group locks as claim(), taken in one order so that two batches cannot
-  // deadlock; a one-group claim() of any of these groups waits for this transaction.
-  conn->exec(std::string("SELECT pg_advisory_xact_lock(") + pg::kClaimLockClass +
-                 ", h) FROM (SELECT DISTINCT hashtext(g) AS h FROM unnest($1::text[]) AS g "
-                 "ORDER BY 1) AS locks",
-             {group_param});
-  // 1. A run for each group that claim() would give a new run, and that has between 1 and
-  // max_users_per_group unsent users (counted in the groups' partial index, no further than
-  // one past the limit). Unsent users bound the claimable ones from above; checking the
-  // claimable condition itself here would probe other runs' claims once per user.
-  pg::Result created = conn->exec(
+/// Step 1 of claim_batch(): a run for each group that claim() would give a new run, and that
+/// has between 1 and max_users_per_group unsent users (counted in the groups' partial index,
+/// no further than one past the limit). Unsent users bound the claimable ones from above;
+/// checking the claimable condition itself here would probe other runs' claims once per user.
+/// Returns the new runs' ids.
+std::vector<std::string> insert_batch_runs(pg::Connection& conn, const BatchClaimRequest& request,
+                                           const std::string& group_param, SystemTime now) {
+  const std::string slot = std::to_string(request.slot.time_since_epoch().count());
+  pg::Result created = conn.exec(
       "INSERT INTO export_runs (run_id, group_id, domain_id, slot, state, item_count, "
       "attempts, lease_owner, lease_expires_at, created_at, updated_at) "
       "SELECT b.run_id, b.group_id, $3, to_timestamp($4::bigint), 'claimed', 0, 1, $5, "
@@ -67,18 +47,23 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
       {group_param, pg::array_param(request.new_run_ids), request.domain_id.str(), slot,
        request.owner, timestamp_param(now + request.lease), timestamp_param(now),
        std::to_string(request.max_users_per_group)});
-  if (created.rows() == 0) {
-    tx.commit();
-    return {};
-  }
   std::vector<std::string> run_ids;
   for (int i = 0; i < created.rows(); ++i) run_ids.push_back(created.text(i, 0));
-  const std::string run_param = pg::array_param(run_ids);
+  return run_ids;
+}
 
-  // 2. Their claims, as claim() records them, in one statement whose snapshot is exported for
-  // the stream (see claim()).
-  conn->exec("SET LOCAL work_mem = '64MB'");
-  pg::Result claimed = conn->exec(
+/// What step 2 of claim_batch() recorded.
+struct BatchClaims {
+  std::vector<ExportRun> runs;  ///< the runs that claimed users, with their item counts
+  std::int64_t item_count = 0;  ///< users claimed across them
+  std::string snapshot_id;      ///< the exported snapshot of the claiming statement
+};
+
+/// Step 2 of claim_batch(): the runs' claims, as claim() records them, in one statement whose
+/// snapshot is exported for the stream (see claim()), and the runs' item counts.
+BatchClaims insert_batch_claims(pg::Connection& conn, const std::string& run_param) {
+  conn.exec("SET LOCAL work_mem = '64MB'");
+  pg::Result claimed = conn.exec(
       "WITH claimed AS (INSERT INTO export_run_claims (run_id, chunk, user_ids) "
       "SELECT b.run_id, u.id >> 16, array_agg(u.id ORDER BY u.id) "
       "FROM export_runs b JOIN users u ON " +
@@ -89,22 +74,61 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
           "SELECT run_id::text, sum(n)::bigint, (SELECT id FROM snapshot) FROM claimed "
           "GROUP BY run_id",
       {run_param});
+  BatchClaims out;
   std::vector<std::string> claimed_runs;
   std::vector<std::string> claimed_counts;
-  std::int64_t item_count = 0;
   for (int i = 0; i < claimed.rows(); ++i) {
     claimed_runs.push_back(claimed.text(i, 0));
     claimed_counts.push_back(std::to_string(claimed.int64(i, 1)));
-    item_count += claimed.int64(i, 1);
+    out.item_count += claimed.int64(i, 1);
   }
-  pg::Result runs = conn->exec(
+  if (claimed.rows() > 0 && !claimed.is_null(0, 2)) out.snapshot_id = claimed.text(0, 2);
+  pg::Result runs = conn.exec(
       "UPDATE export_runs r SET item_count = c.n "
       "FROM unnest($1::uuid[], $2::bigint[]) AS c (claim_run, n) "
       "WHERE r.run_id = c.claim_run RETURNING " +
           std::string(pg::kRunColumns),
       {pg::array_param(claimed_runs), pg::array_param(claimed_counts)});
-  std::vector<ExportRun> result;
-  for (int i = 0; i < runs.rows(); ++i) result.push_back(pg::read_run(runs, i));
+  for (int i = 0; i < runs.rows(); ++i) out.runs.push_back(pg::read_run(runs, i));
+  return out;
+}
+
+}  // namespace
+
+std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& request) {
+  if (request.new_run_ids.size() != request.groups.size()) {
+    throw Error(ErrorCode::kInvalidInput, "a batch claim needs one new run id per group");
+  }
+  for (const std::string& run_id : request.new_run_ids) {
+    check_claim_request(request.owner, request.lease, run_id);
+  }
+  if (request.groups.empty()) return {};
+  const SystemTime now = clock_.now();
+  std::vector<std::string> groups;
+  for (const GroupId& group : request.groups) groups.push_back(group.str());
+  const std::string group_param = pg::array_param(groups);
+
+  auto conn = pool_.acquire();
+  pg::Transaction tx(*conn);
+  // The statements below are costed high (a subquery per group) but run in well under a
+  // second; compiling them took a tenth of that on its own.
+  conn->exec("SET LOCAL jit = off");
+  conn->exec(pg::kClaimLockWait);
+  // The same per-group locks as claim(), taken in one order so that two batches cannot
+  // deadlock; a one-group claim() of any of these groups waits for this transaction.
+  conn->exec(std::string("SELECT pg_advisory_xact_lock(") + pg::kClaimLockClass +
+                 ", h) FROM (SELECT DISTINCT hashtext(g) AS h FROM unnest($1::text[]) AS g "
+                 "ORDER BY 1) AS locks",
+             {group_param});
+  const std::vector<std::string> run_ids = insert_batch_runs(*conn, request, group_param, now);
+  if (run_ids.empty()) {
+    tx.commit();
+    return {};
+  }
+  const std::string run_param = pg::array_param(run_ids);
+  BatchClaims claims = insert_batch_claims(*conn, run_param);
+  std::vector<ExportRun> result = std::move(claims.runs);
+  const std::int64_t item_count = claims.item_count;
   if (result.size() != run_ids.size()) {
     // A group whose users were all marked between the two statements: its run claims nothing
     // and is left for claim() (which completes it empty); the lease is released.
@@ -120,8 +144,7 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
   if (item_count > 0 && !result.empty()) {
     std::vector<GroupId> snapshot_groups;
     for (const ExportRun& run : result) snapshot_groups.push_back(run.group_id);
-    snapshot = import_snapshot(claimed.is_null(0, 2) ? std::string() : claimed.text(0, 2),
-                               std::move(snapshot_groups), item_count);
+    snapshot = import_snapshot(claims.snapshot_id, std::move(snapshot_groups), item_count);
   }
   tx.commit();
   if (snapshot) keep_snapshot(result.front().run_id, std::move(snapshot));
