@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <optional>
 #include <string>
 
 #include "storage/s3/s3_xml.hpp"
@@ -27,24 +28,11 @@ std::string server_said(long status, const std::string& code, const std::string&
   return text;
 }
 
-}  // namespace
-
-Error s3_http_error(const S3RequestContext& c, long status, std::string_view body,
-                    std::string_view header_code, std::string_view bucket_region) {
-  std::string code = xml_text(body, "Code").value_or(std::string(header_code));
-  const std::string message = xml_text(body, "Message").value_or("");
-  const std::string said = server_said(status, code, message);
+/// Refusals of the credentials, the signature or the key's permissions; nullopt otherwise.
+std::optional<Error> credentials_error(const S3RequestContext& c, long status,
+                                       const std::string& code, std::string_view body,
+                                       const std::string& said) {
   const std::string key = "'" + c.access_key_id + "'";
-
-  if (!bucket_region.empty() && bucket_region != c.region &&
-      (status == 301 || status == 307 || status == 400 || status == 403)) {
-    return storage(c,
-                   "bucket '" + c.bucket + "' is in region '" + std::string(bucket_region) +
-                       "', not '" + c.region + "' (" + said +
-                       "); set USER_EXPORT_S3_REGION=" + std::string(bucket_region),
-                   false);
-  }
-
   if (code == "InvalidAccessKeyId") {
     return storage(c,
                    "the server does not know access key id " + key + " (" + said +
@@ -86,6 +74,30 @@ Error s3_http_error(const S3RequestContext& c, long status, std::string_view bod
                        "s3:ListBucketMultipartUploads on the bucket",
                    false);
   }
+  return std::nullopt;
+}
+
+/// The bucket is in another region than the configured one, as the server's
+/// x-amz-bucket-region says; nullopt otherwise. It explains a 400 or 403 better than the error
+/// code does, so it is checked first.
+std::optional<Error> region_error(const S3RequestContext& c, long status, const std::string& said,
+                                  std::string_view bucket_region) {
+  if (!bucket_region.empty() && bucket_region != c.region &&
+      (status == 301 || status == 307 || status == 400 || status == 403)) {
+    return storage(c,
+                   "bucket '" + c.bucket + "' is in region '" + std::string(bucket_region) +
+                       "', not '" + c.region + "' (" + said +
+                       "); set USER_EXPORT_S3_REGION=" + std::string(bucket_region),
+                   false);
+  }
+
+  return std::nullopt;
+}
+
+/// The bucket is not served here (another endpoint or region) or does not exist; nullopt
+/// otherwise.
+std::optional<Error> location_error(const S3RequestContext& c, long status, const std::string& code,
+                                    const std::string& said) {
   if (code == "NoSuchBucket") {
     return storage(c,
                    "bucket '" + c.bucket + "' does not exist (" + said +
@@ -101,6 +113,19 @@ Error s3_http_error(const S3RequestContext& c, long status, std::string_view bod
                        "region",
                    false);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Error s3_http_error(const S3RequestContext& c, long status, std::string_view body,
+                    std::string_view header_code, std::string_view bucket_region) {
+  std::string code = xml_text(body, "Code").value_or(std::string(header_code));
+  const std::string message = xml_text(body, "Message").value_or("");
+  const std::string said = server_said(status, code, message);
+  if (auto e = region_error(c, status, said, bucket_region)) return *e;
+  if (auto e = credentials_error(c, status, code, body, said)) return *e;
+  if (auto e = location_error(c, status, code, said)) return *e;
   if (s3_checksum_mismatch(code)) {
     return storage(c,
                    "the bytes the server received did not match their checksum (" + said +
