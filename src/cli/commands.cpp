@@ -21,13 +21,6 @@
 namespace user_export {
 namespace {
 
-Config load(const CommonOptions& common) {
-  Environment env = Environment::from_process();
-  Config config = load_config(config_path_from(common.config, env), env);
-  init_logging(config.log.level, config.log.json);
-  return config;
-}
-
 void write_metrics_file(const std::string& path, const Metrics& metrics) {
   std::ofstream out(path, std::ios::trunc);
   out << metrics.prometheus_text();
@@ -63,7 +56,7 @@ struct StopOnSignal {
 
 int run_export_command(const CommonOptions& common, const std::vector<std::string>& group_ids,
                        const std::string& metrics_file) {
-  Config config = load(common);
+  Config config = load_command_config(common);
   StopOnSignal on_signal(config,
                          "signal received: no group starts now; the groups in flight get the "
                          "shutdown timeout to finish",
@@ -86,7 +79,7 @@ int run_export_command(const CommonOptions& common, const std::vector<std::strin
 }
 
 int run_migrate_command(const CommonOptions& common) {
-  Config config = load(common);
+  Config config = load_command_config(common);
   Runtime runtime(config);
   runtime.repository->migrate();
   std::cout << "database schema at version " << runtime.repository->schema_version() << "\n";
@@ -95,7 +88,7 @@ int run_migrate_command(const CommonOptions& common) {
 
 int run_seed_command(const CommonOptions& common, std::int64_t users, int groups,
                      std::uint64_t random_seed) {
-  Config config = load(common);
+  Config config = load_command_config(common);
   Runtime runtime(config);
   runtime.repository->migrate();
   SeedPlan plan{DomainId::parse(config.export_.domain_id), users, groups, random_seed};
@@ -120,7 +113,7 @@ int run_check_config_command(const std::string& file) {
 }
 
 int run_relay_command(const CommonOptions& common) {
-  Config config = load(common);
+  Config config = load_command_config(common);
   StopOnSignal on_signal(config,
                          "signal received: the relay starts no new send; the messages in flight "
                          "get the shutdown timeout",
@@ -146,6 +139,13 @@ int run_relay_command(const CommonOptions& common) {
     return kExitInterrupted;
   }
   return stats.pending > 0 ? kExitFailed : kExitOk;
+}
+
+Config load_command_config(const CommonOptions& common) {
+  Environment env = Environment::from_process();
+  Config config = load_config(config_path_from(common.config, env), env);
+  init_logging(config.log.level, config.log.json);
+  return config;
 }
 
 }  // namespace user_export

@@ -5,12 +5,19 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
+
 namespace user_export {
 
 /// Options shared by the commands that read a configuration file.
 struct CommonOptions {
   std::optional<std::string> config;  ///< --config; USER_EXPORT_CONFIG when absent
 };
+
+/// The configuration the command was given (`--config`, else USER_EXPORT_CONFIG) with the
+/// environment applied and checked; logging is set up as it says (`[log] level` and `json`).
+/// Throws Error(kConfig) naming every problem.
+Config load_command_config(const CommonOptions& common);
 
 /// `export`: one run now. Returns the process exit code.
 int run_export_command(const CommonOptions& common, const std::vector<std::string>& group_ids,

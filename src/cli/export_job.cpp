@@ -12,36 +12,9 @@
 #include "exporter/export_batch.hpp"
 #include "observe/log.hpp"
 #include "schedule/worker_pool.hpp"
+#include "source/group_selection.hpp"
 
 namespace user_export {
-namespace {
-
-std::vector<MatchingGroup> load_groups(Repository& repository, const DomainId& domain,
-                                       const std::vector<std::string>& ids) {
-  if (ids.empty()) return repository.active_groups(domain);
-  std::vector<MatchingGroup> groups;
-  std::set<GroupId> seen;  // one group named twice (in any letter case) is exported once
-  for (const auto& text : ids) {
-    GroupId id = GroupId::parse(text);
-    if (!seen.insert(id).second) continue;
-    auto group = repository.find_group(id);
-    if (!group) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "group " + id.str() +
-                      " does not exist; check the id with the matching_groups "
-                      "table");
-    }
-    if (group->domain_id != domain) {
-      throw Error(ErrorCode::kInvalidInput, "group " + id.str() + " belongs to domain " +
-                                                group->domain_id.str() +
-                                                ", not to the configured domain " + domain.str());
-    }
-    groups.push_back(*group);
-  }
-  return groups;
-}
-
-}  // namespace
 
 ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std::ostream& out) {
   const Config& config = rt.config;
@@ -53,7 +26,8 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
     stop_sends.emplace(*options.stop, [&rt] { rt.sink->stop_waiting(); });
   }
 
-  const std::vector<MatchingGroup> groups = load_groups(*rt.repository, domain, options.group_ids);
+  const std::vector<MatchingGroup> groups =
+      select_groups(*rt.repository, domain, options.group_ids);
   const Slot slot = std::chrono::floor<std::chrono::seconds>(rt.clock.now());
   log::info("export started", {{"domain_id", domain.str()},
                                {"slot", format_iso8601(SystemTime{slot})},

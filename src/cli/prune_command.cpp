@@ -3,18 +3,13 @@
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
-#include "config/config_loader.hpp"
-#include "config/environment.hpp"
-#include "observe/logging.hpp"
 #include "runtime/runtime.hpp"
 #include "service/retention.hpp"
 
 namespace user_export {
 
 int run_prune_command(const CommonOptions& common, std::optional<int> older_than_days) {
-  Environment env = Environment::from_process();
-  Config config = load_config(config_path_from(common.config, env), env);
-  init_logging(config.log.level, config.log.json);
+  Config config = load_command_config(common);
   const int days = older_than_days.value_or(config.retention.days);
   if (days < 1) {
     throw Error(ErrorCode::kInvalidInput,

@@ -4,18 +4,13 @@
 #include "cli/commands.hpp"
 #include "cli/signal_watcher.hpp"
 #include "common/error.hpp"
-#include "config/config_loader.hpp"
-#include "config/environment.hpp"
 #include "observe/log.hpp"
-#include "observe/logging.hpp"
 #include "service/daemon.hpp"
 
 namespace user_export {
 
 int run_service_command(const CommonOptions& common) {
-  Environment env = Environment::from_process();
-  Config config = load_config(config_path_from(common.config, env), env);
-  init_logging(config.log.level);
+  Config config = load_command_config(common);
 
   std::atomic<Daemon*> running{nullptr};
   SignalWatcher signals(

@@ -5,22 +5,12 @@
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
-#include "config/config_loader.hpp"
-#include "config/environment.hpp"
-#include "observe/logging.hpp"
 #include "operate/run_operator.hpp"
 #include "operate/run_report.hpp"
 #include "runtime/runtime.hpp"
 
 namespace user_export {
 namespace {
-
-Config load(const CommonOptions& common) {
-  Environment env = Environment::from_process();
-  Config config = load_config(config_path_from(common.config, env), env);
-  init_logging(config.log.level, config.log.json);
-  return config;
-}
 
 RunFilter filter_from(const RunsOptions& options) {
   RunFilter filter;
@@ -48,7 +38,7 @@ RunFilter filter_from(const RunsOptions& options) {
 
 int run_runs_command(const CommonOptions& common, const RunsOptions& options) {
   const RunFilter filter = filter_from(options);
-  Config config = load(common);
+  Config config = load_command_config(common);
   Runtime runtime(config);
   runtime.repository->migrate();
   const auto runs = runtime.repository->list_runs(filter);
@@ -62,7 +52,7 @@ int run_runs_command(const CommonOptions& common, const RunsOptions& options) {
 
 int run_run_show_command(const CommonOptions& common, const std::string& run_id) {
   const std::string id = canonical_run_id(run_id);
-  Config config = load(common);
+  Config config = load_command_config(common);
   Runtime runtime(config);
   runtime.repository->migrate();
   auto detail = RunOperator(*runtime.repository).detail(id);
@@ -75,7 +65,7 @@ int run_replay_command(const CommonOptions& common, const std::string& run_id,
                        const std::string& reason) {
   canonical_run_id(run_id);  // a malformed id is refused before anything is opened
   check_run_action_request(cli_actor(), reason);
-  Config config = load(common);
+  Config config = load_command_config(common);
   Runtime runtime(config);
   runtime.repository->migrate();
   RunOperator op(*runtime.repository);
@@ -92,7 +82,7 @@ int run_reexport_command(const CommonOptions& common, const std::string& run_id,
   check_run_action_request(cli_actor(), reason);
   std::string group;
   {
-    Config config = load(common);
+    Config config = load_command_config(common);
     Runtime runtime(config);
     runtime.repository->migrate();
     RunOperator op(*runtime.repository);

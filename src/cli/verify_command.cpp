@@ -6,9 +6,6 @@
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
-#include "config/config_loader.hpp"
-#include "config/environment.hpp"
-#include "observe/logging.hpp"
 #include "runtime/runtime.hpp"
 #include "verify/run_verifier.hpp"
 
@@ -54,9 +51,7 @@ int run_verify_command(const CommonOptions& common, const std::vector<std::strin
                                          "2026-11-25T00:00:00Z");
     }
   }
-  Environment env = Environment::from_process();
-  Config config = load_config(config_path_from(common.config, env), env);
-  init_logging(config.log.level, config.log.json);
+  Config config = load_command_config(common);
   Runtime runtime(config, RepositoryAccess::kReadOnly);
   require_schema(*runtime.repository);
   const SystemTime cutoff = from.value_or(runtime.clock.now() - std::chrono::hours(24));

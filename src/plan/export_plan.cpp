@@ -109,31 +109,6 @@ std::optional<std::int64_t> ExportPlanner::estimate_bytes(const GroupId& group,
   return static_cast<std::int64_t>(std::llround(per_row * static_cast<double>(users)));
 }
 
-std::vector<MatchingGroup> groups_to_plan(Repository& repository, const DomainId& domain,
-                                          const std::vector<std::string>& ids) {
-  if (ids.empty()) return repository.active_groups(domain);
-  std::vector<MatchingGroup> groups;
-  std::set<GroupId> seen;
-  for (const auto& text : ids) {
-    const GroupId id = GroupId::parse(text);  // Error(kInvalidInput) when malformed
-    if (!seen.insert(id).second) continue;
-    auto group = repository.find_group(id);
-    if (!group) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "group " + id.str() +
-                      " does not exist; check the id with the matching_groups "
-                      "table");
-    }
-    if (group->domain_id != domain) {
-      throw Error(ErrorCode::kInvalidInput, "group " + id.str() + " belongs to domain " +
-                                                group->domain_id.str() +
-                                                ", not to the configured domain " + domain.str());
-    }
-    groups.push_back(*group);
-  }
-  return groups;
-}
-
 std::string plan_json(const std::vector<GroupPlan>& plans) {
   using nlohmann::json;
   json out = json::array();

@@ -55,11 +55,6 @@ class ExportPlanner {
   std::string store_key_prefix_;
 };
 
-/// The groups to plan: every active group of `domain`, or the groups `ids` (each parsed, once;
-/// an unknown id, or one of another domain, is Error(kInvalidInput) in one sentence).
-std::vector<MatchingGroup> groups_to_plan(Repository& repository, const DomainId& domain,
-                                          const std::vector<std::string>& ids);
-
 /// The plans as the JSON array `plan --json` and GET /api/plan print (camelCase fields).
 std::string plan_json(const std::vector<GroupPlan>& plans);
 

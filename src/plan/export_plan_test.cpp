@@ -11,6 +11,7 @@
 #include "exporter/testing/export_test_env.hpp"
 #include "format/staging_dir.hpp"
 #include "observe/metrics.hpp"
+#include "source/group_selection.hpp"
 #include "storage/local/local_store.hpp"
 
 namespace user_export {
@@ -40,7 +41,7 @@ class ExportPlanTest : public ::testing::Test {
   std::vector<GroupPlan> plan_all() {
     ExportPlanner planner(config_, *repo_, "nightly");
     std::vector<GroupPlan> plans;
-    for (const auto& g : groups_to_plan(*repo_, domain(), {}))
+    for (const auto& g : select_groups(*repo_, domain(), {}))
       plans.push_back(planner.plan(g, slot_));
     return plans;
   }
@@ -93,7 +94,7 @@ TEST_F(ExportPlanTest, ThePlanIsWhatTheExportThenDoesAndWritesNothing) {
 }
 
 TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
-  const auto groups = groups_to_plan(*repo_, domain(), {});
+  const auto groups = select_groups(*repo_, domain(), {});
   const MatchingGroup& file_group =
       groups[0].type() == GroupType::kCostBased ? groups[0] : groups[1];
   const GroupResult first = export_group(file_group);
@@ -101,7 +102,7 @@ TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
 
   repo_->seed(SeedPlan{domain(), 20, 2, 8}, {});  // new unsent users in new groups
   ClaimRequest claim;
-  const auto all = groups_to_plan(*repo_, domain(), {});
+  const auto all = select_groups(*repo_, domain(), {});
   for (const auto& g : all) {
     if (g.id != file_group.id && g.type() == GroupType::kCostBased &&
         repo_->claimable_users(g.id) > 0 && claim.new_run_id.empty()) {
@@ -139,13 +140,13 @@ TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
 
 TEST_F(ExportPlanTest, AnUnknownOrMalformedGroupIsRefusedInOneSentence) {
   try {
-    groups_to_plan(*repo_, domain(), {"5f0c6c1e-8d0b-4c57-9a57-000000000000"});
+    select_groups(*repo_, domain(), {"5f0c6c1e-8d0b-4c57-9a57-000000000000"});
     FAIL() << "an unknown group was planned";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidInput);
     EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(groups_to_plan(*repo_, domain(), {"not-a-uuid"}), Error);
+  EXPECT_THROW(select_groups(*repo_, domain(), {"not-a-uuid"}), Error);
 }
 
 }  // namespace

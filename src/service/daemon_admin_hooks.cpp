@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "plan/export_plan.hpp"
+#include "source/group_selection.hpp"
 
 namespace user_export {
 
@@ -36,7 +37,7 @@ AdminHooks daemon_admin_hooks(const DaemonParts& p) {
   hooks.plan = [p](std::optional<std::string> group) {
     std::vector<std::string> ids;
     if (group) ids.push_back(*group);
-    const auto groups = groups_to_plan(*p.rt.repository, p.domain, ids);
+    const auto groups = select_groups(*p.rt.repository, p.domain, ids);
     // The service exports in its next scheduled slot.
     const SystemTime now = p.rt.clock.now();
     const Slot slot =
