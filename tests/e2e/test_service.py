@@ -126,6 +126,7 @@ class ServiceTest(unittest.TestCase):
         self.s3_extra = ""        # more [store.s3] keys
         self.schedule_extra = ""  # more [schedule] keys
         self.service_extra = ""   # more [service] keys
+        self.more_tables = ""     # whole tables appended to the configuration
 
     def tearDown(self):
         for i in self.instances:
@@ -174,6 +175,7 @@ sweep_interval_seconds = 2
 [service]
 shutdown_timeout_seconds = {self.shutdown_timeout}
 {self.service_extra}
+{self.more_tables}
 """)
         return path
 
@@ -381,6 +383,7 @@ shutdown_timeout_seconds = {self.shutdown_timeout}
 
     def test_verify_after_slot_counts_a_run_whose_message_was_not_delivered(self):
         self.service_extra = "verify_after_slot = true\n"
+        self.more_tables = "[log]\njson = true\n"
         self.seed(300, 2)
         a = self.start("instance-a")
         a.wait_ready()
@@ -396,11 +399,15 @@ shutdown_timeout_seconds = {self.shutdown_timeout}
         self.seed(100, 1, seed=2)
         wait_until("a verify failure counted",
                    lambda: (a.metric("users_export_verify_failures_total") or 0) >= 1)
-        text = a.text()
-        self.assertIn("run failed verification", text)
-        self.assertIn("still pending, not delivered", text)
-        failed = self.sql("SELECT run_id FROM export_runs WHERE state = 'committed'")
-        self.assertTrue(any(run_id in text for (run_id,) in failed), text)
+        # [log] json holds for the service too: each failure is one JSON line naming its run.
+        failures = [json.loads(line) for line in a.text().splitlines()
+                    if "run failed verification" in line]
+        self.assertTrue(failures, a.text())
+        committed = {r[0] for r in self.sql("SELECT run_id FROM export_runs "
+                                            "WHERE state = 'committed'")}
+        for f in failures:
+            self.assertIn(f["run_id"], committed)
+            self.assertIn("still pending, not delivered", f["differences"])
         self.cluster.command("all_up")
         self.assertEqual(a.stop(), 0, a.text())
 
