@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "source/repository.hpp"
+#include "source/run_history.hpp"
 
 namespace user_export {
 
@@ -25,7 +25,7 @@ struct RunActionOutcome {
 /// reason, count) at info level for audit besides the record the repository keeps.
 class RunOperator {
  public:
-  explicit RunOperator(Repository& repository) : repository_(repository) {}
+  explicit RunOperator(RunHistory& repository) : repository_(repository) {}
 
   /// The run `run_id` (any letter case); Error(kInvalidInput) when it is not a UUID;
   /// nullopt when there is no such run.
@@ -47,7 +47,7 @@ class RunOperator {
  private:
   ExportRun require(const std::string& run_id);
 
-  Repository& repository_;
+  RunHistory& repository_;
 };
 
 }  // namespace user_export

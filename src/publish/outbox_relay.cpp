@@ -69,7 +69,7 @@ std::chrono::seconds relay_claim_lease(const Config& config) {
   return lease;
 }
 
-OutboxRelay::OutboxRelay(Repository& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
+OutboxRelay::OutboxRelay(Outbox& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
                          Sleeper& sleeper, Random& random, const Config& config, std::string owner,
                          std::function<bool(const std::string& owner)> owner_is_dead)
     : repository_(repository),

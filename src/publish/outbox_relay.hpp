@@ -15,7 +15,7 @@
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/rate_limiter.hpp"
 #include "resilience/retry.hpp"
-#include "source/repository.hpp"
+#include "source/outbox.hpp"
 
 namespace user_export {
 
@@ -59,7 +59,7 @@ class OutboxRelay {
   /// (export.instance_id), distinct for every process sharing the database. Before it claims,
   /// each pass releases the claims of owners that `owner_is_dead` says are dead (by default a
   /// crashed process of this host), so a restart after a crash need not wait for them.
-  OutboxRelay(Repository& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
+  OutboxRelay(Outbox& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
               Sleeper& sleeper, Random& random, const Config& config, std::string owner,
               std::function<bool(const std::string& owner)> owner_is_dead = local_owner_is_dead);
 
@@ -85,7 +85,7 @@ class OutboxRelay {
   void dead_letter(const OutboundMessage& message, const DeliveryResult& why, RelayStats& stats);
   void retry_later(const OutboundMessage& message, const std::string& error, RelayStats& stats);
 
-  Repository& repository_;
+  Outbox& repository_;
   MessageSink& sink_;
   Metrics& metrics_;
   Clock& clock_;

@@ -10,6 +10,7 @@
 
 #include "common/fake_clock.hpp"
 #include "common/process_owner.hpp"
+#include "source/repository.hpp"
 
 namespace user_export {
 namespace {

@@ -9,7 +9,7 @@
 
 namespace user_export {
 
-Retention::Retention(Repository& repository, Clock& clock, Metrics& metrics,
+Retention::Retention(RunHistory& repository, Clock& clock, Metrics& metrics,
                      RetentionOptions options)
     : repository_(repository),
       clock_(clock),

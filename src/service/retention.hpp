@@ -5,7 +5,7 @@
 
 #include "common/clock.hpp"
 #include "observe/metrics.hpp"
-#include "source/repository.hpp"
+#include "source/run_history.hpp"
 
 namespace user_export {
 
@@ -26,7 +26,7 @@ class Retention {
  public:
   /// Keeps references to `repository`, `clock` and `metrics`; the first prune is due
   /// `options.first_after` from now.
-  Retention(Repository& repository, Clock& clock, Metrics& metrics, RetentionOptions options);
+  Retention(RunHistory& repository, Clock& clock, Metrics& metrics, RetentionOptions options);
 
   /// Prunes now, history older than `days` days (default: the options'); throws what prune()
   /// throws.
@@ -40,7 +40,7 @@ class Retention {
   SystemTime next_due() const { return next_due_; }
 
  private:
-  Repository& repository_;
+  RunHistory& repository_;
   Clock& clock_;
   Metrics& metrics_;
   RetentionOptions options_;

@@ -21,7 +21,7 @@ void check_claim_request(const std::string& owner, std::chrono::seconds lease,
   }
 }
 
-void Repository::check_message_claim(const std::string& owner, std::chrono::seconds lease) {
+void Outbox::check_message_claim(const std::string& owner, std::chrono::seconds lease) {
   if (owner.empty()) {
     throw Error(ErrorCode::kInvalidInput,
                 "claiming outbox messages needs a relay owner name; set the instance name");
@@ -33,19 +33,19 @@ void Repository::check_message_claim(const std::string& owner, std::chrono::seco
   }
 }
 
-std::vector<ExportRun> Repository::claim_batch(const BatchClaimRequest&) {
+std::vector<ExportRun> RunStore::claim_batch(const BatchClaimRequest&) {
   return {};
 }
 
-void Repository::stream_batch(const std::vector<std::string>& run_ids,
-                              const std::vector<std::string>& fields, BatchRowHandler& handler) {
+void RunStore::stream_batch(const std::vector<std::string>& run_ids,
+                            const std::vector<std::string>& fields, BatchRowHandler& handler) {
   for (std::size_t i = 0; i < run_ids.size(); ++i) {
     handler.begin_run(i);
     stream_rows(run_ids[i], fields, handler);
   }
 }
 
-std::vector<std::optional<Error>> Repository::commit_batch(
+std::vector<std::optional<Error>> RunStore::commit_batch(
     const std::vector<CommitRequest>& requests) {
   std::vector<std::optional<Error>> outcomes;
   outcomes.reserve(requests.size());

@@ -5,7 +5,7 @@
 
 namespace user_export {
 
-StoreSweep::StoreSweep(Repository& repository, ObjectStore& store, Metrics& metrics,
+StoreSweep::StoreSweep(RunHistory& repository, ObjectStore& store, Metrics& metrics,
                        const Clock& clock, SweepOptions options)
     : repository_(repository), store_(store), metrics_(metrics), clock_(clock), options_(options) {}
 

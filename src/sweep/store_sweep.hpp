@@ -6,7 +6,7 @@
 
 #include "common/clock.hpp"
 #include "observe/metrics.hpp"
-#include "source/repository.hpp"
+#include "source/run_history.hpp"
 #include "storage/object_store.hpp"
 
 namespace user_export {
@@ -44,7 +44,7 @@ struct SweepOptions {
 /// failures are logged and counted, never thrown, so a sweep cannot stop an export.
 class StoreSweep {
  public:
-  StoreSweep(Repository& repository, ObjectStore& store, Metrics& metrics, const Clock& clock,
+  StoreSweep(RunHistory& repository, ObjectStore& store, Metrics& metrics, const Clock& clock,
              SweepOptions options);
 
   /// Runs one sweep, logs a summary line, adds to `meters::kSweep` and returns the report.
@@ -56,7 +56,7 @@ class StoreSweep {
   /// Removes the object `key`, never committed; counts into `report`.
   void remove_object(const std::string& key, const ExportRun& run, SweepReport& report);
 
-  Repository& repository_;
+  RunHistory& repository_;
   ObjectStore& store_;
   Metrics& metrics_;
   const Clock& clock_;

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/fake_clock.hpp"
+#include "source/repository.hpp"
 #include "storage/local/local_store.hpp"
 
 namespace user_export {
