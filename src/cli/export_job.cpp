@@ -9,7 +9,7 @@
 #include "cli/terminal.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "observe/log.hpp"
 #include "schedule/worker_pool.hpp"
 

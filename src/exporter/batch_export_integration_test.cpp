@@ -12,7 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "source/postgres/testing/pg_fixtures.hpp"
 #include "source/postgres/testing/pg_test_database.hpp"
 #include "storage/local/local_store.hpp"

@@ -22,7 +22,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "exporter/export_service.hpp"
 #include "exporter/lease_keeper.hpp"
 #include "exporter/testing/export_test_env.hpp"

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "common/time_format.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "observe/log.hpp"
 #include "observe/meter_catalogue.hpp"
 
