@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "common/fault_point.hpp"
 #include "common/process_owner.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "exporter/file_exporter.hpp"
+#include "exporter/group_report.hpp"
 #include "exporter/id_list_exporter.hpp"
+#include "exporter/small_group_batch.hpp"
 #include "observe/log.hpp"
 #include "observe/meter_catalogue.hpp"
 #include "resilience/retry.hpp"
@@ -83,8 +87,33 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   }
   result.group = group;
   result.seconds = seconds_since(deps_.clock, started);
-  report(group, slot, result);
+  report_result(deps_, slot, result);
   return result;
+}
+
+std::size_t ExportService::batch_size(std::size_t candidates, std::size_t workers) const {
+  const auto limit = static_cast<std::size_t>(std::max(deps_.config.export_.batch_max_groups, 1));
+  if (limit < 2 || !deps_.repository.supports_batches()) return 1;
+  const std::size_t share =
+      (candidates + std::max<std::size_t>(workers, 1) - 1) / std::max<std::size_t>(workers, 1);
+  const std::size_t size = std::min(limit, share);
+  return size < 2 ? 1 : size;
+}
+
+std::vector<GroupResult> ExportService::export_batch(
+    const std::vector<MatchingGroup>& groups, Slot slot,
+    const std::function<void(const GroupResult&)>& on_done) {
+  std::vector<std::optional<GroupResult>> batched(groups.size());
+  if (!stopping() && groups.size() > 1 && deps_.repository.supports_batches()) {
+    batched = SmallGroupBatch(deps_, active_, *file_exporter_, groups, slot).run();
+  }
+  std::vector<GroupResult> results;
+  results.reserve(groups.size());
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    results.push_back(batched[i] ? std::move(*batched[i]) : export_group(groups[i], slot));
+    if (on_done) on_done(results.back());
+  }
+  return results;
 }
 
 GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot) {
@@ -97,38 +126,6 @@ GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot
   log::warn("group skipped: this process is already exporting it",
             {{"group_id", group.id.str()}, {"slot", format_iso8601(SystemTime{slot})}});
   return result;
-}
-
-void ExportService::report(const MatchingGroup& group, Slot slot, const GroupResult& result) {
-  auto& metrics = deps_.metrics;
-  const std::string gid = group.id.str();
-  const Labels labels{{"group_id", gid}, {"group_type", group.type_name}};
-  metrics.histogram(meters::kExportDuration, labels).observe(result.seconds);
-  if (result.ok) {
-    if (!result.already_done) {
-      metrics.gauge(meters::kLastSuccessTimestamp, {{"group_id", gid}})
-          .set(std::chrono::duration<double>(deps_.clock.now().time_since_epoch()).count());
-    }
-    log::info(
-        result.already_done ? "group export already done for this slot" : "group export finished",
-        {{"run_id", result.run_id},
-         {"group_id", gid},
-         {"slot", format_iso8601(SystemTime{slot})},
-         {"group_type", group.type_name},
-         {"state", to_string(result.state)},
-         {"rows", result.rows},
-         {"messages", result.messages},
-         {"attempts", result.attempts},
-         {"seconds", result.seconds}});
-  } else {
-    metrics.counter(meters::kExportFailures, labels).inc();
-    log::error("group export failed; the claim is kept and the next run resumes it",
-               {{"run_id", result.run_id},
-                {"group_id", gid},
-                {"slot", format_iso8601(SystemTime{slot})},
-                {"group_type", group.type_name},
-                {"error", result.error}});
-  }
 }
 
 GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, Slot slot,
@@ -224,7 +221,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     result.rows = outcome.rows;
     result.messages = messages;
     result.file = std::move(outcome.file);
-    count_committed(group, result, commit.mark_sent, seconds_since(deps_.clock, started));
+    count_committed(deps_, result, commit.mark_sent, seconds_since(deps_.clock, started));
     return result;
   } catch (const std::exception& e) {
     deps_.metrics.counter(meters::kBatchFailures, {{"group_id", gid}}).inc();
@@ -249,16 +246,6 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     }
     throw;
   }
-}
-
-void ExportService::count_committed(const MatchingGroup& group, const GroupResult& result,
-                                    bool mark_sent, double attempt_seconds) {
-  const Labels glabel{{"group_id", group.id.str()}};
-  deps_.metrics.counter(meters::kBatchProcessed, glabel).inc(static_cast<double>(result.rows));
-  if (mark_sent) {
-    deps_.metrics.counter(meters::kRowsMarked, glabel).inc(static_cast<double>(result.rows));
-  }
-  deps_.metrics.histogram(meters::kBatchDuration, glabel).observe(attempt_seconds);
 }
 
 }  // namespace user_export

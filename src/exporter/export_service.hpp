@@ -75,16 +75,6 @@ class ExportService {
     return (deps_.stop_claiming != nullptr && deps_.stop_claiming->load()) ||
            (deps_.cancel != nullptr && deps_.cancel->load());
   }
-  /// The batch part of export_batch(): fills `results` and sets `done` for the groups it
-  /// committed; throws when the batch as a whole failed (its runs stay claimed).
-  void export_batched(const std::vector<MatchingGroup>& groups, Slot slot,
-                      std::vector<GroupResult>& results, std::vector<bool>& done);
-  /// The metrics of a committed attempt.
-  void count_committed(const MatchingGroup& group, const GroupResult& result, bool mark_sent,
-                       double attempt_seconds);
-  /// The metrics and the log line of a group's final result.
-  void report(const MatchingGroup& group, Slot slot, const GroupResult& result);
-
   /// The result of a group another export of this process holds.
   GroupResult skipped_as_busy(const MatchingGroup& group, Slot slot);
 
