@@ -69,7 +69,8 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
     result = failed(group, e, run_id, claimed_attempt);
   }
   result.seconds = seconds_since(deps_.clock, started);
-  if (result.skipped) {  // the claim was refused: another instance's live lease
+  if (result.outcome == GroupOutcome::kSkipped) {
+    // The claim was refused: another instance holds a live lease on the group's run.
     deps_.metrics.counter(meters::kGroupsSkipped, {{"group_id", group.id.str()}}).inc();
     log::info("group skipped: another instance owns the run",
               {{"group_id", group.id.str()},
@@ -109,8 +110,7 @@ std::vector<GroupResult> ExportService::export_batch(
 GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot) {
   GroupResult result;
   result.group = group;
-  result.ok = true;
-  result.skipped = true;
+  result.outcome = GroupOutcome::kSkipped;
   result.error = "another export of this process is exporting the group";
   deps_.metrics.counter(meters::kGroupsSkipped, {{"group_id", group.id.str()}}).inc();
   log::warn("group skipped: this process is already exporting it",
@@ -121,8 +121,7 @@ GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot
 GroupResult ExportService::not_started(const MatchingGroup& group) const {
   GroupResult result;
   result.group = group;
-  result.ok = true;
-  result.skipped = true;
+  result.outcome = GroupOutcome::kSkipped;
   result.error = "not started: shutting down";
   return result;
 }
@@ -133,8 +132,7 @@ GroupResult ExportService::claim_refused(const MatchingGroup& group, const Error
   result.group = group;
   result.run_id = run_id;
   result.attempts = attempts;
-  result.ok = true;
-  result.skipped = true;
+  result.outcome = GroupOutcome::kSkipped;
   result.error = e.what();
   result.error_code = e.code();
   return result;
@@ -146,7 +144,7 @@ GroupResult ExportService::failed(const MatchingGroup& group, const std::excepti
   result.group = group;
   result.run_id = run_id;
   result.attempts = attempts;
-  result.ok = false;
+  result.outcome = GroupOutcome::kFailed;
   result.error = e.what();
   result.error_code = ErrorCode::kInternal;
   if (const auto* error = dynamic_cast<const Error*>(&e)) {
@@ -195,8 +193,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, c
   result.state = run.state;
   result.resumed = run.resumed;
   if (run.state != RunState::kClaimed) {
-    result.ok = true;
-    result.already_done = true;
+    result.outcome = GroupOutcome::kAlreadyDone;
     result.rows = run.rows;
     return result;
   }
@@ -213,7 +210,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, c
     fault_point("after_claim");
     if (run.item_count == 0) {
       deps_.repository.complete_empty(run.run_id, deps_.owner, run.attempts);
-      result.ok = true;
+      result.outcome = GroupOutcome::kEmpty;
       result.state = RunState::kEmpty;
       return result;
     }
@@ -229,7 +226,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, c
     lease.reset();
     fault_point("after_commit");
     if (result.file) file_exporter_->after_commit(group, run, *result.file);
-    result.ok = true;
+    result.outcome = GroupOutcome::kExported;
     result.state = result.messages == 0 ? RunState::kCompleted : RunState::kCommitted;
     count_committed(deps_, result, deps_.config.export_.mark_sent,
                     seconds_since(deps_.clock, began));

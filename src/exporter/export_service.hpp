@@ -13,29 +13,9 @@
 #include "exporter/export_deps.hpp"
 #include "exporter/file_exporter.hpp"
 #include "exporter/group_exporter.hpp"
+#include "exporter/group_result.hpp"
 
 namespace user_export {
-
-/// How one group's export for one slot ended.
-struct GroupResult {
-  MatchingGroup group;
-  std::string run_id;  ///< empty when no run was claimed
-  RunState state = RunState::kClaimed;
-  bool ok = false;            ///< committed (or nothing to do); false when it failed
-  bool already_done = false;  ///< the slot's run had finished before this call
-  bool resumed = false;       ///< an earlier unfinished run was completed
-  /// Not exported by this call and not a failure: another instance holds a live lease on the
-  /// group's unfinished run (it exports it), another export of this process is exporting the
-  /// group, or shutdown began before the group started.
-  bool skipped = false;
-  std::int64_t rows = 0;
-  std::size_t messages = 0;
-  std::optional<ExportedFile> file;
-  int attempts = 0;
-  double seconds = 0;
-  std::string error;  ///< the final error when !ok
-  std::optional<ErrorCode> error_code;
-};
 
 /// Exports one group for one slot (the seed's UsersExportService + UsersExportProcessor):
 /// claim -> export (by group type) -> commit, the whole attempt retried with back-off for

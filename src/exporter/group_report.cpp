@@ -25,22 +25,22 @@ void report_result(const ExportDeps& deps, Slot slot, const GroupResult& result)
   const std::string gid = group.id.str();
   const Labels labels{{"group_id", gid}, {"group_type", group.type_name}};
   metrics.histogram(meters::kExportDuration, labels).observe(result.seconds);
-  if (result.ok) {
-    if (!result.already_done) {
+  if (!result.failed()) {
+    const bool already_done = result.outcome == GroupOutcome::kAlreadyDone;
+    if (!already_done) {
       metrics.gauge(meters::kLastSuccessTimestamp, {{"group_id", gid}})
           .set(std::chrono::duration<double>(deps.clock.now().time_since_epoch()).count());
     }
-    log::info(
-        result.already_done ? "group export already done for this slot" : "group export finished",
-        {{"run_id", result.run_id},
-         {"group_id", gid},
-         {"slot", format_iso8601(SystemTime{slot})},
-         {"group_type", group.type_name},
-         {"state", to_string(result.state)},
-         {"rows", result.rows},
-         {"messages", result.messages},
-         {"attempts", result.attempts},
-         {"seconds", result.seconds}});
+    log::info(already_done ? "group export already done for this slot" : "group export finished",
+              {{"run_id", result.run_id},
+               {"group_id", gid},
+               {"slot", format_iso8601(SystemTime{slot})},
+               {"group_type", group.type_name},
+               {"state", to_string(result.state)},
+               {"rows", result.rows},
+               {"messages", result.messages},
+               {"attempts", result.attempts},
+               {"seconds", result.seconds}});
   } else {
     metrics.counter(meters::kExportFailures, labels).inc();
     log::error("group export failed; the claim is kept and the next run resumes it",

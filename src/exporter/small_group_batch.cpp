@@ -297,7 +297,7 @@ void SmallGroupBatch::settle(std::size_t r, ExportOutcome& outcome,
   GroupResult result;
   result.group = group;
   result.run_id = runs_[r].run_id;
-  result.ok = true;
+  result.outcome = GroupOutcome::kExported;
   result.state = outcome.messages.empty() ? RunState::kCompleted : RunState::kCommitted;
   result.rows = outcome.rows;
   result.messages = outcome.messages.size();
