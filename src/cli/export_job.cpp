@@ -9,7 +9,7 @@
 #include "cli/terminal.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "observe/log.hpp"
 #include "schedule/worker_pool.hpp"
 #include "source/group_selection.hpp"
@@ -62,14 +62,14 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
   rt.sink->flush(config.messages.delivery_timeout);
 
   for (auto& g : result.groups) {  // the relay may have completed committed runs
-    if (g.ok && !g.run_id.empty()) {
+    if (!g.failed() && !g.run_id.empty()) {
       if (auto run = rt.repository->find_run(g.run_id)) g.state = run->state;
     }
   }
   print_report_table(out, result.groups, options.show_paths_relative_to);
   int failed = 0;
   for (const auto& g : result.groups) {
-    if (!g.ok) ++failed;
+    if (g.failed()) ++failed;
   }
   out << groups.size() << " groups: " << (groups.size() - static_cast<std::size_t>(failed))
       << " ok, " << failed << " failed; messages delivered " << result.relay.delivered
@@ -91,7 +91,9 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
   if (options.stop != nullptr && options.stop->stop_claiming) {
     int not_started = 0;
     for (const auto& g : result.groups) {
-      if (g.skipped && g.error.rfind("not started", 0) == 0) ++not_started;
+      if (g.outcome == GroupOutcome::kSkipped && g.error.rfind("not started", 0) == 0) {
+        ++not_started;
+      }
     }
     const auto finished = groups.size() - static_cast<std::size_t>(failed + not_started);
     std::fprintf(stderr,

@@ -26,10 +26,10 @@ void print_report_table(std::ostream& out, const std::vector<GroupResult>& group
   for (const auto& g : groups) {
     out << fmt::format("{:<36}  {:<14}  {:<9}  {:>9}  {:>4}  {:>10}  {:>7.3f}  {}\n",
                        g.group.id.str(), g.group.type_name.substr(0, 14),
-                       g.ok ? to_string(g.state) : "FAILED", g.rows, g.messages,
+                       g.failed() ? "FAILED" : to_string(g.state), g.rows, g.messages,
                        g.file ? std::to_string(g.file->bytes) : std::string("-"), g.seconds,
                        short_path(g, relative_to));
-    if (!g.ok) out << "    error: " << g.error << "\n";
+    if (g.failed()) out << "    error: " << g.error << "\n";
   }
 }
 

@@ -12,7 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "source/postgres/testing/pg_fixtures.hpp"
 #include "source/postgres/testing/pg_test_database.hpp"
 #include "storage/local/local_store.hpp"
@@ -149,7 +149,7 @@ TEST_F(BatchExportTest, SmallGroupsAreExportedInBatchesEachIntoItsOwnFileAndMess
 
   ASSERT_EQ(results.size(), 13u);
   for (const GroupResult& r : results) {
-    EXPECT_TRUE(r.ok) << r.group.id.str() << ": " << r.error;
+    EXPECT_EQ(r.outcome, GroupOutcome::kExported) << r.group.id.str() << ": " << r.error;
     EXPECT_EQ(finished_[r.group.id.str()], 1) << "one progress report per group";
     if (r.group.id.str() == ids) continue;
     ASSERT_TRUE(r.file) << r.group.id.str();
@@ -211,7 +211,7 @@ TEST_F(BatchExportTest, ABatchThatCannotStreamLeavesItsGroupsToBeExportedOneByOn
   sql_->exec("ALTER TABLE profiles RENAME COLUMN display_name TO shown_name");
   std::vector<GroupResult> results = export_all(*local_, 2);
   for (const GroupResult& r : results) {
-    EXPECT_FALSE(r.ok);
+    EXPECT_TRUE(r.failed());
     EXPECT_NE(r.error.find("display_name"), std::string::npos) << r.error;
   }
   EXPECT_EQ(batched("fell_back"), 6);
@@ -227,7 +227,7 @@ TEST_F(BatchExportTest, ABatchThatCannotStreamLeavesItsGroupsToBeExportedOneByOn
   results = export_all(*local_, 2);
   std::int64_t rows = 0;
   for (const GroupResult& r : results) {
-    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
     EXPECT_TRUE(r.resumed);
     rows += r.rows;
   }

@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "common/fault_point.hpp"
 #include "common/process_owner.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "exporter/file_exporter.hpp"
+#include "exporter/group_report.hpp"
 #include "exporter/id_list_exporter.hpp"
+#include "exporter/small_group_batch.hpp"
 #include "observe/log.hpp"
 #include "observe/meter_catalogue.hpp"
 #include "resilience/retry.hpp"
@@ -28,70 +32,85 @@ GroupExporter& ExportService::exporter_for(GroupType type) {
 
 GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   const auto started = deps_.clock.monotonic();
-  const std::string gid = group.id.str();
-  GroupResult result;
-  result.group = group;
-  auto& metrics = deps_.metrics;
-  if (stopping()) {
-    result.ok = true;
-    result.skipped = true;
-    result.error = "not started: shutting down";
-    return result;
-  }
+  if (stopping()) return not_started(group);
   std::optional<ActiveGroups::Hold> hold = active_.try_hold(group.id);
   if (!hold) return skipped_as_busy(group, slot);
+  // The latest run an attempt claimed and that attempt's number: the retries' log lines and a
+  // failure's result name them.
+  std::string run_id;
+  int claimed_attempt = 0;
+  GroupResult result;
   try {
     const GroupType type = group.type();
     Retry retry(deps_.config.retry, deps_.sleeper, deps_.random);
     result = retry.run(
-        [&](int attempt_no) { return attempt(group, type, slot, attempt_no, result); },
+        [&](int attempt_no) -> GroupResult {
+          const auto began = deps_.clock.monotonic();
+          if (attempt_no > 1 && stopping()) {
+            throw Error(ErrorCode::kInternal,
+                        "not retried: shutting down; the claim is kept and the next run resumes it",
+                        false);
+          }
+          ExportRun run;
+          try {
+            run = claim(group, slot);
+          } catch (const Error& e) {
+            if (e.code() != ErrorCode::kLeaseLost) throw;
+            return claim_refused(group, e, run_id, claimed_attempt);
+          }
+          run_id = run.run_id;
+          claimed_attempt = attempt_no;
+          return attempt(group, type, run, attempt_no, began);
+        },
         [&](int attempt_no, const std::exception& e, Duration delay) {
-          metrics.counter(meters::kRetries, {{"group_id", gid}}).inc();
-          log::warn(
-              "export attempt failed, retrying",
-              {{"run_id", result.run_id},
-               {"group_id", gid},
-               {"slot", format_iso8601(SystemTime{slot})},
-               {"attempt", attempt_no},
-               {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()},
-               {"error", e.what()}});
+          log_retry(group, slot, run_id, attempt_no, e, delay);
         });
-  } catch (const Error& e) {
-    if (result.skipped) {  // claim refused: another instance's live lease
-      result.ok = true;
-      result.error = e.what();
-      result.error_code = e.code();
-      result.seconds = seconds_since(deps_.clock, started);
-      metrics.counter(meters::kGroupsSkipped, {{"group_id", gid}}).inc();
-      log::info(
-          "group skipped: another instance owns the run",
-          {{"group_id", gid}, {"slot", format_iso8601(SystemTime{slot})}, {"reason", e.what()}});
-      return result;
-    }
-    result.ok = false;
-    result.error = e.what();
-    result.error_code = e.code();
-    if (e.code() == ErrorCode::kInvalidInput && !parse_group_type(group.type_name)) {
-      metrics
-          .counter(meters::kInvalidGroupType, {{"group_id", gid}, {"group_type", group.type_name}})
-          .inc();
-    }
   } catch (const std::exception& e) {
-    result.ok = false;
-    result.error = e.what();
-    result.error_code = ErrorCode::kInternal;
+    result = failed(group, e, run_id, claimed_attempt);
   }
-  result.group = group;
   result.seconds = seconds_since(deps_.clock, started);
-  report(group, slot, result);
+  if (result.outcome == GroupOutcome::kSkipped) {
+    // The claim was refused: another instance holds a live lease on the group's run.
+    deps_.metrics.counter(meters::kGroupsSkipped, {{"group_id", group.id.str()}}).inc();
+    log::info("group skipped: another instance owns the run",
+              {{"group_id", group.id.str()},
+               {"slot", format_iso8601(SystemTime{slot})},
+               {"reason", result.error}});
+    return result;
+  }
+  report_result(deps_, slot, result);
   return result;
+}
+
+std::size_t ExportService::batch_size(std::size_t candidates, std::size_t workers) const {
+  const auto limit = static_cast<std::size_t>(std::max(deps_.config.export_.batch_max_groups, 1));
+  if (limit < 2 || !deps_.repository.supports_batches()) return 1;
+  const std::size_t share =
+      (candidates + std::max<std::size_t>(workers, 1) - 1) / std::max<std::size_t>(workers, 1);
+  const std::size_t size = std::min(limit, share);
+  return size < 2 ? 1 : size;
+}
+
+std::vector<GroupResult> ExportService::export_batch(
+    const std::vector<MatchingGroup>& groups, Slot slot,
+    const std::function<void(const GroupResult&)>& on_done) {
+  std::vector<std::optional<GroupResult>> batched(groups.size());
+  if (!stopping() && groups.size() > 1 && deps_.repository.supports_batches()) {
+    batched = SmallGroupBatch(deps_, active_, *file_exporter_, groups, slot).run();
+  }
+  std::vector<GroupResult> results;
+  results.reserve(groups.size());
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    results.push_back(batched[i] ? std::move(*batched[i]) : export_group(groups[i], slot));
+    if (on_done) on_done(results.back());
+  }
+  return results;
 }
 
 GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot) {
   GroupResult result;
   result.group = group;
-  result.ok = true;
-  result.skipped = true;
+  result.outcome = GroupOutcome::kSkipped;
   result.error = "another export of this process is exporting the group";
   deps_.metrics.counter(meters::kGroupsSkipped, {{"group_id", group.id.str()}}).inc();
   log::warn("group skipped: this process is already exporting it",
@@ -99,50 +118,60 @@ GroupResult ExportService::skipped_as_busy(const MatchingGroup& group, Slot slot
   return result;
 }
 
-void ExportService::report(const MatchingGroup& group, Slot slot, const GroupResult& result) {
-  auto& metrics = deps_.metrics;
-  const std::string gid = group.id.str();
-  const Labels labels{{"group_id", gid}, {"group_type", group.type_name}};
-  metrics.histogram(meters::kExportDuration, labels).observe(result.seconds);
-  if (result.ok) {
-    if (!result.already_done) {
-      metrics.gauge(meters::kLastSuccessTimestamp, {{"group_id", gid}})
-          .set(std::chrono::duration<double>(deps_.clock.now().time_since_epoch()).count());
-    }
-    log::info(
-        result.already_done ? "group export already done for this slot" : "group export finished",
-        {{"run_id", result.run_id},
-         {"group_id", gid},
-         {"slot", format_iso8601(SystemTime{slot})},
-         {"group_type", group.type_name},
-         {"state", to_string(result.state)},
-         {"rows", result.rows},
-         {"messages", result.messages},
-         {"attempts", result.attempts},
-         {"seconds", result.seconds}});
-  } else {
-    metrics.counter(meters::kExportFailures, labels).inc();
-    log::error("group export failed; the claim is kept and the next run resumes it",
-               {{"run_id", result.run_id},
-                {"group_id", gid},
-                {"slot", format_iso8601(SystemTime{slot})},
-                {"group_type", group.type_name},
-                {"error", result.error}});
-  }
-}
-
-GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, Slot slot,
-                                   int attempt_no, GroupResult& progress) {
-  const auto started = deps_.clock.monotonic();
-  const std::string gid = group.id.str();
-  if (attempt_no > 1 && stopping()) {
-    throw Error(ErrorCode::kInternal,
-                "not retried: shutting down; the claim is kept and the next run resumes it", false);
-  }
+GroupResult ExportService::not_started(const MatchingGroup& group) const {
   GroupResult result;
   result.group = group;
-  result.attempts = attempt_no;
+  result.outcome = GroupOutcome::kSkipped;
+  result.error = "not started: shutting down";
+  return result;
+}
 
+GroupResult ExportService::claim_refused(const MatchingGroup& group, const Error& e,
+                                         const std::string& run_id, int attempts) const {
+  GroupResult result;
+  result.group = group;
+  result.run_id = run_id;
+  result.attempts = attempts;
+  result.outcome = GroupOutcome::kSkipped;
+  result.error = e.what();
+  result.error_code = e.code();
+  return result;
+}
+
+GroupResult ExportService::failed(const MatchingGroup& group, const std::exception& e,
+                                  const std::string& run_id, int attempts) {
+  GroupResult result;
+  result.group = group;
+  result.run_id = run_id;
+  result.attempts = attempts;
+  result.outcome = GroupOutcome::kFailed;
+  result.error = e.what();
+  result.error_code = ErrorCode::kInternal;
+  if (const auto* error = dynamic_cast<const Error*>(&e)) {
+    result.error_code = error->code();
+    if (error->code() == ErrorCode::kInvalidInput && !parse_group_type(group.type_name)) {
+      deps_.metrics
+          .counter(meters::kInvalidGroupType,
+                   {{"group_id", group.id.str()}, {"group_type", group.type_name}})
+          .inc();
+    }
+  }
+  return result;
+}
+
+void ExportService::log_retry(const MatchingGroup& group, Slot slot, const std::string& run_id,
+                              int attempt_no, const std::exception& e, Duration delay) {
+  deps_.metrics.counter(meters::kRetries, {{"group_id", group.id.str()}}).inc();
+  log::warn("export attempt failed, retrying",
+            {{"run_id", run_id},
+             {"group_id", group.id.str()},
+             {"slot", format_iso8601(SystemTime{slot})},
+             {"attempt", attempt_no},
+             {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()},
+             {"error", e.what()}});
+}
+
+ExportRun ExportService::claim(const MatchingGroup& group, Slot slot) {
   ClaimRequest claim;
   claim.group_id = group.id;
   claim.domain_id = group.domain_id;
@@ -152,28 +181,25 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
   claim.new_run_id = Uuid::random(deps_.random).str();
   claim.owner_is_dead = local_owner_is_dead;
   claim.once_per_slot = deps_.once_per_slot;
-  ExportRun run = [&] {
-    try {
-      return deps_.repository.claim(claim);
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kLeaseLost) progress.skipped = true;
-      throw;
-    }
-  }();
+  return deps_.repository.claim(claim);
+}
+
+GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, const ExportRun& run,
+                                   int attempt_no, std::chrono::steady_clock::time_point began) {
+  GroupResult result;
+  result.group = group;
+  result.attempts = attempt_no;
   result.run_id = run.run_id;
-  progress.run_id = run.run_id;  // kept for the report if this attempt fails
-  progress.attempts = attempt_no;
   result.state = run.state;
   result.resumed = run.resumed;
   if (run.state != RunState::kClaimed) {
-    result.ok = true;
-    result.already_done = true;
+    result.outcome = GroupOutcome::kAlreadyDone;
     result.rows = run.rows;
     return result;
   }
   if (run.resumed) {
     log::info("resuming unfinished run", {{"run_id", run.run_id},
-                                          {"group_id", gid},
+                                          {"group_id", group.id.str()},
                                           {"slot", format_iso8601(SystemTime{run.slot})},
                                           {"users", run.item_count},
                                           {"attempt", run.attempts}});
@@ -184,7 +210,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     fault_point("after_claim");
     if (run.item_count == 0) {
       deps_.repository.complete_empty(run.run_id, deps_.owner, run.attempts);
-      result.ok = true;
+      result.outcome = GroupOutcome::kEmpty;
       result.state = RunState::kEmpty;
       return result;
     }
@@ -193,72 +219,70 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, S
     ExportOutcome outcome = exporter_for(type).export_run(group, run, *lease);
     fault_point("before_commit");
     lease->check(0);
-    CommitRequest commit;
-    commit.run_id = run.run_id;
-    commit.owner = deps_.owner;
-    commit.attempt = run.attempts;
-    commit.mark_sent = deps_.config.export_.mark_sent;
-    commit.file = outcome.file;
-    commit.messages = std::move(outcome.messages);
-    commit.staged_parts = outcome.staged_parts;
-    const std::size_t messages =
-        commit.messages.size() + static_cast<std::size_t>(commit.staged_parts);
-    try {
-      deps_.repository.commit(commit);
-    } catch (const Error& e) {
-      // kLeaseLost means the commit's transaction changed nothing: this attempt's object is
-      // never named by a message. (After any other failure the outcome may be unknown, so the
-      // object stays; a later attempt writes its own.)
-      if (e.code() == ErrorCode::kLeaseLost && outcome.file) {
-        file_exporter_->discard_object(group, run, outcome.file->object_key,
-                                       "the commit found the lease lost");
-      }
-      throw;
-    }
+    result.rows = outcome.rows;
+    result.messages = outcome.message_count();
+    result.file = outcome.file;
+    commit(group, run, std::move(outcome));
     lease.reset();
     fault_point("after_commit");
-    if (outcome.file) file_exporter_->after_commit(group, run, *outcome.file);
-
-    result.ok = true;
-    result.state = messages == 0 ? RunState::kCompleted : RunState::kCommitted;
-    result.rows = outcome.rows;
-    result.messages = messages;
-    result.file = std::move(outcome.file);
-    count_committed(group, result, commit.mark_sent, seconds_since(deps_.clock, started));
+    if (result.file) file_exporter_->after_commit(group, run, *result.file);
+    result.outcome = GroupOutcome::kExported;
+    result.state = result.messages == 0 ? RunState::kCompleted : RunState::kCommitted;
+    count_committed(deps_, result, deps_.config.export_.mark_sent,
+                    seconds_since(deps_.clock, began));
     return result;
   } catch (const std::exception& e) {
-    deps_.metrics.counter(meters::kBatchFailures, {{"group_id", gid}}).inc();
-    const auto* error = dynamic_cast<const Error*>(&e);
-    const bool lost = error != nullptr && error->code() == ErrorCode::kLeaseLost;
-    try {
-      // A lost lease is not this attempt's to record: the run is another attempt's now.
-      if (!lost) deps_.repository.record_failure(run.run_id, deps_.owner, run.attempts, e.what());
-    } catch (const std::exception& inner) {
-      log::warn("could not record the failure of the run",
-                {{"run_id", run.run_id},
-                 {"group_id", gid},
-                 {"slot", format_iso8601(SystemTime{run.slot})},
-                 {"error", inner.what()}});
-    }
-    // Whatever this attempt left unfinished in the store can never complete now. (Not on
-    // shutdown: the upload aborted itself, and the start-up sweep covers what it missed.)
-    const bool cancelled = deps_.cancel != nullptr && deps_.cancel->load();
-    if (type == GroupType::kCostBased && !cancelled) {
-      file_exporter_->abort_unfinished_uploads(group, run, run.attempts, run.attempts,
-                                               "the attempt failed");
+    after_failure(group, type, run, e);
+    throw;
+  }
+}
+
+void ExportService::commit(const MatchingGroup& group, const ExportRun& run,
+                           ExportOutcome outcome) {
+  CommitRequest commit;
+  commit.run_id = run.run_id;
+  commit.owner = deps_.owner;
+  commit.attempt = run.attempts;
+  commit.mark_sent = deps_.config.export_.mark_sent;
+  commit.file = outcome.file;
+  commit.messages = std::move(outcome.messages);
+  commit.staged_parts = outcome.staged_parts;
+  try {
+    deps_.repository.commit(commit);
+  } catch (const Error& e) {
+    // kLeaseLost means the commit's transaction changed nothing: this attempt's object is
+    // never named by a message. (After any other failure the outcome may be unknown, so the
+    // object stays; a later attempt writes its own.)
+    if (e.code() == ErrorCode::kLeaseLost && outcome.file) {
+      file_exporter_->discard_object(group, run, outcome.file->object_key,
+                                     "the commit found the lease lost");
     }
     throw;
   }
 }
 
-void ExportService::count_committed(const MatchingGroup& group, const GroupResult& result,
-                                    bool mark_sent, double attempt_seconds) {
-  const Labels glabel{{"group_id", group.id.str()}};
-  deps_.metrics.counter(meters::kBatchProcessed, glabel).inc(static_cast<double>(result.rows));
-  if (mark_sent) {
-    deps_.metrics.counter(meters::kRowsMarked, glabel).inc(static_cast<double>(result.rows));
+void ExportService::after_failure(const MatchingGroup& group, GroupType type, const ExportRun& run,
+                                  const std::exception& e) {
+  deps_.metrics.counter(meters::kBatchFailures, {{"group_id", group.id.str()}}).inc();
+  const auto* error = dynamic_cast<const Error*>(&e);
+  const bool lost = error != nullptr && error->code() == ErrorCode::kLeaseLost;
+  try {
+    // A lost lease is not this attempt's to record: the run is another attempt's now.
+    if (!lost) deps_.repository.record_failure(run.run_id, deps_.owner, run.attempts, e.what());
+  } catch (const std::exception& inner) {
+    log::warn("could not record the failure of the run",
+              {{"run_id", run.run_id},
+               {"group_id", group.id.str()},
+               {"slot", format_iso8601(SystemTime{run.slot})},
+               {"error", inner.what()}});
   }
-  deps_.metrics.histogram(meters::kBatchDuration, glabel).observe(attempt_seconds);
+  // Whatever this attempt left unfinished in the store can never complete now. (Not on
+  // shutdown: the upload aborted itself, and the start-up sweep covers what it missed.)
+  const bool cancelled = deps_.cancel != nullptr && deps_.cancel->load();
+  if (type == GroupType::kCostBased && !cancelled) {
+    file_exporter_->abort_unfinished_uploads(group, run, run.attempts, run.attempts,
+                                             "the attempt failed");
+  }
 }
 
 }  // namespace user_export

@@ -13,29 +13,9 @@
 #include "exporter/export_deps.hpp"
 #include "exporter/file_exporter.hpp"
 #include "exporter/group_exporter.hpp"
+#include "exporter/group_result.hpp"
 
 namespace user_export {
-
-/// How one group's export for one slot ended.
-struct GroupResult {
-  MatchingGroup group;
-  std::string run_id;  ///< empty when no run was claimed
-  RunState state = RunState::kClaimed;
-  bool ok = false;            ///< committed (or nothing to do); false when it failed
-  bool already_done = false;  ///< the slot's run had finished before this call
-  bool resumed = false;       ///< an earlier unfinished run was completed
-  /// Not exported by this call and not a failure: another instance holds a live lease on the
-  /// group's unfinished run (it exports it), another export of this process is exporting the
-  /// group, or shutdown began before the group started.
-  bool skipped = false;
-  std::int64_t rows = 0;
-  std::size_t messages = 0;
-  std::optional<ExportedFile> file;
-  int attempts = 0;
-  double seconds = 0;
-  std::string error;  ///< the final error when !ok
-  std::optional<ErrorCode> error_code;
-};
 
 /// Exports one group for one slot (the seed's UsersExportService + UsersExportProcessor):
 /// claim -> export (by group type) -> commit, the whole attempt retried with back-off for
@@ -66,25 +46,46 @@ class ExportService {
   std::size_t batch_size(std::size_t candidates, std::size_t workers) const;
 
  private:
-  /// One attempt; records the run id and attempt number in `progress` as soon as it has them.
-  GroupResult attempt(const MatchingGroup& group, GroupType type, Slot slot, int attempt,
-                      GroupResult& progress);
+  // The steps of one attempt (docs/ARCHITECTURE.md, "The run's steps").
+
+  /// Claim (one transaction): resumes the group's unfinished run for `slot` or records a new
+  /// one, taking its lease and a new fencing token. Error(kLeaseLost) when another instance
+  /// holds a live lease on the group's run.
+  ExportRun claim(const MatchingGroup& group, Slot slot);
+  /// Attempt `attempt_no`, begun at `began`, on the `run` it claimed: the run as it was when
+  /// already finished, its empty completion, or stream and upload (by the group type's
+  /// exporter) and commit, under the run's lease. Throws when the attempt failed, after
+  /// after_failure().
+  GroupResult attempt(const MatchingGroup& group, GroupType type, const ExportRun& run,
+                      int attempt_no, std::chrono::steady_clock::time_point began);
+  /// Commit (one transaction, fenced): marks the run's users and makes `outcome`'s messages
+  /// deliverable. Throws when it failed; when it found the lease lost, the attempt's object is
+  /// removed first (no message will ever name it).
+  void commit(const MatchingGroup& group, const ExportRun& run, ExportOutcome outcome);
+  /// After attempt on `run` failed with `e`: counts it, records the failure unless the lease was
+  /// lost, and aborts the attempt's unfinished uploads unless shutdown cancelled it.
+  void after_failure(const MatchingGroup& group, GroupType type, const ExportRun& run,
+                     const std::exception& e);
+  /// The metric and log line of a failed attempt that is retried after `delay`.
+  void log_retry(const MatchingGroup& group, Slot slot, const std::string& run_id, int attempt_no,
+                 const std::exception& e, Duration delay);
+
+  /// The result of a group not started because shutdown began.
+  GroupResult not_started(const MatchingGroup& group) const;
+  /// The result of a group whose claim was refused with `e` (another instance's live lease);
+  /// `run_id` and `attempts` are those of the latest attempt that claimed, if any.
+  GroupResult claim_refused(const MatchingGroup& group, const Error& e, const std::string& run_id,
+                            int attempts) const;
+  /// The result of a group whose last attempt failed with `e` (counting an invalid group type);
+  /// `run_id` and `attempts` are those of the latest attempt that claimed, if any.
+  GroupResult failed(const MatchingGroup& group, const std::exception& e, const std::string& run_id,
+                     int attempts);
   GroupExporter& exporter_for(GroupType type);
   /// Whether shutdown began (ExportDeps::stop_claiming or ::cancel): no new claims.
   bool stopping() const {
     return (deps_.stop_claiming != nullptr && deps_.stop_claiming->load()) ||
            (deps_.cancel != nullptr && deps_.cancel->load());
   }
-  /// The batch part of export_batch(): fills `results` and sets `done` for the groups it
-  /// committed; throws when the batch as a whole failed (its runs stay claimed).
-  void export_batched(const std::vector<MatchingGroup>& groups, Slot slot,
-                      std::vector<GroupResult>& results, std::vector<bool>& done);
-  /// The metrics of a committed attempt.
-  void count_committed(const MatchingGroup& group, const GroupResult& result, bool mark_sent,
-                       double attempt_seconds);
-  /// The metrics and the log line of a group's final result.
-  void report(const MatchingGroup& group, Slot slot, const GroupResult& result);
-
   /// The result of a group another export of this process holds.
   GroupResult skipped_as_busy(const MatchingGroup& group, Slot slot);
 

@@ -137,7 +137,7 @@ class ExportServiceTest : public ::testing::Test {
 TEST_F(ExportServiceTest, CostBasedGroupIsStagedUploadedCommittedAndCounted) {
   const auto& g = group_of(GroupType::kCostBased);
   GroupResult r = service().export_group(g, slot(0));
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   EXPECT_EQ(r.rows, 50);
   EXPECT_EQ(r.messages, 1u);
   ASSERT_TRUE(r.file.has_value());
@@ -164,8 +164,7 @@ TEST_F(ExportServiceTest, CostBasedGroupIsStagedUploadedCommittedAndCounted) {
             -1);
   // The same slot again is a no-op.
   GroupResult again = service().export_group(g, slot(0));
-  EXPECT_TRUE(again.ok);
-  EXPECT_TRUE(again.already_done);
+  EXPECT_EQ(again.outcome, GroupOutcome::kAlreadyDone);
   EXPECT_EQ(repo_->pending_count(), 1);
 }
 
@@ -174,7 +173,7 @@ TEST_F(ExportServiceTest, TheFileMessageCarriesTheStoresDownloadUrlOfTheCommitte
   store_->failures_left = 1;  // the committed object is the second attempt's
   const auto& g = group_of(GroupType::kCostBased);
   GroupResult r = service().export_group(g, slot(0));
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   ASSERT_TRUE(r.file.has_value());
   EXPECT_EQ(r.attempts, 2);
   auto pending = repo_->pending_messages(10);
@@ -187,7 +186,7 @@ TEST_F(ExportServiceTest, TheFileMessageCarriesTheStoresDownloadUrlOfTheCommitte
 
   // Id-list messages get none.
   GroupResult ids = service().export_group(group_of(GroupType::kNonCostBased), slot(0));
-  ASSERT_TRUE(ids.ok) << ids.error;
+  ASSERT_EQ(ids.outcome, GroupOutcome::kExported) << ids.error;
   int id_lists = 0;
   for (const auto& message : repo_->pending_messages(100)) {
     auto json = nlohmann::json::parse(message.payload);
@@ -202,7 +201,7 @@ TEST_F(ExportServiceTest, RetriableFailureIsRetriedWithBackoffOnTheFakeClock) {
   const auto& g = group_of(GroupType::kCostBased);
   store_->failures_left = 2;
   GroupResult r = service().export_group(g, slot(0));
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   EXPECT_EQ(r.attempts, 3);
   auto sleeps = clock_.sleeps();
   ASSERT_EQ(sleeps.size(), 2u);
@@ -218,7 +217,7 @@ TEST_F(ExportServiceTest, ExhaustedRetriesMarkNothingAndTheNextRunResumesTheSame
   const auto& g = group_of(GroupType::kCostBased);
   store_->failures_left = 3;
   GroupResult failed = service().export_group(g, slot(0));
-  EXPECT_FALSE(failed.ok);
+  EXPECT_TRUE(failed.failed());
   EXPECT_EQ(failed.error_code, ErrorCode::kStorage);
   EXPECT_EQ(unsent(g), 50);
   EXPECT_EQ(repo_->pending_count(), 0);
@@ -226,7 +225,7 @@ TEST_F(ExportServiceTest, ExhaustedRetriesMarkNothingAndTheNextRunResumesTheSame
                            {{"group_id", g.id.str()}, {"group_type", "COST_BASED"}}),
             1);
   GroupResult next = service().export_group(g, slot(1));
-  ASSERT_TRUE(next.ok) << next.error;
+  ASSERT_EQ(next.outcome, GroupOutcome::kExported) << next.error;
   EXPECT_TRUE(next.resumed);
   EXPECT_EQ(next.run_id, failed.run_id);
   EXPECT_EQ(next.rows, 50);
@@ -239,7 +238,7 @@ TEST_F(ExportServiceTest, UnfinishedUploadsOfDeadAttemptsAreAbortedByTheirExactK
   const auto& g = group_of(GroupType::kCostBased);
   store_->failures_left = 3;
   GroupResult failed = service().export_group(g, slot(0));
-  ASSERT_FALSE(failed.ok);
+  ASSERT_TRUE(failed.failed());
   auto key = [&](int attempt) {
     return object_key_for("", g.domain_id, g.id, slot(0), failed.run_id, attempt);
   };
@@ -255,7 +254,7 @@ TEST_F(ExportServiceTest, UnfinishedUploadsOfDeadAttemptsAreAbortedByTheirExactK
   std::ofstream(leftover) << "partial";
   store_->aborted_keys.clear();
   GroupResult next = service().export_group(g, slot(1));
-  ASSERT_TRUE(next.ok) << next.error;
+  ASSERT_EQ(next.outcome, GroupOutcome::kExported) << next.error;
   EXPECT_EQ(next.run_id, failed.run_id);
   EXPECT_FALSE(fs::exists(leftover));
   // On resume (before its upload) and after its commit: attempts 1 to 3, never attempt 4's
@@ -273,14 +272,14 @@ TEST_F(ExportServiceTest, ClaimedUsersDeletedBeforeAResumeAreLeftOutNotAFailure)
     const auto& g = group_of(type);
     set_fault("before_commit:fail");
     GroupResult failed = service().export_group(g, slot(0));
-    ASSERT_FALSE(failed.ok);
+    ASSERT_TRUE(failed.failed());
     set_fault("");
     const std::string gone = "(SELECT min(id) FROM users WHERE group_id = '" + g.id.str() + "')";
     query("DELETE FROM profiles WHERE user_id = " + gone);
     query("DELETE FROM users WHERE id = " + gone);
 
     GroupResult next = service().export_group(g, slot(1));
-    ASSERT_TRUE(next.ok) << next.error;
+    ASSERT_EQ(next.outcome, GroupOutcome::kExported) << next.error;
     EXPECT_TRUE(next.resumed);
     EXPECT_EQ(next.rows, 49);
     EXPECT_EQ(unsent(g), 0);
@@ -295,7 +294,7 @@ TEST_F(ExportServiceTest, InjectedFaultBetweenStepsIsRetried) {
   const auto& g = group_of(GroupType::kNonCostBased);
   set_fault("before_commit:fail");
   GroupResult r = service().export_group(g, slot(0));
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   EXPECT_EQ(r.attempts, 2);
   EXPECT_EQ(unsent(g), 0);
 }
@@ -304,7 +303,7 @@ TEST_F(ExportServiceTest, IdListIsSplitUnderTheLimitAndCoversTheGroupExactly) {
   config_.messages.max_message_bytes = 1024;
   const auto& g = group_of(GroupType::kNonCostBased);
   GroupResult r = service().export_group(g, slot(0));
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   EXPECT_FALSE(r.file.has_value());
   ASSERT_GT(r.messages, 1u);
   std::set<std::string> ids;
@@ -322,7 +321,7 @@ TEST_F(ExportServiceTest, UnknownGroupTypeFailsThatGroupWithItsMetric) {
   MatchingGroup g = group_of(GroupType::kCostBased);
   g.type_name = "PREMIUM";
   GroupResult r = service().export_group(g, slot(0));
-  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.failed());
   EXPECT_NE(r.error.find("PREMIUM"), std::string::npos);
   EXPECT_EQ(metrics_.value("users_export_invalid_group_type_total",
                            {{"group_id", g.id.str()}, {"group_type", "PREMIUM"}}),
@@ -332,9 +331,9 @@ TEST_F(ExportServiceTest, UnknownGroupTypeFailsThatGroupWithItsMetric) {
 
 TEST_F(ExportServiceTest, EmptyGroupSendsNothing) {
   const auto& g = group_of(GroupType::kNonCostBased);
-  ASSERT_TRUE(service().export_group(g, slot(0)).ok);
+  ASSERT_EQ(service().export_group(g, slot(0)).outcome, GroupOutcome::kExported);
   GroupResult r = service().export_group(g, slot(1));
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kEmpty) << r.error;
   EXPECT_EQ(r.state, RunState::kEmpty);
   EXPECT_EQ(r.messages, 0u);
   EXPECT_EQ(repo_->pending_count(), 1);  // only the first run's message
@@ -352,8 +351,7 @@ TEST_F(ExportServiceTest, LiveLeaseOfAnotherInstanceIsSkippedNotFailed) {
   repo_->claim(other);
 
   GroupResult r = service().export_group(g, slot(0));
-  EXPECT_TRUE(r.ok) << r.error;
-  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(r.outcome, GroupOutcome::kSkipped) << r.error;
   EXPECT_EQ(r.error_code, ErrorCode::kLeaseLost);
   EXPECT_EQ(unsent(g), 50);
   EXPECT_EQ(metrics_.value("users_export_groups_skipped_total", {{"group_id", g.id.str()}}), 1);
@@ -363,8 +361,7 @@ TEST_F(ExportServiceTest, LiveLeaseOfAnotherInstanceIsSkippedNotFailed) {
 
   clock_.advance(std::chrono::seconds(301));  // the other lease expired: taken over
   GroupResult later = service().export_group(g, slot(0));
-  ASSERT_TRUE(later.ok) << later.error;
-  EXPECT_FALSE(later.skipped);
+  ASSERT_EQ(later.outcome, GroupOutcome::kExported) << later.error;
   EXPECT_TRUE(later.resumed);
   EXPECT_EQ(later.rows, 50);
   EXPECT_EQ(unsent(g), 0);
@@ -376,7 +373,7 @@ TEST_F(ExportServiceTest, CancelledServiceStartsNoGroup) {
                                      random_, "test:1", &cancel});
   const auto& g = group_of(GroupType::kNonCostBased);
   GroupResult r = cancelled.export_group(g, slot(0));
-  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(r.outcome, GroupOutcome::kSkipped);
   EXPECT_TRUE(r.run_id.empty());
   EXPECT_TRUE(repo_->recent_runs(10).empty());
   EXPECT_EQ(unsent(g), 50);
@@ -390,14 +387,14 @@ TEST_F(ExportServiceTest, StopClaimingStartsNoGroupAndRetriesNoAttempt) {
   deps.stop_claiming = &stop;
   const auto& g = group_of(GroupType::kCostBased);
   GroupResult skipped = ExportService(deps).export_group(g, slot(0));
-  EXPECT_TRUE(skipped.skipped);
+  EXPECT_EQ(skipped.outcome, GroupOutcome::kSkipped);
   EXPECT_TRUE(repo_->recent_runs(10).empty());
 
   stop = false;
   store_->failures_left = 1;  // the first attempt fails; the stop arrives meanwhile
   store_->before_failure = [&] { stop = true; };
   GroupResult failed = ExportService(deps).export_group(g, slot(1));
-  EXPECT_FALSE(failed.ok);
+  EXPECT_TRUE(failed.failed());
   EXPECT_EQ(failed.attempts, 1);
   EXPECT_NE(failed.error.find("not retried: shutting down"), std::string::npos) << failed.error;
   const auto runs = repo_->recent_runs(10);

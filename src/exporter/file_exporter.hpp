@@ -24,7 +24,7 @@ class FileExporter final : public GroupExporter {
   ExportOutcome export_run(const MatchingGroup& group, const ExportRun& run,
                            const LeaseKeeper& lease) override;
 
-  /// The pieces of export_run() that a batch of small groups (ExportService::export_batch)
+  /// The pieces of export_run() that a batch of small groups (SmallGroupBatch)
   /// uses around its one stream: where run's file is staged; the upload of a staged file
   /// holding the run's claimed users (Error(kInternal) if the rows are not the claim's count)
   /// returning the message to commit — read through `fd` when it is >= 0, stopped once the

@@ -22,7 +22,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fake_clock.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "exporter/export_service.hpp"
 #include "exporter/lease_keeper.hpp"
 #include "exporter/testing/export_test_env.hpp"
@@ -210,9 +210,9 @@ TEST_F(OneWriterTest, TheSameGroupTwiceInOneProcessIsExportedOnce) {
   int exported = 0;
   int skipped = 0;
   for (const auto& r : results) {
-    EXPECT_TRUE(r.ok) << r.error;
-    exported += r.ok && !r.skipped ? 1 : 0;
-    skipped += r.skipped ? 1 : 0;
+    EXPECT_FALSE(r.failed()) << r.error;
+    exported += r.outcome == GroupOutcome::kExported ? 1 : 0;
+    skipped += r.outcome == GroupOutcome::kSkipped ? 1 : 0;
   }
   EXPECT_EQ(exported, 1);
   EXPECT_EQ(skipped, 1);
@@ -230,7 +230,7 @@ TEST_F(OneWriterTest, AGroupStoredInUpperCaseIsExported) {
   const auto groups = repo_->active_groups(DomainId::parse(config_.export_.domain_id));
   ASSERT_EQ(groups.size(), 2u);
   GroupResult r = service().export_group(group_, slot());
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   EXPECT_EQ(r.rows, 200);
   EXPECT_EQ(verify_committed_objects(), 200);
   EXPECT_EQ(query("SELECT count(*) FROM users WHERE sent_to_matching_service AND group_id IN ('" +
@@ -247,7 +247,7 @@ TEST_F(OneWriterTest, AnUploadSlowerThanTheLeaseStillCommits) {
     }
   };
   GroupResult r = service().export_group(group_, slot());
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   EXPECT_EQ(r.state, RunState::kCommitted);
   EXPECT_EQ(verify_committed_objects(), 200);
   EXPECT_EQ(marked(), 200);
@@ -273,14 +273,14 @@ TEST_F(OneWriterTest, AStalledWriterCannotReplaceTheCommittedObject) {
   clock_.advance(config_.export_.lease + 1s);
 
   GroupResult rb = b.export_group(group_, slot());
-  ASSERT_TRUE(rb.ok) << rb.error;
+  ASSERT_EQ(rb.outcome, GroupOutcome::kExported) << rb.error;
   EXPECT_EQ(rb.attempts, 1);  // B's first attempt, the run's second
   const std::int64_t committed_rows = verify_committed_objects();
   EXPECT_EQ(committed_rows, 200);
 
   release_a.set_value();
   GroupResult ra = a_result.get();
-  EXPECT_FALSE(ra.ok);
+  EXPECT_TRUE(ra.failed());
   EXPECT_EQ(ra.error_code, ErrorCode::kLeaseLost) << ra.error;
 
   // The committed object is intact, A's object is gone, nothing else was committed.
@@ -312,7 +312,7 @@ TEST_F(OneWriterTest, AnAttemptThatLosesItsLeaseStopsItsUploadWithinASecond) {
   GroupResult r = result.get();
   EXPECT_LT(std::chrono::steady_clock::now() - lost_at, 1s);
   EXPECT_TRUE(stopped_by_flag);
-  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.failed());
   EXPECT_EQ(r.error_code, ErrorCode::kLeaseLost) << r.error;
   EXPECT_EQ(marked(), 0);
   EXPECT_EQ(repo_->pending_count(), 0);
@@ -321,15 +321,14 @@ TEST_F(OneWriterTest, AnAttemptThatLosesItsLeaseStopsItsUploadWithinASecond) {
 
 TEST_F(OneWriterTest, AOneShotExportInTheSameSecondExportsWhatIsUnsentNow) {
   GroupResult first = service("cli", false).export_group(group_, slot());
-  ASSERT_TRUE(first.ok) << first.error;
+  ASSERT_EQ(first.outcome, GroupOutcome::kExported) << first.error;
   EXPECT_EQ(first.rows, 200);
   query(
       "UPDATE users SET sent_to_matching_service = 0 WHERE id IN (SELECT id FROM users WHERE "
       "group_id = '" +
       group_.id.str() + "' ORDER BY id LIMIT 3)");
   GroupResult second = service("cli", false).export_group(group_, slot());
-  ASSERT_TRUE(second.ok) << second.error;
-  EXPECT_FALSE(second.already_done);
+  ASSERT_EQ(second.outcome, GroupOutcome::kExported) << second.error;
   EXPECT_NE(second.run_id, first.run_id);
   EXPECT_EQ(second.rows, 3);
   EXPECT_EQ(marked(), 200);
@@ -342,7 +341,7 @@ TEST_F(OneWriterTest, AOneShotExportInTheSameSecondExportsWhatIsUnsentNow) {
       "group_id = '" +
       group_.id.str() + "' ORDER BY id LIMIT 1)");
   GroupResult scheduled = service("daemon", true).export_group(group_, slot());
-  EXPECT_TRUE(scheduled.already_done);
+  EXPECT_EQ(scheduled.outcome, GroupOutcome::kAlreadyDone);
 }
 
 TEST_F(OneWriterTest, LeaseKeeperRenewsAndNoticesATakeover) {

@@ -1,6 +1,5 @@
-// ExportService::export_batch: many small cost-based groups with one claim, one stream and one
-// commit (docs/POSTGRES.md, "Batches of small groups"). Each group keeps its own run, staged
-// file, object and message; what fails in the batch is exported again group by group.
+#include "exporter/small_group_batch.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,9 +14,7 @@
 #include "common/fault_point.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
-#include "exporter/export_service.hpp"
-#include "exporter/lease_keeper.hpp"
-#include "exporter/staged_csv.hpp"
+#include "exporter/group_report.hpp"
 #include "observe/log.hpp"
 #include "observe/meter_catalogue.hpp"
 
@@ -89,232 +86,256 @@ constexpr std::size_t kBatchUploads = 4;
 
 }  // namespace
 
-std::size_t ExportService::batch_size(std::size_t candidates, std::size_t workers) const {
-  const auto limit = static_cast<std::size_t>(std::max(deps_.config.export_.batch_max_groups, 1));
-  if (limit < 2 || !deps_.repository.supports_batches()) return 1;
-  const std::size_t share =
-      (candidates + std::max<std::size_t>(workers, 1) - 1) / std::max<std::size_t>(workers, 1);
-  const std::size_t size = std::min(limit, share);
-  return size < 2 ? 1 : size;
-}
+SmallGroupBatch::SmallGroupBatch(const ExportDeps& deps, ActiveGroups& active, FileExporter& files,
+                                 const std::vector<MatchingGroup>& groups, Slot slot)
+    : deps_(deps),
+      active_(active),
+      files_(files),
+      groups_(groups),
+      slot_(slot),
+      started_(deps.clock.monotonic()),
+      results_(groups.size()) {}
 
-std::vector<GroupResult> ExportService::export_batch(
-    const std::vector<MatchingGroup>& groups, Slot slot,
-    const std::function<void(const GroupResult&)>& on_done) {
-  std::vector<GroupResult> results(groups.size());
-  std::vector<bool> done(groups.size(), false);
-  if (!stopping() && groups.size() > 1 && deps_.repository.supports_batches()) {
-    try {
-      export_batched(groups, slot, results, done);
-    } catch (const std::exception& e) {
-      log::warn("batch of small groups failed; its groups are exported one at a time",
-                {{"groups", groups.size()},
-                 {"slot", format_iso8601(SystemTime{slot})},
-                 {"error", e.what()}});
+SmallGroupBatch::~SmallGroupBatch() = default;
+
+std::vector<std::optional<GroupResult>> SmallGroupBatch::run() {
+  std::optional<std::string> failure;
+  try {
+    if (claim()) {
+      try {
+        std::vector<std::optional<ExportOutcome>> uploaded = upload(stage());
+        commit(uploaded);
+        log_exported();
+      } catch (const std::exception& e) {
+        for (std::size_t r = 0; r < runs_.size(); ++r) {
+          if (!settled_[r]) leave(r, e.what());
+        }
+        throw;
+      }
     }
+  } catch (const std::exception& e) {
+    failure = e.what();
   }
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    if (!done[i]) results[i] = export_group(groups[i], slot);
-    if (on_done) on_done(results[i]);
+  // What the batch holds goes before its groups are exported again on their own: the leases,
+  // the staged files, and the holds on the groups.
+  lease_.reset();
+  guards_.clear();
+  holds_.clear();
+  if (failure) {
+    log::warn("batch of small groups failed; its groups are exported one at a time",
+              {{"groups", groups_.size()},
+               {"slot", format_iso8601(SystemTime{slot_})},
+               {"error", *failure}});
   }
-  return results;
+  return std::move(results_);
 }
 
-void ExportService::export_batched(const std::vector<MatchingGroup>& groups, Slot slot,
-                                   std::vector<GroupResult>& results, std::vector<bool>& done) {
-  const auto started = deps_.clock.monotonic();
+bool SmallGroupBatch::claim() {
   BatchClaimRequest request;
-  request.domain_id = groups.front().domain_id;
-  request.slot = slot;
+  request.domain_id = groups_.front().domain_id;
+  request.slot = slot_;
   request.owner = deps_.owner;
   request.lease = deps_.config.export_.lease;
   request.max_users_per_group = deps_.config.export_.batch_max_group_users;
-  std::map<std::string, std::size_t> index_of;  // group id -> index in `groups`
-  std::vector<ActiveGroups::Hold> holds;        // no other export of this process touches them
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    const std::optional<GroupType> type = parse_group_type(groups[i].type_name);
-    if (type != GroupType::kCostBased || groups[i].domain_id != request.domain_id ||
-        index_of.contains(groups[i].id.str())) {
+  std::map<std::string, std::size_t> index_of;  // group id -> index in `groups_`
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    const std::optional<GroupType> type = parse_group_type(groups_[i].type_name);
+    if (type != GroupType::kCostBased || groups_[i].domain_id != request.domain_id ||
+        index_of.contains(groups_[i].id.str())) {
       continue;  // exported on its own
     }
-    std::optional<ActiveGroups::Hold> hold = active_.try_hold(groups[i].id);
+    std::optional<ActiveGroups::Hold> hold = active_.try_hold(groups_[i].id);
     if (!hold) continue;  // exported (or skipped) on its own
-    holds.push_back(std::move(*hold));
-    index_of.emplace(groups[i].id.str(), i);
-    request.groups.push_back(groups[i].id);
+    holds_.push_back(std::move(*hold));
+    index_of.emplace(groups_[i].id.str(), i);
+    request.groups.push_back(groups_[i].id);
     request.new_run_ids.push_back(Uuid::random(deps_.random).str());
   }
-  if (request.groups.size() < 2) return;
-  const std::vector<ExportRun> runs = deps_.repository.claim_batch(request);
-  if (runs.empty()) return;
-  const double claim_seconds = seconds_since(deps_.clock, started);
+  if (request.groups.size() < 2) return false;
+  std::vector<ExportRun> claimed = deps_.repository.claim_batch(request);
+  if (claimed.empty()) return false;
+  claim_seconds_ = seconds_since(deps_.clock, started_);
+  adopt(std::move(claimed), index_of);
+  return true;
+}
 
-  std::vector<std::size_t> group_of(runs.size());
-  std::vector<std::string> run_ids;
+void SmallGroupBatch::adopt(std::vector<ExportRun> claimed,
+                            const std::map<std::string, std::size_t>& index_of) {
+  runs_ = std::move(claimed);
   std::vector<LeaseKeeper::Run> leased;
-  std::vector<std::filesystem::path> paths;
-  std::vector<std::unique_ptr<StagedFileGuard>> guards;
-  std::int64_t users = 0;
-  for (std::size_t r = 0; r < runs.size(); ++r) {
-    auto it = index_of.find(runs[r].group_id.str());
+  for (const ExportRun& run : runs_) {
+    auto it = index_of.find(run.group_id.str());
     if (it == index_of.end()) {
       throw Error(ErrorCode::kInternal, "a batch claim returned a run of group " +
-                                            runs[r].group_id.str() + ", which was not asked for");
+                                            run.group_id.str() + ", which was not asked for");
     }
-    group_of[r] = it->second;
-    run_ids.push_back(runs[r].run_id);
-    leased.push_back({runs[r].run_id, runs[r].attempts});
-    paths.push_back(file_exporter_->staged_path(runs[r]));
+    group_of_.push_back(it->second);
+    run_ids_.push_back(run.run_id);
+    leased.push_back({run.run_id, run.attempts});
+    paths_.push_back(files_.staged_path(run));
     std::error_code ec;  // a crashed earlier attempt may have left a file of that name
-    std::filesystem::remove(paths.back(), ec);
-    guards.push_back(std::make_unique<StagedFileGuard>(paths.back()));
-    users += runs[r].item_count;
+    std::filesystem::remove(paths_.back(), ec);
+    guards_.push_back(std::make_unique<StagedFileGuard>(paths_.back()));
+    users_ += run.item_count;
   }
-  std::vector<bool> settled(runs.size(), false);  // committed, or left the batch
-  auto& fell_back = deps_.metrics.counter(meters::kBatchedGroups, {{"outcome", "fell_back"}});
-  // The leases are kept alive from here until the commit: stream, uploads and commit.
-  LeaseKeeper lease(deps_.repository, deps_.clock, leased, deps_.owner, deps_.config.export_.lease,
-                    deps_.cancel, deps_.lease_poll);
-  auto release = [&](std::size_t r, const std::string& why) {
-    fell_back.inc();
-    lease.release(r);
-    if (lease.lost(r)) return;  // the run is another attempt's now: nothing to record
-    try {
-      deps_.repository.record_failure(runs[r].run_id, deps_.owner, runs[r].attempts, why);
-    } catch (const std::exception& e) {
-      log::warn(
-          "could not record the failure of the run",
-          {{"run_id", runs[r].run_id}, {"group_id", runs[r].group_id.str()}, {"error", e.what()}});
-    }
-  };
+  settled_.assign(runs_.size(), false);
+  fell_back_ = &deps_.metrics.counter(meters::kBatchedGroups, {{"outcome", "fell_back"}});
+  lease_.emplace(deps_.repository, deps_.clock, leased, deps_.owner, deps_.config.export_.lease,
+                 deps_.cancel, deps_.lease_poll);
+}
+
+std::vector<SmallGroupBatch::StagedRun> SmallGroupBatch::stage() {
+  BatchStager stager(deps_.config, files_.masks(), paths_, *lease_, deps_.clock);
   try {
-    // One stream into a staged file per run.
-    BatchStager stager(deps_.config, file_exporter_->masks(), paths, lease, deps_.clock);
-    try {
-      deps_.repository.stream_batch(run_ids, file_exporter_->fields(), stager);
-      stager.finish();
-    } catch (const Error& e) {
-      for (std::size_t r = 0; r < runs.size(); ++r) {
-        file_exporter_->count_csv_failure(groups[group_of[r]], e);
-      }
-      throw;
-    }
-    lease.tick();  // a shutdown during the stream stops here, before the uploads
-    fault_point("after_stage");
-    const double stage_seconds = seconds_since(deps_.clock, started);
-
-    // An upload per run, a few at a time; a run whose file is wrong or whose upload fails
-    // leaves the batch.
-    std::vector<ExportOutcome> outcomes(runs.size());
-    std::vector<std::optional<std::string>> failed(runs.size());
-    std::atomic<std::size_t> next{0};
-    auto upload_some = [&] {
-      for (std::size_t r; (r = next++) < runs.size();) {
-        try {
-          if (!stager.files[r]) {
-            throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids[r]);
-          }
-          // The file its writer created, not whatever the path names now.
-          const int fd = open_staged_file(paths[r], stager.identities[r]);
-          try {
-            outcomes[r] = file_exporter_->upload(groups[group_of[r]], runs[r], *stager.files[r],
-                                                 stager.seconds[r], {lease, r}, fd);
-          } catch (...) {
-            ::close(fd);
-            throw;
-          }
-          ::close(fd);
-        } catch (const std::exception& e) {
-          failed[r] = e.what();
-        }
-      }
-    };
-    {
-      std::vector<std::jthread> uploaders;
-      for (std::size_t t = 1; t < std::min(kBatchUploads, runs.size()); ++t) {
-        uploaders.emplace_back(upload_some);
-      }
-      upload_some();
-    }
-    std::vector<CommitRequest> commits;
-    std::vector<std::size_t> commit_run;
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      if (failed[r]) {
-        log::warn("a group of a batch failed; it is exported again on its own",
-                  {{"run_id", runs[r].run_id},
-                   {"group_id", runs[r].group_id.str()},
-                   {"slot", format_iso8601(SystemTime{slot})},
-                   {"error", *failed[r]}});
-        release(r, *failed[r]);
-        settled[r] = true;  // not committed, and not to be released again
-        continue;
-      }
-      CommitRequest commit;
-      commit.run_id = runs[r].run_id;
-      commit.owner = deps_.owner;
-      commit.attempt = runs[r].attempts;
-      commit.mark_sent = deps_.config.export_.mark_sent;
-      commit.file = outcomes[r].file;
-      commit.messages = outcomes[r].messages;  // kept: the results below count them
-      commits.push_back(std::move(commit));
-      commit_run.push_back(r);
-    }
-    const double upload_seconds = seconds_since(deps_.clock, started);
-    fault_point("before_commit");
-    const std::vector<std::optional<Error>> errors = deps_.repository.commit_batch(commits);
-    fault_point("after_commit");
-    const double commit_seconds = seconds_since(deps_.clock, started);
-
-    auto& committed_groups =
-        deps_.metrics.counter(meters::kBatchedGroups, {{"outcome", "committed"}});
-    for (std::size_t k = 0; k < commit_run.size(); ++k) {
-      const std::size_t r = commit_run[k];
-      settled[r] = true;
-      const MatchingGroup& group = groups[group_of[r]];
-      lease.release(r);
-      if (errors[k]) {  // another instance took the run over: it is that one's to finish
-        fell_back.inc();
-        if (outcomes[r].file) {
-          file_exporter_->discard_object(group, runs[r], outcomes[r].file->object_key,
-                                         "the commit found the lease lost");
-        }
-        log::warn("a group of a batch lost its lease before the commit",
-                  {{"run_id", runs[r].run_id},
-                   {"group_id", group.id.str()},
-                   {"error", errors[k]->what()}});
-        continue;
-      }
-      committed_groups.inc();
-      GroupResult& result = results[group_of[r]];
-      result.group = group;
-      result.run_id = runs[r].run_id;
-      result.ok = true;
-      result.state = outcomes[r].messages.empty() ? RunState::kCompleted : RunState::kCommitted;
-      result.rows = outcomes[r].rows;
-      result.messages = outcomes[r].messages.size();
-      result.file = std::move(outcomes[r].file);
-      result.attempts = runs[r].attempts;
-      result.seconds = seconds_since(deps_.clock, started);
-      count_committed(group, result, deps_.config.export_.mark_sent, result.seconds);
-      report(group, slot, result);
-      done[group_of[r]] = true;
-    }
-    log::info("batch of small groups exported",
-              {{"slot", format_iso8601(SystemTime{slot})},
-               {"groups", runs.size()},
-               {"committed", std::count(done.begin(), done.end(), true)},
-               {"users", users},
-               {"claim_seconds", claim_seconds},
-               {"stream_seconds", stage_seconds - claim_seconds},
-               {"upload_seconds", upload_seconds - stage_seconds},
-               {"commit_seconds", commit_seconds - upload_seconds},
-               {"seconds", seconds_since(deps_.clock, started)}});
-  } catch (const std::exception& e) {
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      if (!settled[r]) release(r, e.what());
+    deps_.repository.stream_batch(run_ids_, files_.fields(), stager);
+    stager.finish();
+  } catch (const Error& e) {
+    for (std::size_t r = 0; r < runs_.size(); ++r) {
+      files_.count_csv_failure(groups_[group_of_[r]], e);
     }
     throw;
   }
+  lease_->tick();  // a shutdown during the stream stops here, before the uploads
+  fault_point("after_stage");
+  stage_seconds_ = seconds_since(deps_.clock, started_);
+  std::vector<StagedRun> staged(runs_.size());
+  for (std::size_t r = 0; r < runs_.size(); ++r) {
+    staged[r] = {std::move(stager.files[r]), stager.identities[r], stager.seconds[r]};
+  }
+  return staged;
+}
+
+std::vector<std::optional<ExportOutcome>> SmallGroupBatch::upload(
+    const std::vector<StagedRun>& staged) {
+  std::vector<std::optional<ExportOutcome>> outcomes(runs_.size());
+  std::vector<std::optional<std::string>> failed(runs_.size());
+  std::atomic<std::size_t> next{0};
+  auto upload_some = [&] {
+    for (std::size_t r; (r = next++) < runs_.size();) {
+      try {
+        if (!staged[r].file) {
+          throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids_[r]);
+        }
+        // The file its writer created, not whatever the path names now.
+        const int fd = open_staged_file(paths_[r], staged[r].identity);
+        try {
+          outcomes[r] = files_.upload(groups_[group_of_[r]], runs_[r], *staged[r].file,
+                                      staged[r].seconds, {*lease_, r}, fd);
+        } catch (...) {
+          ::close(fd);
+          throw;
+        }
+        ::close(fd);
+      } catch (const std::exception& e) {
+        failed[r] = e.what();
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> uploaders;
+    for (std::size_t t = 1; t < std::min(kBatchUploads, runs_.size()); ++t) {
+      uploaders.emplace_back(upload_some);
+    }
+    upload_some();
+  }
+  for (std::size_t r = 0; r < runs_.size(); ++r) {
+    if (!failed[r]) continue;
+    log::warn("a group of a batch failed; it is exported again on its own",
+              {{"run_id", runs_[r].run_id},
+               {"group_id", runs_[r].group_id.str()},
+               {"slot", format_iso8601(SystemTime{slot_})},
+               {"error", *failed[r]}});
+    leave(r, *failed[r]);
+    outcomes[r].reset();
+  }
+  return outcomes;
+}
+
+void SmallGroupBatch::commit(std::vector<std::optional<ExportOutcome>>& uploaded) {
+  std::vector<CommitRequest> commits;
+  std::vector<std::size_t> commit_run;
+  for (std::size_t r = 0; r < runs_.size(); ++r) {
+    if (!uploaded[r]) continue;
+    CommitRequest commit;
+    commit.run_id = runs_[r].run_id;
+    commit.owner = deps_.owner;
+    commit.attempt = runs_[r].attempts;
+    commit.mark_sent = deps_.config.export_.mark_sent;
+    commit.file = uploaded[r]->file;
+    commit.messages = uploaded[r]->messages;  // kept: the results count them
+    commits.push_back(std::move(commit));
+    commit_run.push_back(r);
+  }
+  upload_seconds_ = seconds_since(deps_.clock, started_);
+  fault_point("before_commit");
+  const std::vector<std::optional<Error>> errors = deps_.repository.commit_batch(commits);
+  fault_point("after_commit");
+  commit_seconds_ = seconds_since(deps_.clock, started_);
+  committed_ = &deps_.metrics.counter(meters::kBatchedGroups, {{"outcome", "committed"}});
+  for (std::size_t k = 0; k < commit_run.size(); ++k) {
+    settle(commit_run[k], *uploaded[commit_run[k]], errors[k]);
+  }
+}
+
+void SmallGroupBatch::settle(std::size_t r, ExportOutcome& outcome,
+                             const std::optional<Error>& error) {
+  settled_[r] = true;
+  const MatchingGroup& group = groups_[group_of_[r]];
+  lease_->release(r);
+  if (error) {  // another instance took the run over: it is that one's to finish
+    fell_back_->inc();
+    if (outcome.file) {
+      files_.discard_object(group, runs_[r], outcome.file->object_key,
+                            "the commit found the lease lost");
+    }
+    log::warn(
+        "a group of a batch lost its lease before the commit",
+        {{"run_id", runs_[r].run_id}, {"group_id", group.id.str()}, {"error", error->what()}});
+    return;
+  }
+  committed_->inc();
+  GroupResult result;
+  result.group = group;
+  result.run_id = runs_[r].run_id;
+  result.outcome = GroupOutcome::kExported;
+  result.state = outcome.messages.empty() ? RunState::kCompleted : RunState::kCommitted;
+  result.rows = outcome.rows;
+  result.messages = outcome.messages.size();
+  result.file = std::move(outcome.file);
+  result.attempts = runs_[r].attempts;
+  result.seconds = seconds_since(deps_.clock, started_);
+  count_committed(deps_, result, deps_.config.export_.mark_sent, result.seconds);
+  report_result(deps_, slot_, result);
+  results_[group_of_[r]] = std::move(result);
+}
+
+void SmallGroupBatch::leave(std::size_t r, const std::string& why) {
+  settled_[r] = true;  // not committed, and not to leave again
+  fell_back_->inc();
+  lease_->release(r);
+  if (lease_->lost(r)) return;  // the run is another attempt's now: nothing to record
+  try {
+    deps_.repository.record_failure(runs_[r].run_id, deps_.owner, runs_[r].attempts, why);
+  } catch (const std::exception& e) {
+    log::warn(
+        "could not record the failure of the run",
+        {{"run_id", runs_[r].run_id}, {"group_id", runs_[r].group_id.str()}, {"error", e.what()}});
+  }
+}
+
+void SmallGroupBatch::log_exported() const {
+  const auto committed = std::count_if(results_.begin(), results_.end(),
+                                       [](const auto& result) { return result.has_value(); });
+  log::info("batch of small groups exported",
+            {{"slot", format_iso8601(SystemTime{slot_})},
+             {"groups", runs_.size()},
+             {"committed", committed},
+             {"users", users_},
+             {"claim_seconds", claim_seconds_},
+             {"stream_seconds", stage_seconds_ - claim_seconds_},
+             {"upload_seconds", upload_seconds_ - stage_seconds_},
+             {"commit_seconds", commit_seconds_ - upload_seconds_},
+             {"seconds", seconds_since(deps_.clock, started_)}});
 }
 
 }  // namespace user_export

@@ -136,7 +136,7 @@ class StreamingExportTest : public ::testing::Test {
 
 TEST_F(StreamingExportTest, TheStoreHearsEachBlockBeforeTheWriterFinishes) {
   const GroupResult r = export_group();
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   ASSERT_TRUE(r.file.has_value());
   ASSERT_GE(store_->written.size(), 3u) << "the file was to be written in several blocks";
   for (std::size_t i = 1; i < store_->written.size(); ++i) {
@@ -158,7 +158,7 @@ TEST_F(StreamingExportTest, TheStoreHearsEachBlockBeforeTheWriterFinishes) {
 TEST_F(StreamingExportTest, AStreamingUploadThatFailedRetriablyIsRetriedFromTheStagedFile) {
   store_->finish_error = Error(ErrorCode::kStorage, "a part failed after its retries", true);
   const GroupResult r = export_group();
-  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
   EXPECT_EQ(r.attempts, 1) << "the same attempt uploaded the file again";
   ASSERT_EQ(store_->puts.size(), 1u);
   EXPECT_GE(store_->puts[0].fd, 0);
@@ -170,14 +170,14 @@ TEST_F(StreamingExportTest, AStreamingUploadThatFailedRetriablyIsRetriedFromTheS
 TEST_F(StreamingExportTest, AStreamingUploadThatCannotSucceedIsNotRetriedFromTheFile) {
   store_->finish_error = Error(ErrorCode::kStorage, "access denied", false);
   const GroupResult r = export_group();
-  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.failed());
   EXPECT_TRUE(store_->puts.empty());
 }
 
 TEST_F(StreamingExportTest, AnUploadWhoseStreamFailedIsAbandonedNotFinished) {
   set_fault("after_stage:fail");
   const GroupResult r = export_group();
-  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.failed());
   EXPECT_FALSE(store_->finished.has_value());
   EXPECT_EQ(store_->abandoned, 1);
   EXPECT_TRUE(store_->puts.empty());

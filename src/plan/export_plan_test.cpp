@@ -70,7 +70,7 @@ TEST_F(ExportPlanTest, ThePlanIsWhatTheExportThenDoesAndWritesNothing) {
     ASSERT_TRUE(plan.error.empty()) << plan.error;
     EXPECT_FALSE(plan.resumes_run);
     const GroupResult result = export_group(plan.group);
-    ASSERT_TRUE(result.ok) << result.error;
+    ASSERT_FALSE(result.failed()) << result.error;
     EXPECT_EQ(plan.users, result.rows) << plan.group.type_name;
     EXPECT_EQ(plan.messages, static_cast<int>(result.messages)) << plan.group.type_name;
     if (plan.group.type() == GroupType::kCostBased) {
@@ -98,7 +98,7 @@ TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
   const MatchingGroup& file_group =
       groups[0].type() == GroupType::kCostBased ? groups[0] : groups[1];
   const GroupResult first = export_group(file_group);
-  ASSERT_TRUE(first.ok && first.file) << first.error;
+  ASSERT_TRUE(first.outcome == GroupOutcome::kExported && first.file) << first.error;
 
   repo_->seed(SeedPlan{domain(), 20, 2, 8}, {});  // new unsent users in new groups
   ClaimRequest claim;
@@ -129,7 +129,7 @@ TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
             std::llround(per_row * static_cast<double>(claimed.item_count)));
 
   const GroupResult done = export_group(*repo_->find_group(claim.group_id));
-  ASSERT_TRUE(done.ok) << done.error;
+  ASSERT_EQ(done.outcome, GroupOutcome::kExported) << done.error;
   EXPECT_EQ(done.run_id, claimed.run_id);
   EXPECT_EQ(done.rows, resumed.users);
 

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "common/time_format.hpp"
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 #include "observe/log.hpp"
 #include "observe/meter_catalogue.hpp"
 
@@ -56,8 +56,8 @@ void SlotRunner::run(const Firing& firing) {
   int skipped = 0;
   std::int64_t rows = 0;
   for (const auto& r : results) {
-    if (!r.ok) ++failed;
-    if (r.skipped) ++skipped;
+    if (r.failed()) ++failed;
+    if (r.outcome == GroupOutcome::kSkipped) ++skipped;
     rows += r.rows;
   }
   log::info("slot finished", {{"kind", to_string(firing.kind)},
@@ -79,7 +79,9 @@ void SlotRunner::run(const Firing& firing) {
 void SlotRunner::verify(const std::vector<GroupResult>& results) {
   std::vector<std::string> run_ids;
   for (const auto& r : results) {
-    if (r.ok && !r.skipped && !r.already_done && !r.run_id.empty()) run_ids.push_back(r.run_id);
+    // The runs this slot finished; of these, an empty run has nothing to verify (below).
+    const bool finished = r.outcome == GroupOutcome::kExported || r.outcome == GroupOutcome::kEmpty;
+    if (finished && !r.run_id.empty()) run_ids.push_back(r.run_id);
   }
   const auto deadline = std::chrono::steady_clock::now() + config_.messages.delivery_timeout;
   std::vector<ExportRun> runs;

@@ -38,7 +38,7 @@ class RunVerifierTest : public ::testing::Test {
                                      random_, "test:1"});
     for (const auto& group : repo_->active_groups(DomainId::parse(config_.export_.domain_id))) {
       GroupResult result = service.export_group(group, Slot{std::chrono::seconds{1'767'225'600}});
-      ASSERT_TRUE(result.ok) << result.error;
+      ASSERT_FALSE(result.failed()) << result.error;
       (group.type() == GroupType::kCostBased ? file_run_ : id_list_run_) = result.run_id;
     }
   }

@@ -1,4 +1,4 @@
-#include "exporter/export_batch.hpp"
+#include "exporter/export_groups.hpp"
 
 #include <algorithm>
 #include <future>
