@@ -222,15 +222,4 @@ std::vector<std::string> request_log_lines(const S3PeerEnv& peer) {
   return lines;
 }
 
-TempDir::TempDir(const std::string& stem) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (stem + ".XXXXXX")).string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 }  // namespace user_export::testing

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"  // TempDir, used beside the peer
+
 namespace user_export::testing {
 
 /// Where an S3 test server listens and how to sign for it.
@@ -85,20 +87,5 @@ std::string sha256_of_file(const std::filesystem::path& path);
 
 /// The lines of the peer's request log (JSON objects with method, url, status).
 std::vector<std::string> request_log_lines(const S3PeerEnv& peer);
-
-/// A fresh directory under the system temp dir, removed by the destructor.
-class TempDir {
- public:
-  /// Creates `{tmp}/{stem}.XXXXXX`.
-  explicit TempDir(const std::string& stem);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  /// The directory.
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace user_export::testing
