@@ -107,10 +107,7 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
 
 TEST(PostgresMigrations, TwoInstancesMigratingAtOnceBothSucceed) {
   auto url = server_url();
-  if (!url) {
-    if (services_required()) FAIL() << "UE_TEST_PG_URL is not set";
-    GTEST_SKIP() << "UE_TEST_PG_URL is not set";
-  }
+  UE_SKIP_UNLESS_SERVICE(url, kNoServer);
   for (int round = 0; round < 3; ++round) {
     TestDatabase db(*url);
     FakeClock clock;

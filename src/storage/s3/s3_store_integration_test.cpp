@@ -49,13 +49,9 @@ class S3StoreIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto env = testing::s3_peer_from_environment();
-    if (!env) {
-      if (testing::services_required()) {
-        FAIL() << "UE_TEST_S3_ENDPOINT, UE_TEST_S3_ACCESS_KEY and UE_TEST_S3_SECRET_KEY are "
-                  "not set; start the server with scripts/services/s3.sh";
-      }
-      GTEST_SKIP() << "no S3 test server (UE_TEST_S3_ENDPOINT unset)";
-    }
+    UE_SKIP_UNLESS_SERVICE(env,
+                           "UE_TEST_S3_ENDPOINT, UE_TEST_S3_ACCESS_KEY and UE_TEST_S3_SECRET_KEY "
+                           "are not set; start the server with scripts/services/s3.sh");
     peer_ = *env;
     bucket_ = unique_bucket();
   }

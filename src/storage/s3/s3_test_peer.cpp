@@ -47,10 +47,6 @@ std::optional<S3PeerEnv> s3_peer_from_environment() {
   return env;
 }
 
-bool services_required() {
-  return env_or_empty("UE_REQUIRE_SERVICES") == "1";
-}
-
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& extra_env) {
   // Everything the child needs is prepared before fork(): between fork() and exec() a child of

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/services.hpp"  // services_required(), UE_SKIP_UNLESS_SERVICE
 #include "support/temp_dir.hpp"  // TempDir, used beside the peer
 
 namespace user_export::testing {
@@ -23,9 +24,6 @@ struct S3PeerEnv {
 /// UE_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY / _REQUEST_LOG / _CA_BUNDLE; nullopt when
 /// any of the first three is missing.
 std::optional<S3PeerEnv> s3_peer_from_environment();
-
-/// Whether UE_REQUIRE_SERVICES=1 (a missing service is then a failure, not a skip).
-bool services_required();
 
 /// Exit status and standard output of a program run without a shell.
 struct CommandResult {
