@@ -11,11 +11,11 @@
 #include <mutex>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "exporter/export_batch.hpp"
-#include "source/postgres/testing/pg_fixtures.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/postgres/pg_fixtures.hpp"
+#include "support/postgres/pg_test_database.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

@@ -21,12 +21,12 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "exporter/export_batch.hpp"
 #include "exporter/export_service.hpp"
 #include "exporter/lease_keeper.hpp"
 #include "storage/local/local_store.hpp"
 #include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

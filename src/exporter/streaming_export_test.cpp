@@ -14,11 +14,11 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "common/fault_point.hpp"
 #include "exporter/export_service.hpp"
 #include "storage/local/local_store.hpp"
 #include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/fake_clock.hpp"
 #include "source/sqlite/sqlite_repository.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

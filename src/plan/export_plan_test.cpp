@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "exporter/export_service.hpp"
 #include "format/staging_dir.hpp"
 #include "observe/metrics.hpp"
 #include "storage/local/local_store.hpp"
 #include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <functional>
 
-#include "common/fake_clock.hpp"
 #include "common/process_owner.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

@@ -3,9 +3,9 @@
 #include <filesystem>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "config/config.hpp"
 #include "source/repository.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

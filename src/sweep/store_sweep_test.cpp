@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/fake_clock.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

@@ -6,13 +6,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/fake_clock.hpp"
 #include "exporter/export_service.hpp"
 #include "format/staging_dir.hpp"
 #include "observe/meter_catalogue.hpp"
 #include "observe/metrics.hpp"
 #include "storage/local/local_store.hpp"
 #include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/fake_clock.hpp"
 #include "common/time_format.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

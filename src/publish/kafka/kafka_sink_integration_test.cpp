@@ -15,8 +15,8 @@
 #include "domain/message.hpp"
 #include "observe/metrics.hpp"
 #include "publish/kafka/kafka_sink.hpp"
-#include "publish/kafka/testing/mock_cluster.hpp"
-#include "publish/kafka/testing/topic_reader.hpp"
+#include "support/kafka/mock_cluster.hpp"
+#include "support/kafka/topic_reader.hpp"
 #include "support/services.hpp"
 
 namespace user_export {

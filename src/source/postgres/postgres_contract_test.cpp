@@ -4,9 +4,9 @@
 #include <stdexcept>
 
 #include "source/postgres/postgres_repository.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
-#include "source/testing/prune_contract.hpp"
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/prune_contract.hpp"
+#include "support/contract/repository_contract.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 namespace user_export {
 namespace {

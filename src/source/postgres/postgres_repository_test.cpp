@@ -8,9 +8,9 @@
 #include "common/error.hpp"
 #include "source/postgres/migrations.hpp"
 #include "source/postgres/pg_url.hpp"
-#include "source/postgres/testing/pg_fixtures.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
 #include "source/synthetic_data.hpp"
+#include "support/postgres/pg_fixtures.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 namespace user_export::pg::testing {
 namespace {

@@ -15,9 +15,9 @@
 #include <iterator>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
-#include "source/testing/prune_contract.hpp"
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/prune_contract.hpp"
+#include "support/contract/repository_contract.hpp"
+#include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

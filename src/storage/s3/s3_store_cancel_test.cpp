@@ -11,10 +11,10 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "observe/metrics.hpp"
-#include "storage/s3/s3_recording_server.hpp"
 #include "storage/s3/s3_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/s3/s3_recording_server.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {

@@ -14,11 +14,11 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "format/gzip_file_sink.hpp"
 #include "observe/metrics.hpp"
 #include "storage/s3/s3_store.hpp"
-#include "storage/s3/s3_test_peer.hpp"
+#include "support/fake_clock.hpp"
+#include "support/s3/s3_test_peer.hpp"
 
 namespace user_export {
 namespace {

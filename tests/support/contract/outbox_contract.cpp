@@ -1,5 +1,5 @@
 // The outbox part of the Repository contract: delivery outcomes and when a run completes.
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

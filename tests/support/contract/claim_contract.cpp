@@ -1,6 +1,6 @@
 // The claim part of the Repository contract: which users a claim records, and how a claim of a
 // finished or failed run resumes it.
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

@@ -1,6 +1,6 @@
 // The fixture of the Repository contract and its helpers; the tests are in one file per topic
 // (claim_contract.cpp, lease_contract.cpp, commit_contract.cpp, ...).
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 #include <cstdio>
 

@@ -1,4 +1,4 @@
-#include "source/postgres/testing/pg_test_database.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 #include <unistd.h>
 

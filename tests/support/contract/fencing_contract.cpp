@@ -1,7 +1,7 @@
 // The fencing part of the Repository contract: one writer per run.
 #include <cctype>
 
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

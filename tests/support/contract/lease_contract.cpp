@@ -1,6 +1,6 @@
 // The lease part of the Repository contract: a live lease keeps other owners out, a lease of a
 // dead owner or an expired one is taken over, and the old owner is fenced.
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

@@ -1,4 +1,4 @@
-#include "storage/s3/s3_test_peer.hpp"
+#include "support/s3/s3_test_peer.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>

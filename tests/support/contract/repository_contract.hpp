@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "source/repository.hpp"
+#include "support/fake_clock.hpp"
 
 namespace user_export::contract {
 

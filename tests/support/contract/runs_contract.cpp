@@ -1,6 +1,6 @@
 // The runs part of the Repository contract: listing runs, and which runs the start-up sweep
 // visits.
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "common/fake_clock.hpp"
 #include "source/postgres/pg_connection.hpp"
 #include "source/postgres/postgres_repository.hpp"
+#include "support/fake_clock.hpp"
 #include "support/services.hpp"
 
 namespace user_export::pg::testing {

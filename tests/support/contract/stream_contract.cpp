@@ -1,7 +1,7 @@
 // The stream part of the Repository contract: stream_rows() gives the claimed users' fields
 // byte-exact, in id order.
-#include "source/testing/repository_contract.hpp"
-#include "source/testing/row_collector.hpp"
+#include "support/contract/repository_contract.hpp"
+#include "support/contract/row_collector.hpp"
 
 namespace user_export::contract {
 

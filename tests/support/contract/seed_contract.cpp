@@ -4,8 +4,8 @@
 #include <set>
 
 #include "source/synthetic_data.hpp"
-#include "source/testing/repository_contract.hpp"
-#include "source/testing/row_collector.hpp"
+#include "support/contract/repository_contract.hpp"
+#include "support/contract/row_collector.hpp"
 
 namespace user_export::contract {
 

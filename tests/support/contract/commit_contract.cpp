@@ -1,6 +1,6 @@
 // The commit part of the Repository contract: what a commit marks and queues, and how a run ends
 // in failure or empty.
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

@@ -2,7 +2,7 @@
 #include <atomic>
 #include <thread>
 
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

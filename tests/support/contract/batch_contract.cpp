@@ -1,5 +1,5 @@
 // The batch part of the Repository contract: stream_batch() and commit_batch() over several runs.
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 
