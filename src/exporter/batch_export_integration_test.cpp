@@ -11,11 +11,12 @@
 #include <mutex>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "exporter/export_groups.hpp"
-#include "source/postgres/testing/pg_fixtures.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/postgres/pg_fixtures.hpp"
+#include "support/postgres/pg_test_database.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -72,10 +73,6 @@ class BatchExportTest : public pg::testing::PostgresTest {
   void SetUp() override {
     PostgresTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    dir_ = fs::temp_directory_path() /
-           ("batch-export-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     domain_ = test_uuid(1, 7);
     config_.export_.domain_id = domain_;
     config_.export_.staging_dir = (dir_ / "staging").string();
@@ -90,7 +87,6 @@ class BatchExportTest : public pg::testing::PostgresTest {
   }
   void TearDown() override {
     staging_.reset();
-    fs::remove_all(dir_);
     PostgresTest::TearDown();
   }
 
@@ -119,7 +115,7 @@ class BatchExportTest : public pg::testing::PostgresTest {
     return metrics_.value("users_export_batched_groups_total", {{"outcome", outcome}});
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"batch-export-test"};
   std::string domain_;
   Config config_;
   FakeRandom random_;

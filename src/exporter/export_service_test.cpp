@@ -13,11 +13,12 @@
 #include <set>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "common/fault_point.hpp"
 #include "exporter/lease_keeper.hpp"
-#include "exporter/testing/export_test_env.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -68,8 +69,7 @@ class FlakyStore final : public ObjectStore {
 class ExportServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::fresh_test_dir("export-service-test");
-    config_ = testing::sqlite_export_config(dir_);
+    config_ = testing::sqlite_export_config(dir_.path());
     config_.retry.max_attempts = 3;
     repo_ = open_repository(config_.database.url, clock_);
     repo_->migrate();
@@ -86,7 +86,6 @@ class ExportServiceTest : public ::testing::Test {
     service_.reset();
     staging_.reset();
     repo_.reset();
-    fs::remove_all(dir_);
   }
 
   ExportService& service() {
@@ -121,7 +120,7 @@ class ExportServiceTest : public ::testing::Test {
     return Slot{std::chrono::seconds{1'767'225'600}} + std::chrono::minutes{minutes};
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"export-service-test"};
   Config config_;
   FakeClock clock_;
   FakeRandom random_;

@@ -21,12 +21,13 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "exporter/export_groups.hpp"
 #include "exporter/export_service.hpp"
 #include "exporter/lease_keeper.hpp"
-#include "exporter/testing/export_test_env.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -91,8 +92,7 @@ std::string gunzip(const fs::path& path) {
 class OneWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::fresh_test_dir("one-writer-test");
-    config_ = testing::sqlite_export_config(dir_);
+    config_ = testing::sqlite_export_config(dir_.path());
     config_.export_.lease = 60s;
     config_.retry.max_attempts = 1;
     repo_ = open_repository(config_.database.url, clock_);
@@ -109,7 +109,6 @@ class OneWriterTest : public ::testing::Test {
     services_.clear();
     staging_.reset();
     repo_.reset();
-    fs::remove_all(dir_);
   }
 
   /// An export service of instance `owner` (its own ExportService, like another process).
@@ -178,7 +177,7 @@ class OneWriterTest : public ::testing::Test {
     return claim;
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"one-writer-test"};
   Config config_;
   FakeClock clock_;
   FakeRandom random_;

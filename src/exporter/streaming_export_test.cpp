@@ -14,11 +14,12 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "common/fault_point.hpp"
 #include "exporter/export_service.hpp"
-#include "exporter/testing/export_test_env.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -81,8 +82,7 @@ class RecordingStreamingStore final : public ObjectStore {
 class StreamingExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::fresh_test_dir("streaming-export-test");
-    config_ = testing::sqlite_export_config(dir_);
+    config_ = testing::sqlite_export_config(dir_.path());
     config_.retry.max_attempts = 1;
     repo_ = open_repository(config_.database.url, clock_);
     repo_->migrate();
@@ -102,7 +102,6 @@ class StreamingExportTest : public ::testing::Test {
     service_.reset();
     staging_.reset();
     repo_.reset();
-    fs::remove_all(dir_);
   }
 
   GroupResult export_group() {
@@ -121,7 +120,7 @@ class StreamingExportTest : public ::testing::Test {
     return to_hex(d.finish());
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"streaming-export-test"};
   Config config_;
   FakeClock clock_;
   FakeRandom random_;

@@ -8,12 +8,12 @@
 
 #include "common/error.hpp"
 #include "format/gzip_file_sink.hpp"
-#include "format/test_temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
 
-std::string gzip_of(const TestTempDir& dir, const std::string& text) {
+std::string gzip_of(const testing::TempDir& dir, const std::string& text) {
   const auto path = dir.path() / "f.csv.gz";
   {
     GzipFileSink sink(path, 1);
@@ -35,7 +35,7 @@ std::int64_t count_in_chunks(const std::string& gz, std::size_t chunk) {
 }
 
 TEST(GzipCsvRecordCounter, CountsRecordsNotLinesWhateverTheChunking) {
-  TestTempDir dir;
+  testing::TempDir dir;
   std::string csv = "ref_id,bio\n";
   for (int i = 0; i < 5000; ++i) {
     csv += "r" + std::to_string(i) + ",\"line one\nline \"\"two\"\"\r\n\"\n";
@@ -50,7 +50,7 @@ TEST(GzipCsvRecordCounter, CountsRecordsNotLinesWhateverTheChunking) {
 }
 
 TEST(GzipCsvRecordCounter, ADamagedTruncatedOrEmptyFileIsAnError) {
-  TestTempDir dir;
+  testing::TempDir dir;
   std::string csv;
   for (int i = 0; i < 2000; ++i) csv += "row " + std::to_string(i) + "\n";
   const std::string gz = gzip_of(dir, csv);

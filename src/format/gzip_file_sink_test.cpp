@@ -19,7 +19,7 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "format/test_temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -85,7 +85,7 @@ void write_in_chunks(GzipFileSink& sink, const std::string& data) {
 class GzipLevelTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(GzipLevelTest, MultiMegabyteInputRoundTripsThroughGzip) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "big.csv.gz";
   const std::string input = csv_like(9 * 1024 * 1024, 1) + random_bytes(300 * 1024, 2);
   FileDigest d;
@@ -109,7 +109,7 @@ TEST_P(GzipLevelTest, MultiMegabyteInputRoundTripsThroughGzip) {
 INSTANTIATE_TEST_SUITE_P(Levels, GzipLevelTest, ::testing::Values(0, 1, 2, 3));
 
 TEST(GzipFileSinkTest, SizeAndSha256MatchTheFileOnDisk) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "digest.csv.gz";
   GzipFileSink sink(file, 1);
   sink.write(csv_like(3 * 1024 * 1024, 5));
@@ -122,7 +122,7 @@ TEST(GzipFileSinkTest, SizeAndSha256MatchTheFileOnDisk) {
 }
 
 TEST(GzipFileSinkTest, EmptyInputIsAValidGzipFile) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "empty.csv.gz";
   GzipFileSink sink(file, 1);
   const FileDigest d = sink.finish();
@@ -134,7 +134,7 @@ TEST(GzipFileSinkTest, EmptyInputIsAValidGzipFile) {
 }
 
 TEST(GzipFileSinkTest, FileIsCreatedWithMode0600EvenWithAPermissiveUmask) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "mode.csv.gz";
   const mode_t old = ::umask(0);
   {
@@ -149,7 +149,7 @@ TEST(GzipFileSinkTest, FileIsCreatedWithMode0600EvenWithAPermissiveUmask) {
 }
 
 TEST(GzipFileSinkTest, UnfinishedSinkRemovesItsFile) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "partial.csv.gz";
   {
     GzipFileSink sink(file, 1);
@@ -161,7 +161,7 @@ TEST(GzipFileSinkTest, UnfinishedSinkRemovesItsFile) {
 }
 
 TEST(GzipFileSinkTest, ExistingFileIsNeitherOverwrittenNorRemoved) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "taken.csv.gz";
   std::ofstream(file) << "precious";
   try {
@@ -178,7 +178,7 @@ TEST(GzipFileSinkTest, ExistingFileIsNeitherOverwrittenNorRemoved) {
 }
 
 TEST(GzipFileSinkTest, MissingDirectoryIsAnIoErrorNamingThePath) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "no-such-dir" / "x.csv.gz";
   try {
     GzipFileSink sink(file, 1);
@@ -190,7 +190,7 @@ TEST(GzipFileSinkTest, MissingDirectoryIsAnIoErrorNamingThePath) {
 }
 
 TEST(GzipFileSinkTest, LevelOutOfRangeIsAConfigErrorAndCreatesNothing) {
-  TestTempDir dir;
+  testing::TempDir dir;
   for (int level : {-1, 4, 9}) {
     const fs::path file = dir / ("level" + std::to_string(level) + ".csv.gz");
     try {
@@ -204,7 +204,7 @@ TEST(GzipFileSinkTest, LevelOutOfRangeIsAConfigErrorAndCreatesNothing) {
 }
 
 TEST(GzipFileSinkTest, WriteAfterFinishFailsAndFinishIsRepeatable) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "done.csv.gz";
   GzipFileSink sink(file, 2);
   sink.write("hello\n");
@@ -223,7 +223,7 @@ TEST(GzipFileSinkTest, WriteAfterFinishFailsAndFinishIsRepeatable) {
 
 #if !defined(__SANITIZE_ADDRESS__)
 TEST(GzipFileSinkTest, HeapDoesNotGrowWithInput) {
-  TestTempDir dir;
+  testing::TempDir dir;
   GzipFileSink sink(dir / "steady.csv.gz", 3);
   const std::string chunk = csv_like(1024 * 1024, 4);
   sink.write(chunk);
@@ -290,7 +290,7 @@ int write_until_failure(const fs::path& file, std::string& report) {
 }
 
 TEST(GzipFileSinkTest, FileSizeLimitIsAnIoErrorAndRemovesTheFile) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path file = dir / "limited.csv.gz";
   const ChildOutcome out = in_child([&](std::string& report) {
     ::signal(SIGXFSZ, SIG_IGN);  // make write() fail with EFBIG instead of killing the process
@@ -322,7 +322,7 @@ bool enter_mount_namespace() {
 }
 
 TEST(GzipFileSinkTest, FullDiskIsAClearRetriableIoError) {
-  TestTempDir dir;
+  testing::TempDir dir;
   const fs::path mount_point = dir / "small-fs";
   fs::create_directory(mount_point);
   const fs::path file = mount_point / "full.csv.gz";

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "format/test_temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -27,7 +27,7 @@ void touch(const fs::path& p, const std::string& content = "x") {
 }
 
 TEST(StagingDirTest, CreatesMissingDirectoriesWithMode0700) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   const fs::path dir = tmp / "a" / "b" / "staging";
   const mode_t old = ::umask(0);
   {
@@ -42,7 +42,7 @@ TEST(StagingDirTest, CreatesMissingDirectoriesWithMode0700) {
 }
 
 TEST(StagingDirTest, TightensALooserExistingDirectory) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   const fs::path dir = tmp / "open";
   fs::create_directory(dir);
   ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
@@ -51,7 +51,7 @@ TEST(StagingDirTest, TightensALooserExistingDirectory) {
 }
 
 TEST(StagingDirTest, RemovesLeftoverStagedFilesOnly) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   const fs::path dir = tmp / "staging";
   fs::create_directory(dir);
   touch(dir / "run-1.csv.gz");
@@ -76,7 +76,7 @@ TEST(StagingDirTest, RemovesLeftoverStagedFilesOnly) {
 }
 
 TEST(StagingDirTest, FileForNamesTheRunsFileInsideTheDirectory) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   StagingDir staging(tmp / "s");
   EXPECT_EQ(staging.file_for("0b6f2c1e-7d1a-4c39-9a57-2f0f4b8f9e10"),
             tmp / "s" / "0b6f2c1e-7d1a-4c39-9a57-2f0f4b8f9e10.csv.gz");
@@ -92,7 +92,7 @@ TEST(StagingDirTest, FileForNamesTheRunsFileInsideTheDirectory) {
 }
 
 TEST(StagingDirTest, SecondUserOfTheSameDirectoryIsRefusedUntilTheFirstIsGone) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   const fs::path dir = tmp / "shared";
   {
     StagingDir first(dir);
@@ -111,7 +111,7 @@ TEST(StagingDirTest, SecondUserOfTheSameDirectoryIsRefusedUntilTheFirstIsGone) {
 }
 
 TEST(StagingDirTest, RegularFileInTheWayIsAnIoErrorNamingIt) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   const fs::path dir = tmp / "file";
   touch(dir);
   try {
@@ -124,7 +124,7 @@ TEST(StagingDirTest, RegularFileInTheWayIsAnIoErrorNamingIt) {
 }
 
 TEST(StagingDirTest, SymlinkIsRefused) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   fs::create_directory(tmp / "real");
   fs::create_directory_symlink(tmp / "real", tmp / "link");
   EXPECT_THROW(StagingDir(tmp / "link"), Error);
@@ -132,7 +132,7 @@ TEST(StagingDirTest, SymlinkIsRefused) {
 
 TEST(StagingDirTest, DirectoryOwnedBySomeoneElseIsRefused) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory away";
-  TestTempDir tmp;
+  testing::TempDir tmp;
   const fs::path dir = tmp / "theirs";
   fs::create_directory(dir);
   ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);
@@ -148,7 +148,7 @@ TEST(StagingDirTest, DirectoryOwnedBySomeoneElseIsRefused) {
 }
 
 TEST(StagingDirTest, UncreatableDirectoryIsAnIoError) {
-  TestTempDir tmp;
+  testing::TempDir tmp;
   touch(tmp / "blocker");
   try {
     StagingDir staging(tmp / "blocker" / "sub");

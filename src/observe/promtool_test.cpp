@@ -9,14 +9,14 @@
 #include <string>
 
 #include "observe/metrics.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
 
 /// Runs `promtool check metrics` on `text`; returns its exit status and output.
 std::pair<int, std::string> promtool_check(const std::string& text) {
-  auto dir = std::filesystem::temp_directory_path() / ("ue-promtool-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const testing::TempDir dir("ue-promtool");
   auto input = dir / "metrics.txt";
   std::ofstream(input) << text;
   std::string command = "promtool check metrics < '" + input.string() + "' 2>&1";
@@ -26,7 +26,6 @@ std::pair<int, std::string> promtool_check(const std::string& text) {
   char buf[512];
   while (std::fgets(buf, sizeof buf, pipe) != nullptr) output += buf;
   int status = ::pclose(pipe);
-  std::filesystem::remove_all(dir);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/fake_clock.hpp"
-#include "format/test_temp_dir.hpp"
 #include "source/sqlite/sqlite_repository.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -39,7 +39,7 @@ class RunOperatorTest : public ::testing::Test {
     repo_->commit(commit);
   }
 
-  TestTempDir dir_;
+  testing::TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<SqliteRepository> repo_;
   ExportRun run_;

@@ -6,13 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "exporter/export_service.hpp"
-#include "exporter/testing/export_test_env.hpp"
 #include "format/staging_dir.hpp"
 #include "observe/metrics.hpp"
 #include "source/group_selection.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -22,8 +23,7 @@ namespace fs = std::filesystem;
 class ExportPlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::fresh_test_dir("export-plan-test");
-    config_ = testing::sqlite_export_config(dir_);
+    config_ = testing::sqlite_export_config(dir_.path());
     config_.messages.max_message_bytes = 2048;  // several id-list parts
     config_.csv.columns[2].mask = MaskMode::kPartial;
     repo_ = open_repository(config_.database.url, clock_);
@@ -35,7 +35,6 @@ class ExportPlanTest : public ::testing::Test {
   void TearDown() override {
     staging_.reset();
     repo_.reset();
-    fs::remove_all(dir_);
   }
   DomainId domain() const { return DomainId::parse(config_.export_.domain_id); }
   std::vector<GroupPlan> plan_all() {
@@ -51,7 +50,7 @@ class ExportPlanTest : public ::testing::Test {
     return service.export_group(group, slot_);
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"export-plan-test"};
   Config config_;
   FakeClock clock_;
   FakeRandom random_;

@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "publish/message_sink.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -14,8 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(OpenMessageSink, WithoutKafkaWritesTheJsonLinesFile) {
-  const fs::path dir = fs::temp_directory_path() / ("ue-open-sink-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const testing::TempDir dir("ue-open-sink");
   Config config;
   config.messages.file = (dir / "out" / "messages.jsonl").string();
   config.messages.dlq_topic = "my-dlq";
@@ -34,7 +34,6 @@ TEST(OpenMessageSink, WithoutKafkaWritesTheJsonLinesFile) {
   EXPECT_EQ(nlohmann::json::parse(line)["value"]["a"], 1);
   ASSERT_TRUE(std::getline(in, line));
   EXPECT_EQ(nlohmann::json::parse(line)["topic"], "my-dlq");
-  fs::remove_all(dir);
 }
 
 TEST(OpenMessageSink, KafkaBootstrapSelectsTheKafkaProducer) {

@@ -8,11 +8,11 @@
 #include <mutex>
 #include <thread>
 
-#include "common/fake_clock.hpp"
 #include "publish/outbox_relay.hpp"
 #include "source/postgres/postgres_repository.hpp"
-#include "source/postgres/testing/pg_fixtures.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
+#include "support/fake_clock.hpp"
+#include "support/postgres/pg_fixtures.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 namespace user_export {
 namespace {

@@ -8,9 +8,10 @@
 #include <filesystem>
 #include <functional>
 
-#include "common/fake_clock.hpp"
 #include "common/process_owner.hpp"
 #include "source/repository.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -57,11 +58,6 @@ class ScriptedSink final : public MessageSink {
 class OutboxRelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("outbox-relay-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     config_.retry.max_attempts = 3;
     config_.kafka.circuit_failure_threshold = 2;
     config_.kafka.circuit_cool_down = std::chrono::seconds{30};
@@ -93,10 +89,7 @@ class OutboxRelayTest : public ::testing::Test {
     repo_->commit(commit);
     run_id_ = run.run_id;
   }
-  void TearDown() override {
-    repo_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { repo_.reset(); }
   OutboxRelay relay() {
     return OutboxRelay(*repo_, sink_, metrics_, clock_, clock_, random_, config_, "relay-a");
   }
@@ -107,7 +100,7 @@ class OutboxRelayTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"outbox-relay-test"};
   Config config_;
   FakeClock clock_;
   FakeRandom random_;

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/fake_clock.hpp"
+#include "support/fake_clock.hpp"
 
 namespace user_export {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
+#include "support/fake_clock.hpp"
 
 namespace user_export {
 namespace {

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "service/admin_server.hpp"
-#include "service/testing/raw_http.hpp"
+#include "support/http/raw_http.hpp"
 
 namespace user_export {
 namespace {

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "service/testing/raw_http.hpp"
+#include "support/http/raw_http.hpp"
 
 namespace user_export {
 namespace {

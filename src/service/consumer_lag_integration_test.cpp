@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "publish/kafka/producer_config.hpp"
 #include "service/consumer_lag.hpp"
+#include "support/services.hpp"
 
 namespace user_export {
 namespace {
@@ -132,13 +133,8 @@ class ConsumerLagIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* bootstrap = std::getenv("UE_TEST_KAFKA_BOOTSTRAP");
-    if (bootstrap == nullptr || *bootstrap == '\0') {
-      const char* require = std::getenv("UE_REQUIRE_SERVICES");
-      if (require != nullptr && std::string(require) == "1") {
-        FAIL() << "UE_TEST_KAFKA_BOOTSTRAP is not set; start scripts/services/kafka.sh";
-      }
-      GTEST_SKIP() << "UE_TEST_KAFKA_BOOTSTRAP is not set";
-    }
+    UE_SKIP_UNLESS_SERVICE(bootstrap != nullptr && *bootstrap != '\0',
+                           "UE_TEST_KAFKA_BOOTSTRAP is not set; start scripts/services/kafka.sh");
     bootstrap_ = bootstrap;
     topic_ = unique_name("user-export-lag-it");  // other tests share the cluster
   }

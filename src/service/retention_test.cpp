@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
-#include "format/test_temp_dir.hpp"
 #include "source/sqlite/sqlite_repository.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -56,7 +56,7 @@ class RetentionTest : public ::testing::Test {
     return metrics_.value("users_export_pruned_rows_total", {{"table", table}});
   }
 
-  TestTempDir dir_;
+  testing::TempDir dir_;
   FakeClock clock_;
   Metrics metrics_;
   std::unique_ptr<SqliteRepository> repo_;

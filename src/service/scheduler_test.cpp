@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "common/fake_clock.hpp"
+#include "support/fake_clock.hpp"
 
 namespace user_export {
 namespace {

@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "config/config.hpp"
 #include "source/repository.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -24,16 +24,14 @@ std::optional<Error> error_of(const std::string& url) {
 }
 
 TEST(OpenRepository, SqliteUrlOpensAWorkingRepository) {
-  std::string dir = (fs::temp_directory_path() / "open-repo-XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const testing::TempDir dir("open-repo");
   FakeClock clock;
   {
-    auto repo = open_repository("sqlite://" + dir + "/nested/export.db", clock);
+    auto repo = open_repository("sqlite://" + (dir / "nested" / "export.db").string(), clock);
     repo->migrate();
     EXPECT_GT(repo->schema_version(), 0);
   }
-  EXPECT_TRUE(fs::is_regular_file(fs::path(dir) / "nested" / "export.db"));
-  fs::remove_all(dir);
+  EXPECT_TRUE(fs::is_regular_file(dir / "nested" / "export.db"));
 }
 
 TEST(OpenRepository, UnknownSchemeIsAConfigErrorThatDoesNotEchoTheUrl) {

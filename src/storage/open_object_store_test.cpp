@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "storage/object_store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -24,9 +25,7 @@ ErrorCode code_of(const std::string& url) {
 }
 
 TEST(OpenObjectStore, FileUrlOpensAWorkingLocalStore) {
-  const fs::path base = fs::temp_directory_path() / ("ue-open-store-" + std::to_string(::getpid()));
-  fs::remove_all(base);
-  fs::create_directories(base);
+  const testing::TempDir base("ue-open-store");
   std::ofstream(base / "staged") << "payload";
   StoreConfig config;
   config.url = "file://" + (base / "root").string();
@@ -40,7 +39,6 @@ TEST(OpenObjectStore, FileUrlOpensAWorkingLocalStore) {
   std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(got, "payload");
   EXPECT_EQ(stored.url, "file://" + (base / "root" / "a" / "b.csv.gz").string());
-  fs::remove_all(base);
 }
 
 TEST(OpenObjectStore, S3UrlOpensAnS3StoreWithThePrefix) {

@@ -8,9 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/fake_clock.hpp"
 #include "source/repository.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -23,11 +24,6 @@ const DomainId kDomain = DomainId::parse("5f0c6c1e-8d0b-4c57-9a57-2b8f3c0e9d41")
 class StoreSweepTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("store-sweep-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     repo_ = open_repository("sqlite://" + (dir_ / "db.sqlite").string(), clock_);
     repo_->migrate();
     repo_->seed(SeedPlan{kDomain, 40, 4, 7}, {});
@@ -35,10 +31,7 @@ class StoreSweepTest : public ::testing::Test {
     store_ = std::make_unique<LocalStore>(dir_ / "objects");
     store_->ensure_ready();
   }
-  void TearDown() override {
-    repo_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { repo_.reset(); }
 
   ExportRun claim(const MatchingGroup& g, const std::string& owner) {
     ClaimRequest request;
@@ -85,7 +78,7 @@ class StoreSweepTest : public ::testing::Test {
   }
 
   const Slot kSlot{std::chrono::seconds{1'767'225'600}};
-  fs::path dir_;
+  testing::TempDir dir_{"store-sweep-test"};
   FakeClock clock_;
   FakeRandom random_;
   Metrics metrics_;

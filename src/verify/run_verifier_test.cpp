@@ -6,13 +6,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/fake_clock.hpp"
 #include "exporter/export_service.hpp"
-#include "exporter/testing/export_test_env.hpp"
 #include "format/staging_dir.hpp"
 #include "observe/meter_catalogue.hpp"
 #include "observe/metrics.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/export_test_env.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -26,8 +27,7 @@ bool contains(const std::string& text, const std::string& part) {
 class RunVerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::fresh_test_dir("run-verifier-test");
-    config_ = testing::sqlite_export_config(dir_);
+    config_ = testing::sqlite_export_config(dir_.path());
     config_.messages.max_message_bytes = 2048;  // several id-list parts
     repo_ = open_repository(config_.database.url, clock_);
     repo_->migrate();
@@ -45,7 +45,6 @@ class RunVerifierTest : public ::testing::Test {
   void TearDown() override {
     staging_.reset();
     repo_.reset();
-    fs::remove_all(dir_);
   }
 
   void deliver_all() {
@@ -65,7 +64,7 @@ class RunVerifierTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"run-verifier-test"};
   Config config_;
   FakeClock clock_;
   FakeRandom random_;

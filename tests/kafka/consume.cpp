@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "publish/kafka/producer_config.hpp"
-#include "publish/kafka/testing/topic_reader.hpp"
+#include "support/kafka/topic_reader.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 // brokers), prints `BOOTSTRAP=host:port,...` and then reads fault commands from stdin, one per
 // line, answering each with `OK` or `ERR reason` (see fault_commands.hpp for the commands). It
 // exits on `quit` or when stdin closes.
-#include "publish/kafka/testing/mock_cluster.hpp"
+#include "support/kafka/mock_cluster.hpp"
 
 #include <charconv>
 #include <cstdio>
@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "publish/kafka/testing/fault_commands.hpp"
+#include "support/kafka/fault_commands.hpp"
 
 namespace {
 

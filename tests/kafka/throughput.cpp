@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "publish/kafka/kafka_sink.hpp"
-#include "publish/kafka/testing/mock_cluster.hpp"
+#include "support/kafka/mock_cluster.hpp"
 
 int main(int argc, char** argv) {
   using namespace user_export;

@@ -10,8 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/fake_clock.hpp"
 #include "common/time_format.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -38,17 +39,10 @@ OutboundMessage message(std::string payload, std::string key = "group-1") {
 
 class JsonlSinkTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ue-jsonl-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    file_ = dir_ / "nested" / "messages.jsonl";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { file_ = dir_ / "nested" / "messages.jsonl"; }
 
   FakeClock clock_;
-  fs::path dir_;
+  testing::TempDir dir_{"ue-jsonl"};
   fs::path file_;
 };
 
@@ -152,7 +146,7 @@ TEST_F(JsonlSinkTest, ConcurrentPublishersNeverInterleaveLines) {
 }
 
 TEST_F(JsonlSinkTest, UnwritablePathIsRetriableAndRecoversOnceFixed) {
-  fs::create_directories(dir_);
+  fs::create_directories(dir_.path());
   std::ofstream(dir_ / "nested") << "a file where the directory should be";
   JsonlSink sink(file_, "dlq", clock_);
   std::vector<OutboundMessage> batch = {message("{}"), message("{}")};

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/fake_clock.hpp"
+#include "support/fake_clock.hpp"
 
 namespace user_export {
 namespace {

@@ -15,8 +15,9 @@
 #include "domain/message.hpp"
 #include "observe/metrics.hpp"
 #include "publish/kafka/kafka_sink.hpp"
-#include "publish/kafka/testing/mock_cluster.hpp"
-#include "publish/kafka/testing/topic_reader.hpp"
+#include "support/kafka/mock_cluster.hpp"
+#include "support/kafka/topic_reader.hpp"
+#include "support/services.hpp"
 
 namespace user_export {
 namespace {
@@ -328,13 +329,8 @@ TEST_F(KafkaSinkIntegrationTest, RejectedPropertiesAreConfigErrors) {
 // The shared mock cluster started by scripts/services/kafka.sh (run-tests.sh sets the variable).
 TEST(KafkaSinkServiceTest, DeliversToTheSharedMockCluster) {
   const char* bootstrap = std::getenv("UE_TEST_KAFKA_BOOTSTRAP");
-  if (bootstrap == nullptr || *bootstrap == '\0') {
-    const char* require = std::getenv("UE_REQUIRE_SERVICES");
-    if (require != nullptr && std::string(require) == "1") {
-      FAIL() << "UE_TEST_KAFKA_BOOTSTRAP is not set; start scripts/services/kafka.sh";
-    }
-    GTEST_SKIP() << "UE_TEST_KAFKA_BOOTSTRAP is not set";
-  }
+  UE_SKIP_UNLESS_SERVICE(bootstrap != nullptr && *bootstrap != '\0',
+                         "UE_TEST_KAFKA_BOOTSTRAP is not set; start scripts/services/kafka.sh");
   // A topic of its own: other tests may use the shared cluster at the same time.
   const std::string topic =
       "user-export-it-" +

@@ -4,9 +4,9 @@
 #include <stdexcept>
 
 #include "source/postgres/postgres_repository.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
-#include "source/testing/prune_contract.hpp"
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/prune_contract.hpp"
+#include "support/contract/repository_contract.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 namespace user_export {
 namespace {
@@ -40,10 +40,8 @@ class PostgresContractDatabase final : public contract::TestDatabase {
 std::unique_ptr<contract::TestDatabase> make_postgres_database() {
   auto url = pg::testing::server_url();
   if (!url) {
-    if (pg::testing::services_required()) {
-      throw std::runtime_error(
-          "UE_TEST_PG_URL is not set but UE_REQUIRE_SERVICES=1; start the server with "
-          "scripts/services/postgres.sh");
+    if (testing::services_required()) {
+      throw std::runtime_error(std::string(pg::testing::kNoServer) + " but UE_REQUIRE_SERVICES=1");
     }
     return nullptr;  // skipped
   }

@@ -8,9 +8,9 @@
 #include "common/error.hpp"
 #include "source/postgres/migrations.hpp"
 #include "source/postgres/pg_url.hpp"
-#include "source/postgres/testing/pg_fixtures.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
 #include "source/synthetic_data.hpp"
+#include "support/postgres/pg_fixtures.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 namespace user_export::pg::testing {
 namespace {
@@ -107,10 +107,7 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
 
 TEST(PostgresMigrations, TwoInstancesMigratingAtOnceBothSucceed) {
   auto url = server_url();
-  if (!url) {
-    if (services_required()) FAIL() << "UE_TEST_PG_URL is not set";
-    GTEST_SKIP() << "UE_TEST_PG_URL is not set";
-  }
+  UE_SKIP_UNLESS_SERVICE(url, kNoServer);
   for (int round = 0; round < 3; ++round) {
     TestDatabase db(*url);
     FakeClock clock;

@@ -6,8 +6,8 @@
 
 #include "common/error.hpp"
 #include "source/postgres/postgres_repository.hpp"
-#include "source/postgres/testing/pg_fixtures.hpp"
-#include "source/postgres/testing/pg_test_database.hpp"
+#include "support/postgres/pg_fixtures.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 namespace user_export::pg::testing {
 namespace {

@@ -15,9 +15,10 @@
 #include <iterator>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
-#include "source/testing/prune_contract.hpp"
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/prune_contract.hpp"
+#include "support/contract/repository_contract.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -28,25 +29,7 @@ using contract::PruneContract;
 using contract::RepositoryContract;
 using contract::TestDatabase;
 
-/// A private temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sqlite-repo-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 /// A direct connection for the tests' own SQL, independent of the repository's pool.
 class RawConnection {

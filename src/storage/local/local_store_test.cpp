@@ -15,6 +15,7 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -48,14 +49,9 @@ std::vector<fs::path> hidden_files(const fs::path& dir) {
 class LocalStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = fs::temp_directory_path() /
-            ("ue-local-store-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(base_);
     fs::create_directories(base_ / "staging");
     root_ = base_ / "store" / "nested";
   }
-  void TearDown() override { fs::remove_all(base_); }
 
   fs::path stage(const std::string& name, const std::string& content) {
     auto p = base_ / "staging" / name;
@@ -63,7 +59,7 @@ class LocalStoreTest : public ::testing::Test {
     return p;
   }
 
-  fs::path base_;
+  testing::TempDir base_{"ue-local-store"};
   fs::path root_;
 };
 

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "storage/s3/s3_store.hpp"
+#include "support/fake_clock.hpp"
 
 namespace user_export {
 namespace {

@@ -11,10 +11,11 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "observe/metrics.hpp"
-#include "storage/s3/s3_recording_server.hpp"
 #include "storage/s3/s3_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/s3/s3_recording_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -28,12 +29,7 @@ constexpr const char* kUploadId = RecordingS3::kUploadId;
 
 class S3StoreCancelTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ue-s3-cancel-" + std::to_string(Steady::now().time_since_epoch().count()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override {}
 
   StoreConfig config(std::uint64_t multipart_threshold) const {
     StoreConfig c = peer_.store_config();
@@ -89,7 +85,7 @@ class S3StoreCancelTest : public ::testing::Test {
   FakeClock clock_;
   FakeRandom random_;
   Metrics metrics_;
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"ue-s3-cancel"};
 };
 
 TEST_F(S3StoreCancelTest, CancelDuringAPartStopsItPromptlyAndAbortsTheUpload) {

@@ -14,11 +14,11 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "format/gzip_file_sink.hpp"
 #include "observe/metrics.hpp"
 #include "storage/s3/s3_store.hpp"
-#include "storage/s3/s3_test_peer.hpp"
+#include "support/fake_clock.hpp"
+#include "support/s3/s3_test_peer.hpp"
 
 namespace user_export {
 namespace {
@@ -49,13 +49,9 @@ class S3StoreIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto env = testing::s3_peer_from_environment();
-    if (!env) {
-      if (testing::services_required()) {
-        FAIL() << "UE_TEST_S3_ENDPOINT, UE_TEST_S3_ACCESS_KEY and UE_TEST_S3_SECRET_KEY are "
-                  "not set; start the server with scripts/services/s3.sh";
-      }
-      GTEST_SKIP() << "no S3 test server (UE_TEST_S3_ENDPOINT unset)";
-    }
+    UE_SKIP_UNLESS_SERVICE(env,
+                           "UE_TEST_S3_ENDPOINT, UE_TEST_S3_ACCESS_KEY and UE_TEST_S3_SECRET_KEY "
+                           "are not set; start the server with scripts/services/s3.sh");
     peer_ = *env;
     bucket_ = unique_bucket();
   }

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "observe/metrics.hpp"
-#include "storage/s3/s3_recording_server.hpp"
 #include "storage/s3/s3_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/s3/s3_recording_server.hpp"
 
 namespace user_export {
 namespace {

@@ -15,10 +15,11 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "observe/metrics.hpp"
-#include "storage/s3/s3_recording_server.hpp"
 #include "storage/s3/s3_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/s3/s3_recording_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -90,14 +91,7 @@ std::string sha256_hex_of(std::string_view bytes) {
 
 class S3StoreVerifyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    peer_.hold = false;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ue-s3-verify-" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { peer_.hold = false; }
 
   /// Files up to `multipart_threshold` bytes go up with one PUT; parts are 5 MiB.
   StoreConfig config(std::uint64_t multipart_threshold, int parallel_parts = 1) const {
@@ -156,7 +150,7 @@ class S3StoreVerifyTest : public ::testing::Test {
   FakeClock clock_;
   FakeRandom random_;
   Metrics metrics_;
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"ue-s3-verify"};
 };
 
 TEST_F(S3StoreVerifyTest, ASinglePutReadsTheDescriptorAfterThePathWasReplaced) {

@@ -16,10 +16,11 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "observe/metrics.hpp"
-#include "storage/s3/s3_recording_server.hpp"
 #include "storage/s3/s3_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/s3/s3_recording_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
@@ -92,15 +93,9 @@ class S3StreamingUploadTest : public ::testing::Test {
  protected:
   void SetUp() override {
     peer_.hold = false;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ue-s3-stream-" + std::to_string(Steady::now().time_since_epoch().count()));
-    std::filesystem::create_directories(dir_);
     file_.emplace(dir_ / "staged.csv.gz");
   }
-  void TearDown() override {
-    file_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { file_.reset(); }
 
   /// Files over 5 MiB go up as multipart uploads of 5 MiB parts, two at a time.
   std::unique_ptr<S3Store> store(std::uint64_t threshold = 5 * kMiB, int parallel = 2) {
@@ -138,7 +133,7 @@ class S3StreamingUploadTest : public ::testing::Test {
   FakeClock clock_;
   FakeRandom random_;
   Metrics metrics_;
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"ue-s3-stream"};
   std::optional<GrowingFile> file_;
 };
 

@@ -1,6 +1,6 @@
 // The retention part of the Repository contract: prune() deletes finished history older than
 // its cutoff, in bounded batches, and nothing else.
-#include "source/testing/prune_contract.hpp"
+#include "support/contract/prune_contract.hpp"
 
 #include <atomic>
 

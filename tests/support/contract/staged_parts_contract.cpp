@@ -1,7 +1,7 @@
 // The staged-part part of the Repository contract: id-list parts stored while a run streams are
 // never deliverable on their own; only the commit of the attempt that stored them moves them
 // into the outbox, with the part count filled in (docs/ARCHITECTURE.md, "Id-list parts").
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

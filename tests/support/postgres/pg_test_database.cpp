@@ -1,4 +1,4 @@
-#include "source/postgres/testing/pg_test_database.hpp"
+#include "support/postgres/pg_test_database.hpp"
 
 #include <unistd.h>
 
@@ -14,11 +14,6 @@ std::optional<std::string> server_url() {
   const char* url = std::getenv("UE_TEST_PG_URL");
   if (url == nullptr || *url == '\0') return std::nullopt;
   return std::string(url);
-}
-
-bool services_required() {
-  const char* value = std::getenv("UE_REQUIRE_SERVICES");
-  return value != nullptr && std::string(value) == "1";
 }
 
 TestDatabase::TestDatabase(const std::string& server_url) : server_url_(server_url) {
@@ -46,13 +41,7 @@ std::unique_ptr<Connection> TestDatabase::connect() const {
 
 void PostgresTest::SetUp() {
   auto url = server_url();
-  if (!url) {
-    if (services_required()) {
-      FAIL() << "UE_TEST_PG_URL is not set but UE_REQUIRE_SERVICES=1; start the server with "
-                "scripts/services/postgres.sh";
-    }
-    GTEST_SKIP() << "UE_TEST_PG_URL is not set (see scripts/services/postgres.sh)";
-  }
+  UE_SKIP_UNLESS_SERVICE(url, kNoServer);
   db_ = std::make_unique<TestDatabase>(*url);
   repo_ = std::make_unique<PostgresRepository>(db_->url(), clock_);
   repo_->migrate();

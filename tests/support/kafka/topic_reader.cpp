@@ -1,4 +1,4 @@
-#include "publish/kafka/testing/topic_reader.hpp"
+#include "support/kafka/topic_reader.hpp"
 
 #include <librdkafka/rdkafka.h>
 

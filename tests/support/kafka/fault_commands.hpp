@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "publish/kafka/testing/mock_cluster.hpp"
+#include "support/kafka/mock_cluster.hpp"
 
 namespace user_export {
 

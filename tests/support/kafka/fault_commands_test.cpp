@@ -1,4 +1,4 @@
-#include "publish/kafka/testing/fault_commands.hpp"
+#include "support/kafka/fault_commands.hpp"
 
 #include <gtest/gtest.h>
 

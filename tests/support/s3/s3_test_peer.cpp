@@ -1,4 +1,4 @@
-#include "storage/s3/s3_test_peer.hpp"
+#include "support/s3/s3_test_peer.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -45,10 +45,6 @@ std::optional<S3PeerEnv> s3_peer_from_environment() {
     return std::nullopt;
   }
   return env;
-}
-
-bool services_required() {
-  return env_or_empty("UE_REQUIRE_SERVICES") == "1";
 }
 
 CommandResult run_command(const std::vector<std::string>& argv,
@@ -220,17 +216,6 @@ std::vector<std::string> request_log_lines(const S3PeerEnv& peer) {
   std::string line;
   while (std::getline(in, line)) lines.push_back(line);
   return lines;
-}
-
-TempDir::TempDir(const std::string& stem) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (stem + ".XXXXXX")).string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
 }
 
 }  // namespace user_export::testing

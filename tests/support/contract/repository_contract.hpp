@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "common/fake_clock.hpp"
 #include "source/repository.hpp"
+#include "support/fake_clock.hpp"
 
 namespace user_export::contract {
 
@@ -113,7 +113,7 @@ std::optional<ErrorCode> error_code_of(Fn&& fn) {
 }
 
 /// Referenced from every file that includes this header so the linker keeps the suite's
-/// tests (they register themselves from repository_contract.cpp's static initialisers).
+/// tests (they register themselves from the static initialisers of the contract's files).
 int repository_contract_anchor();
 namespace {
 [[maybe_unused]] const int kRepositoryContractAnchor = repository_contract_anchor();

@@ -1,7 +1,7 @@
 // The read-only inspection part of the Repository contract (`plan`, `verify`): what a claim
 // would take, the history of file runs, the finished runs, the marked users of a claim and the
 // messages of a run with their delivery state. None of it writes.
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 

@@ -1,4 +1,4 @@
-#include "source/postgres/testing/pg_fixtures.hpp"
+#include "support/postgres/pg_fixtures.hpp"
 
 #include <cstdio>
 

@@ -6,17 +6,20 @@
 #include <optional>
 #include <string>
 
-#include "common/fake_clock.hpp"
 #include "source/postgres/pg_connection.hpp"
 #include "source/postgres/postgres_repository.hpp"
+#include "support/fake_clock.hpp"
+#include "support/services.hpp"
 
 namespace user_export::pg::testing {
 
 /// The server the integration tests use: UE_TEST_PG_URL, or nullopt when it is unset.
 std::optional<std::string> server_url();
 
-/// Whether a missing server fails the tests (UE_REQUIRE_SERVICES=1) instead of skipping them.
-bool services_required();
+/// What a test without a server says: it is skipped, or fails when services_required()
+/// (support/services.hpp).
+inline constexpr const char* kNoServer =
+    "UE_TEST_PG_URL is not set; start the server with scripts/services/postgres.sh";
 
 /// A new, empty database on the test server for one test, so tests can run in parallel; it is
 /// dropped (with any sessions still connected) when this object is destroyed.

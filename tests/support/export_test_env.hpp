@@ -1,25 +1,12 @@
-// What the exporter's tests share: a fresh directory per test and a SQLite configuration in it.
+// What the exporter's tests share: a SQLite configuration in a test's directory (TempDir,
+// temp_dir.hpp).
 #pragma once
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
-#include <string>
 
 #include "config/config.hpp"
 
 namespace user_export::testing {
-
-/// An empty directory for the running test: `<tmp>/<prefix>-<pid>-<test name>`.
-inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   (prefix + "-" + std::to_string(::getpid()) + "-" +
-                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 /// The configuration exporter tests start from: a SQLite database and the staging directory in
 /// `dir`, one fixed domain, the default columns.

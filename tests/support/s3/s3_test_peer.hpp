@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "support/services.hpp"  // services_required(), UE_SKIP_UNLESS_SERVICE
+#include "support/temp_dir.hpp"  // TempDir, used beside the peer
+
 namespace user_export::testing {
 
 /// Where an S3 test server listens and how to sign for it.
@@ -21,9 +24,6 @@ struct S3PeerEnv {
 /// UE_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY / _REQUEST_LOG / _CA_BUNDLE; nullopt when
 /// any of the first three is missing.
 std::optional<S3PeerEnv> s3_peer_from_environment();
-
-/// Whether UE_REQUIRE_SERVICES=1 (a missing service is then a failure, not a skip).
-bool services_required();
 
 /// Exit status and standard output of a program run without a shell.
 struct CommandResult {
@@ -85,20 +85,5 @@ std::string sha256_of_file(const std::filesystem::path& path);
 
 /// The lines of the peer's request log (JSON objects with method, url, status).
 std::vector<std::string> request_log_lines(const S3PeerEnv& peer);
-
-/// A fresh directory under the system temp dir, removed by the destructor.
-class TempDir {
- public:
-  /// Creates `{tmp}/{stem}.XXXXXX`.
-  explicit TempDir(const std::string& stem);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  /// The directory.
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace user_export::testing

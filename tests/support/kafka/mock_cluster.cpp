@@ -1,4 +1,4 @@
-#include "publish/kafka/testing/mock_cluster.hpp"
+#include "support/kafka/mock_cluster.hpp"
 
 #include <vector>
 

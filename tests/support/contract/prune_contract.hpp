@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "source/testing/repository_contract.hpp"
+#include "support/contract/repository_contract.hpp"
 
 namespace user_export::contract {
 
