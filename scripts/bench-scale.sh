@@ -6,13 +6,16 @@
 # time, rows/s, peak RSS and the ratio export / (COPY + UPDATE). Run by `make bench` after
 # scripts/bench.sh; see BENCHMARKS.md.
 # Usage: scripts/bench-scale.sh [BUILD_DIR]   (default: build)
-# Environment: BENCH_SCALE_SIZES (default "1000000 4000000 10000000"), BENCH_SCALE_ROUNDS (default 1).
+# Environment: BENCH_SCALE_SIZES (default "1000000 4000000 10000000"), BENCH_SCALE_ROUNDS (default 1),
+# BENCH_SCALE_GROUPS (default 2: the N users spread over this many groups, alternating the two
+# types; 10 gives the mid-size layout of ten groups of N/10 exported by max_parallel_groups = 4).
 # Every export is checked: all users marked, one file message and the id-list parts covering
 # the id-list group's users. Exits 0 unless a step failed; missed targets print MISS.
 set -euo pipefail
 build_dir=$(realpath "${1:-build}")
 sizes=${BENCH_SCALE_SIZES:-1000000 4000000 10000000}
 rounds=${BENCH_SCALE_ROUNDS:-1}
+groups=${BENCH_SCALE_GROUPS:-2}
 cd "$(dirname "$0")/.."
 
 cmake --build "$build_dir" --target user-export >/dev/null
@@ -50,15 +53,44 @@ TOML
 }
 fresh_db() { admin -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLATE $2 STRATEGY FILE_COPY"; }
 
+# With more than two groups, a second baseline: PostgreSQL doing the export's per-group work
+# alone, in as many sessions as the export has workers (4). Each session takes every fourth
+# group: a COPY of the group's unsent users (all columns for a COST_BASED group, ref_id alone
+# for an id-list group, as the export reads them), then the plain UPDATE marking them. It pays
+# the database's own cost of reading and updating each group's rows where they lie.
+per_group_baseline() {
+  local i s
+  fresh_db run_groups tpl_scale
+  value run_groups "SELECT id || ' ' || group_type FROM matching_groups ORDER BY id" >"$work/groups.txt"
+  for ((i = 0; i < 4; i++)); do
+    awk -v i="$i" -v f="$fields" 'NR % 4 == i + 1 {
+      cols = ($2 == "COST_BASED") ? f : "u.ref_id"
+      printf "\\copy (SELECT %s FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.group_id = '"'"'%s'"'"' AND NOT u.sent_to_matching_service ORDER BY u.id) TO '"'"'/dev/null'"'"' WITH (FORMAT csv)\n", cols, $1
+      printf "UPDATE users SET sent_to_matching_service = true WHERE group_id = '"'"'%s'"'"' AND NOT sent_to_matching_service;\n", $1
+    }' "$work/groups.txt" >"$work/groups-$i.sql"
+  done
+  s=$(now)
+  for ((i = 0; i < 4; i++)); do
+    psql "$server/run_groups" -X -q -v ON_ERROR_STOP=1 -f "$work/groups-$i.sql" >/dev/null &
+  done
+  wait
+  t[groups_$1]+="$(since "$s") "
+  [ "$(value run_groups "SELECT count(*) FROM users WHERE NOT sent_to_matching_service")" = 0 ] || {
+    echo "bench-scale.sh: the per-group baseline left users unmarked" >&2
+    exit 1
+  }
+  admin -c "DROP DATABASE run_groups"
+}
+
 declare -A t
 results=()
 for n in $sizes; do
   admin -c "DROP DATABASE IF EXISTS tpl_scale" -c "CREATE DATABASE tpl_scale"
   started=$(now)
-  "$ue" seed --config "$(config seed tpl_scale)" --users "$n" --groups 2 >/dev/null \
+  "$ue" seed --config "$(config seed tpl_scale)" --users "$n" --groups "$groups" >/dev/null \
     2>"$work/seed.log" || { cat "$work/seed.log" >&2; exit 1; }
   value tpl_scale "VACUUM (FREEZE, ANALYZE) users, profiles, matching_groups" >/dev/null
-  echo "seeded $n users in two groups in $(since "$started") s" \
+  echo "seeded $n users in $groups groups in $(since "$started") s" \
     "($(value tpl_scale "SELECT string_agg(group_type, ', ' ORDER BY id) FROM matching_groups")," \
     "$(value tpl_scale "SELECT pg_size_pretty(pg_database_size('tpl_scale'))"))"
   id_list_users=$(value tpl_scale "SELECT count(*) FROM users u JOIN matching_groups g ON g.id = u.group_id WHERE g.group_type = 'NON_COST_BASED'")
@@ -73,6 +105,7 @@ for n in $sizes; do
     t[update_$n]+="$(since "$u") "
     t[base_$n]+="$(since "$s") "
     admin -c "DROP DATABASE run_base"
+    if [ "$groups" -gt 2 ]; then per_group_baseline "$n"; fi
 
     fresh_db run_scale tpl_scale
     rm -rf "$work/objects-scale" "$work/messages-scale.jsonl"
@@ -95,7 +128,8 @@ print(n)' "$work/messages-scale.jsonl")
       exit 1
     fi
     admin -c "DROP DATABASE run_scale"
-    echo "N=$n round $round: export ${t[export_$n]}| COPY ${t[copy_$n]}| UPDATE ${t[update_$n]}| rss_kb ${t[rss_$n]}"
+    echo "N=$n round $round: export ${t[export_$n]}| COPY ${t[copy_$n]}| UPDATE ${t[update_$n]}|" \
+      "${t[groups_$n]:+per-group ${t[groups_$n]}| }rss_kb ${t[rss_$n]}"
   done
   admin -c "DROP DATABASE tpl_scale"
 done
@@ -103,7 +137,7 @@ done
 m() { median <<<"${t[$1]}"; }
 row() { printf '%-12s %10s %12s %14s %10s %8s %10s\n' "$@"; }
 echo
-echo "user-export scale benchmark (PostgreSQL): $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+echo "user-export scale benchmark (PostgreSQL, $groups groups): $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
   "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); medians of $rounds round(s)"
 row "users" "export s" "rows/s" "COPY+UPDATE s" "ratio" "verdict" "peak RSS"
 first_rate=""
@@ -114,6 +148,11 @@ for n in $sizes; do
   ratio=$(awk -v a="$e" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
   rss=$(awk -v k="$(m "rss_$n")" 'BEGIN { printf "%.0f MB", k / 1024 }')
   row "$n" "$e" "$rate" "$b" "$ratio" "$(awk -v r="$ratio" 'BEGIN { print r <= 1.0 ? "PASS" : "MISS" }')" "$rss"
+  if [ -n "${t[groups_$n]:-}" ]; then
+    g=$(m "groups_$n")
+    echo "  per-group baseline (psql, COPY + UPDATE of each group, 4 sessions): $g s;" \
+      "export / it: $(awk -v a="$e" -v b="$g" 'BEGIN { printf "%.2f", a / b }')"
+  fi
   results+=("$n:$rate")
 done
 last_rate=${results[-1]#*:}
