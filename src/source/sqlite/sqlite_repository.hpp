@@ -46,7 +46,12 @@ namespace user_export {
 /// Tuning of the SQLite backend; the defaults suit production.
 struct SqliteOptions {
   /// How long a connection waits for another connection's write lock before SQLITE_BUSY.
-  std::chrono::milliseconds busy_timeout{10'000};
+  /// SQLite has one writer at a time, and the claim or commit of a group of millions of
+  /// users holds the lock for a minute or more: waiting is the backend's way of queueing, so
+  /// the wait is as long as a run's default lease (five minutes). With ten seconds, four
+  /// groups of 2.5M users exported side by side failed their attempts on the lock and threw
+  /// the streamed work away (docs/ARCHITECTURE.md, "SQLite: one writer at a time").
+  std::chrono::milliseconds busy_timeout{300'000};
   /// Idle connections kept for reuse; more are opened while more callers run at once.
   std::size_t max_idle_connections = 8;
   /// For read-only commands (`plan`, `verify`): the database file must exist, nothing is

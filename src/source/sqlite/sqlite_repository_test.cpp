@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "common/error.hpp"
 #include "support/contract/prune_contract.hpp"
@@ -140,6 +141,32 @@ TEST(SqliteRepositoryOpen, CreatesTheFileAndMissingParentDirectories) {
   RawConnection raw(file.string());
   EXPECT_EQ(raw.query_one("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.query_one("SELECT count(*) FROM sqlite_master WHERE name = 'export_outbox'"), "1");
+}
+
+// The claim or commit of a group of millions of users holds SQLite's one write lock for a
+// minute or more; other writers queue behind it rather than fail their attempts after ten
+// seconds (docs/ARCHITECTURE.md, "SQLite: one writer at a time").
+TEST(SqliteRepositoryOpen, AWriterQueuesBehindAnotherWritersLongTransaction) {
+  EXPECT_GE(SqliteOptions{}.busy_timeout, std::chrono::minutes(5));
+  TempDir dir;
+  FakeClock clock;
+  const std::string file = (dir.path() / "export.db").string();
+  SqliteOptions options;
+  options.busy_timeout = std::chrono::seconds(30);
+  SqliteRepository repo(file, clock, options);
+  repo.migrate();
+  RawConnection holder(file);
+  holder.exec("BEGIN IMMEDIATE");
+  std::thread release([&holder] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    holder.exec("COMMIT");
+  });
+  const auto started = std::chrono::steady_clock::now();
+  PruneRequest request;
+  request.older_than = clock.now();
+  EXPECT_NO_THROW(repo.prune(request));
+  release.join();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
 }
 
 unsigned mode_of(const fs::path& file) {
