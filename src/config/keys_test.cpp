@@ -33,6 +33,19 @@ TEST(ConfigKeys, EachKeyIsDeclaredOnceWithHelp) {
   EXPECT_EQ(key_for("export.no_such_key"), nullptr);
 }
 
+TEST(ConfigKeys, EachTablesKeysAreDeclaredTogether) {
+  // The renderer starts a section whenever the table changes, so a table split in two would be
+  // rendered twice, which TOML refuses.
+  std::set<std::string_view> finished;
+  std::string_view table;
+  for (const KeyDecl& key : keys()) {
+    if (key.table == table) continue;
+    EXPECT_TRUE(finished.insert(table).second) << "[" << table << "] is declared in two places";
+    EXPECT_EQ(finished.count(key.table), 0u) << key.dotted() << " is apart from its table";
+    table = key.table;
+  }
+}
+
 TEST(ConfigKeys, EachKindHasAFieldOfItsType) {
   for (const KeyDecl& key : keys()) {
     switch (key.kind) {
