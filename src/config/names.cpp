@@ -1,6 +1,10 @@
 #include "config/names.hpp"
 
 #include <array>
+#include <stdexcept>
+#include <vector>
+
+#include "config/keys.hpp"
 
 namespace user_export::config_detail {
 
@@ -12,40 +16,29 @@ std::span<const std::string_view> csv_source_fields() {
 }
 
 std::span<const EnvBinding> env_bindings() {
-  static const std::array<EnvBinding, 16> kBindings = {{
-      {"USER_EXPORT_DATABASE_URL", "database.url", false,
-       [](Config& c) -> std::string& { return c.database.url; }},
-      {"USER_EXPORT_DOMAIN_ID", "export.domain_id", false,
-       [](Config& c) -> std::string& { return c.export_.domain_id; }},
-      {"USER_EXPORT_STORE_URL", "store.url", false,
-       [](Config& c) -> std::string& { return c.store.url; }},
-      {"USER_EXPORT_S3_ENDPOINT", "store.s3.endpoint", false,
-       [](Config& c) -> std::string& { return c.store.s3_endpoint; }},
-      {"USER_EXPORT_S3_REGION", "store.s3.region", false,
-       [](Config& c) -> std::string& { return c.store.s3_region; }},
-      {"AWS_ACCESS_KEY_ID", "store.s3.access_key", true,
-       [](Config& c) -> std::string& { return c.store.access_key; }},
-      {"AWS_SECRET_ACCESS_KEY", "store.s3.secret_key", true,
-       [](Config& c) -> std::string& { return c.store.secret_key; }},
-      {"USER_EXPORT_KAFKA_BOOTSTRAP", "kafka.bootstrap", false,
-       [](Config& c) -> std::string& { return c.kafka.bootstrap; }},
-      {"USER_EXPORT_KAFKA_SASL_PASSWORD", "kafka.sasl_password", true,
-       [](Config& c) -> std::string& { return c.kafka.sasl_password; }},
-      {"USER_EXPORT_MESSAGES_FILE", "messages.file", false,
-       [](Config& c) -> std::string& { return c.messages.file; }},
-      {"USER_EXPORT_SCHEDULE", "schedule.cron", false,
-       [](Config& c) -> std::string& { return c.schedule.cron; }},
-      {"USER_EXPORT_TIME_ZONE", "schedule.time_zone", false,
-       [](Config& c) -> std::string& { return c.schedule.time_zone; }},
-      {"USER_EXPORT_ADMIN_ADDR", "admin.addr", false,
-       [](Config& c) -> std::string& { return c.admin.addr; }},
-      {"USER_EXPORT_ADMIN_TOKEN", "admin.token", true,
-       [](Config& c) -> std::string& { return c.admin.token; }},
-      {"USER_EXPORT_HASH_KEY", "hash_key", true,
-       [](Config& c) -> std::string& { return c.hash_key; }},
-      {"USER_EXPORT_LOG_LEVEL", "log.level", false,
-       [](Config& c) -> std::string& { return c.log.level; }},
-  }};
+  // Only text keys have a variable: a variable on another kind of key throws here, at the first
+  // load, rather than setting a value without its range check.
+  static const std::vector<std::string> kDotted = [] {
+    std::vector<std::string> dotted;
+    for (const KeyDecl& key : keys()) {
+      if (key.variable.empty()) continue;
+      if (key.kind != KeyKind::kText) {
+        throw std::logic_error("the environment variable " + std::string(key.variable) + " sets " +
+                               key.dotted() + ", which is not a text key");
+      }
+      dotted.push_back(key.dotted());
+    }
+    return dotted;
+  }();
+  static const std::vector<EnvBinding> kBindings = [] {
+    std::vector<EnvBinding> bindings;
+    for (const KeyDecl& key : keys()) {
+      if (key.variable.empty()) continue;
+      bindings.push_back({key.variable, kDotted[bindings.size()], key.secret,
+                          std::get<FieldAccess<std::string>>(key.field).ref});
+    }
+    return bindings;
+  }();
   return kBindings;
 }
 

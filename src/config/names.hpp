@@ -20,7 +20,7 @@ struct EnvBinding {
   std::string& (*field)(Config&);  ///< the value it sets
 };
 
-/// Every environment variable the configuration reads, in documentation order.
+/// Every environment variable that sets a key, in the order keys() declares the keys.
 std::span<const EnvBinding> env_bindings();
 /// The binding that sets `key`, or nullptr.
 const EnvBinding* env_binding_for(std::string_view key);

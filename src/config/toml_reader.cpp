@@ -1,13 +1,13 @@
 #include "config/toml_reader.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <functional>
-#include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "config/keys.hpp"
 #include "config/names.hpp"
 #include "config/redact.hpp"
 #include "config/toml_string.hpp"
@@ -22,10 +22,6 @@ struct KeySpec {
   std::string_view name;
   ReadFn read;
 };
-
-constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
-constexpr std::int64_t kOneYearSeconds = 365LL * 24 * 3600;
-constexpr std::int64_t kSevenDaysSeconds = 7LL * 24 * 3600;
 
 int line_of(const toml::node& node) {
   return static_cast<int>(node.source().begin.line);
@@ -140,110 +136,67 @@ class DocumentReader {
  public:
   DocumentReader(Config& config, Problems& problems) : c_(config), p_(problems) {}
 
-  void read(const toml::table& document) { read_table(document, "", top_level_keys()); }
+  void read(const toml::table& document) { read_table(document, "", keys_of("")); }
 
  private:
-  std::vector<KeySpec> top_level_keys() {
-    return {
-        {"export", table({{"domain_id", text(c_.export_.domain_id)},
-                          {"mark_sent", flag(c_.export_.mark_sent)},
-                          {"max_parallel_groups", whole(c_.export_.max_parallel_groups, 1, 1024)},
-                          {"queue_capacity", whole(c_.export_.queue_capacity, 1, 1'000'000)},
-                          {"staging_dir", text(c_.export_.staging_dir)},
-                          {"instance_id", text(c_.export_.instance_id)},
-                          {"lease_seconds", seconds(c_.export_.lease, 1, 1)},
-                          {"batch_max_groups", whole(c_.export_.batch_max_groups, 1, 100'000)},
-                          {"batch_max_group_users",
-                           whole(c_.export_.batch_max_group_users, 1, 100'000'000)}})},
-        {"database", table({{"url", text(c_.database.url)},
-                            {"pool_size", whole(c_.database.pool_size, 1, 1000)},
-                            {"connect_timeout_ms", millis(c_.database.connect_timeout, 1)}})},
-        {"store", table({{"url", text(c_.store.url)}, {"s3", table(s3_keys())}})},
-        {"messages",
-         table({{"file", text(c_.messages.file)},
-                {"topic", text(c_.messages.topic)},
-                {"dlq_topic", text(c_.messages.dlq_topic)},
-                {"max_message_bytes",
-                 whole(c_.messages.max_message_bytes, 1024, 1'000'000'000,
-                       "id lists are split to stay below it, so it must hold at least one id")},
-                {"delivery_timeout_ms", millis(c_.messages.delivery_timeout, 1)}})},
-        {"kafka", table(kafka_keys())},
-        {"csv", table(csv_keys())},
-        {"retry", table({{"max_attempts", whole(c_.retry.max_attempts, 1, 100)},
-                         {"initial_backoff_ms", millis(c_.retry.initial_backoff, 0)},
-                         {"multiplier", real(c_.retry.multiplier, 1.0, 1000.0, false)},
-                         {"max_backoff_ms", millis(c_.retry.max_backoff, 0)},
-                         {"jitter", real(c_.retry.jitter, 0.0, 1.0, true)}})},
-        {"schedule",
-         table({{"cron", text(c_.schedule.cron)},
-                {"time_zone", text(c_.schedule.time_zone)},
-                {"missed_slot_grace_seconds", seconds(c_.schedule.missed_slot_grace, 0, 1)},
-                {"sweep_interval_seconds", seconds(c_.schedule.sweep_interval, 0, 1)},
-                {"max_consumer_lag", whole(c_.schedule.max_consumer_lag, 0, INT64_MAX)},
-                {"consumer_group", text(c_.schedule.consumer_group)}})},
-        {"admin", table({{"addr", text(c_.admin.addr)}})},
-        {"service", table({{"shutdown_timeout_seconds", seconds(c_.service.shutdown_timeout, 0, 1)},
-                           {"verify_after_slot", flag(c_.service.verify_after_slot)}})},
-        {"retention",
-         table({{"days", whole(c_.retention.days, 1, 36'500,
-                               "finished history older than this many days is deleted")}})},
-        {"log", table({{"level", text(c_.log.level)}, {"json", flag(c_.log.json)}})},
-    };
+  /// The keys of the table at `path` ("" for the document) in declaration order, with each
+  /// sub-table where its first key is declared. Secrets are left out: the file never sets them.
+  std::vector<KeySpec> keys_of(std::string_view path) {
+    std::vector<KeySpec> specs;
+    for (const KeyDecl& key : keys()) {
+      if (key.table == path) {
+        if (!key.secret) specs.push_back({key.name, reader_for(key)});
+        continue;
+      }
+      std::string_view rest = key.table;
+      if (!path.empty()) {
+        if (!rest.starts_with(path) || rest.size() <= path.size() || rest[path.size()] != '.')
+          continue;
+        rest.remove_prefix(path.size() + 1);
+      }
+      std::string_view child = rest.substr(0, rest.find('.'));
+      bool known = std::any_of(specs.begin(), specs.end(),
+                               [&](const KeySpec& spec) { return spec.name == child; });
+      if (known) continue;
+      std::string child_path =
+          path.empty() ? std::string(child) : std::string(path) + "." + std::string(child);
+      specs.push_back({child, table(keys_of(child_path))});
+    }
+    return specs;
   }
 
-  std::vector<KeySpec> s3_keys() {
-    auto& s = c_.store;
-    return {{"endpoint", text(s.s3_endpoint)},
-            {"region", text(s.s3_region)},
-            {"path_style", flag(s.s3_path_style)},
-            {"verify_tls", flag(s.verify_tls)},
-            {"ca_bundle", text(s.ca_bundle)},
-            {"connect_timeout_ms", millis(s.connect_timeout, 1)},
-            {"request_timeout_ms", millis(s.request_timeout, 1)},
-            {"part_size_mib",
-             mebibytes(s.part_size, 5, 5 * 1024, "S3 parts are at least 5 MiB and at most 5 GiB")},
-            {"multipart_threshold_mib",
-             mebibytes(s.multipart_threshold, 0, 5 * 1024 * 1024, "S3 objects are at most 5 TiB")},
-            {"parallel_parts", whole(s.parallel_parts, 1, 64)},
-            {"abort_incomplete_after_hours",
-             seconds(s.abort_incomplete_after, 0, 3600, "0 turns the clean-up off")},
-            {"presign_seconds",
-             seconds_up_to(s.presign, 0, kSevenDaysSeconds,
-                           "SigV4 signs a URL for at most 7 days; 0 turns presigned URLs off")}};
+  ReadFn reader_for(const KeyDecl& key) {
+    switch (key.kind) {
+      case KeyKind::kText:
+        return text(std::get<FieldAccess<std::string>>(key.field).ref(c_));
+      case KeyKind::kFlag:
+        return flag(std::get<FieldAccess<bool>>(key.field).ref(c_));
+      case KeyKind::kInteger:
+      case KeyKind::kMilliseconds:
+      case KeyKind::kSeconds:
+      case KeyKind::kMebibytes:
+        return whole(key);
+      case KeyKind::kReal:
+        return real(key);
+      case KeyKind::kCustom:
+        break;
+    }
+    return custom_reader(key);
   }
 
-  std::vector<KeySpec> kafka_keys() {
-    auto& k = c_.kafka;
-    return {
-        {"bootstrap", text(k.bootstrap)},
-        {"client_id", text(k.client_id)},
-        {"compression", text(k.compression)},
-        {"security_protocol", text(k.security_protocol)},
-        {"sasl_mechanism", text(k.sasl_mechanism)},
-        {"sasl_username", text(k.sasl_username)},
-        {"ssl_ca_location", text(k.ssl_ca_location)},
-        {"rate_limit_messages_per_second",
-         real(k.rate_limit_messages_per_second, 0.0, kInfinity, false)},
-        {"rate_limit_bytes_per_second", real(k.rate_limit_bytes_per_second, 0.0, kInfinity, false)},
-        {"circuit_failure_threshold", whole(k.circuit_failure_threshold, 1, 1'000'000)},
-        {"circuit_cool_down_ms", millis(k.circuit_cool_down, 0)},
-        {"properties",
-         [this](const toml::node& node, const std::string& key) { read_properties(node, key); }}};
+  ReadFn custom_reader(const KeyDecl& key) {
+    const std::string dotted = key.dotted();
+    if (dotted == "csv.line_ending") {
+      return [this](const toml::node& node, const std::string& k) { read_line_ending(node, k); };
+    }
+    if (dotted == "csv.columns") {
+      return [this](const toml::node& node, const std::string& k) { read_columns(node, k); };
+    }
+    if (dotted == "kafka.properties") {
+      return [this](const toml::node& node, const std::string& k) { read_properties(node, k); };
+    }
+    throw std::logic_error("no reader for the custom configuration key " + dotted);
   }
-
-  std::vector<KeySpec> csv_keys() {
-    auto& csv = c_.csv;
-    return {{"header", flag(csv.header)},
-            {"line_ending", [this](const toml::node& node,
-                                   const std::string& key) { read_line_ending(node, key); }},
-            {"formula_guard", flag(csv.formula_guard)},
-            {"schema_version_column", flag(csv.schema_version_column)},
-            {"gzip_level", whole(csv.gzip_level, 0, 3, "ISA-L has levels 0 to 3")},
-            {"columns",
-             [this](const toml::node& node, const std::string& key) { read_columns(node, key); }}};
-  }
-
-  static constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
   /// Reads the keys of `table` (whose dotted path is `path`, "" for the document).
   void read_table(const toml::table& table, const std::string& path,
@@ -334,62 +287,31 @@ class DocumentReader {
     };
   }
 
-  /// The integer at `node` when it is one and lies in [min, max], else nullopt (and a problem).
+  /// The integer at `node` when it is one and lies in the range of `decl`, else nullopt (and a
+  /// problem).
   std::optional<std::int64_t> integer(const toml::node& node, const std::string& key,
-                                      std::int64_t min, std::int64_t max, std::string_view why) {
+                                      const KeyDecl& decl) {
     if (!expect(node, key, toml::node_type::integer)) return std::nullopt;
     std::int64_t value = node.as_integer()->get();
-    if (value >= min && value <= max) return value;
-    std::string text =
-        max == kNoMax ? "must be at least " + std::to_string(min)
-                      : "must be between " + std::to_string(min) + " and " + std::to_string(max);
-    text += ", found " + std::to_string(value) + "; ";
-    text += why.empty() ? std::string("change it to a value in that range") : std::string(why);
-    p_.add_at(line_of(node), key, text);
-    return std::nullopt;
+    if (std::string problem = range_problem(decl, value); !problem.empty()) {
+      p_.add_at(line_of(node), key, problem);
+      return std::nullopt;
+    }
+    return value;
   }
 
-  template <typename T>
-  ReadFn whole(T& out, std::int64_t min, std::int64_t max, std::string_view why = {}) {
-    return [this, &out, min, max, why](const toml::node& node, const std::string& key) {
-      if (auto value = integer(node, key, min, max, why)) out = static_cast<T>(*value);
+  /// An integer key of any unit; its field converts from the unit written.
+  ReadFn whole(const KeyDecl& decl) {
+    return [this, &decl](const toml::node& node, const std::string& key) {
+      if (auto value = integer(node, key, decl)) {
+        std::get<IntegerAccess>(decl.field).set(c_, *value);
+      }
     };
   }
 
-  ReadFn millis(std::chrono::milliseconds& out, std::int64_t min) {
-    return [this, &out, min](const toml::node& node, const std::string& key) {
-      if (auto value = integer(node, key, min, kOneYearSeconds * 1000, "at most one year"))
-        out = std::chrono::milliseconds(*value);
-    };
-  }
-
-  /// A duration written in units of `unit` seconds (1 = seconds, 3600 = hours).
-  ReadFn seconds(std::chrono::seconds& out, std::int64_t min, std::int64_t unit,
-                 std::string_view why = "at most one year") {
-    return [this, &out, min, unit, why](const toml::node& node, const std::string& key) {
-      if (auto value = integer(node, key, min, kOneYearSeconds / unit, why))
-        out = std::chrono::seconds(*value * unit);
-    };
-  }
-
-  /// A duration in whole seconds in [min, max].
-  ReadFn seconds_up_to(std::chrono::seconds& out, std::int64_t min, std::int64_t max,
-                       std::string_view why) {
-    return [this, &out, min, max, why](const toml::node& node, const std::string& key) {
-      if (auto value = integer(node, key, min, max, why)) out = std::chrono::seconds(*value);
-    };
-  }
-
-  ReadFn mebibytes(std::uint64_t& out, std::int64_t min, std::int64_t max, std::string_view why) {
-    return [this, &out, min, max, why](const toml::node& node, const std::string& key) {
-      if (auto value = integer(node, key, min, max, why))
-        out = static_cast<std::uint64_t>(*value) << 20;
-    };
-  }
-
-  /// A number (integer or float) in [min, max], or [min, max) when `max_open`.
-  ReadFn real(double& out, double min, double max, bool max_open) {
-    return [this, &out, min, max, max_open](const toml::node& node, const std::string& key) {
+  /// A number (integer or float) in the range of `decl`.
+  ReadFn real(const KeyDecl& decl) {
+    return [this, &decl](const toml::node& node, const std::string& key) {
       double value = 0;
       if (node.is_integer()) {
         value = static_cast<double>(node.as_integer()->get());
@@ -401,18 +323,11 @@ class DocumentReader {
                       "; write a number without quotes, e.g. 0.5");
         return;
       }
-      bool ok = std::isfinite(value) && value >= min && (max_open ? value < max : value <= max);
-      if (ok) {
-        out = value;
+      if (std::string problem = range_problem(decl, value); !problem.empty()) {
+        p_.add_at(line_of(node), key, problem);
         return;
       }
-      std::string range = max == kInfinity ? "at least " + toml_float(min)
-                          : max_open
-                              ? "at least " + toml_float(min) + " and below " + toml_float(max)
-                              : "between " + toml_float(min) + " and " + toml_float(max);
-      p_.add_at(line_of(node), key,
-                "must be " + range + ", found " + toml_float(value) +
-                    "; change it to a value in that range");
+      std::get<FieldAccess<double>>(decl.field).ref(c_) = value;
     };
   }
 
