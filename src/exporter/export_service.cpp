@@ -222,6 +222,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, c
     result.rows = outcome.rows;
     result.messages = outcome.message_count();
     result.file = outcome.file;
+    lease->committing();
     commit(group, run, std::move(outcome));
     lease.reset();
     fault_point("after_commit");

@@ -104,11 +104,23 @@ void LeaseKeeper::lose(Kept& kept, const std::string& why) {
   }
   kept.lost = true;
   kept.stop = true;
+  if (committing_) {  // a renewal queued behind this attempt's own commit: the commit reports
+    log::debug("a lease renewal found the run finished while its commit was in flight",
+               {{"run_id", kept.run.run_id},
+                {"attempt", kept.run.attempt},
+                {"owner", owner_},
+                {"reason", why}});
+    return;
+  }
   log::warn("lost the lease of a run; this attempt stops and never commits",
             {{"run_id", kept.run.run_id},
              {"attempt", kept.run.attempt},
              {"owner", owner_},
              {"reason", why}});
+}
+
+void LeaseKeeper::committing() {
+  committing_ = true;
 }
 
 void LeaseKeeper::release(std::size_t index) {

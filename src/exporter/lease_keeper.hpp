@@ -62,6 +62,11 @@ class LeaseKeeper {
   const std::atomic<bool>* stop_flag(std::size_t index = 0) const;
   /// Stops renewing run `index` (it was committed, or left the batch).
   void release(std::size_t index);
+  /// The attempt's commit is in flight. A renewal that waited for the database while the
+  /// commit ran finds the run already committed; from now on a lost lease is still recorded
+  /// (lost() and the stop flags) but not reported as "this attempt never commits": the commit
+  /// is fenced and itself says whether it committed or found the lease lost.
+  void committing();
   /// Renews every kept run now, on the calling thread (what the thread does when due); for
   /// tests and for a caller about to do something long.
   void renew_now();
@@ -92,6 +97,7 @@ class LeaseKeeper {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::atomic<bool> committing_{false};
   std::mutex renew_mu_;  ///< one renewal at a time (the thread or renew_now())
   std::chrono::steady_clock::time_point last_ok_;  ///< start of the last successful renewal
   std::chrono::steady_clock::time_point last_try_;

@@ -25,6 +25,7 @@
 #include "exporter/export_service.hpp"
 #include "exporter/lease_keeper.hpp"
 #include "storage/local/local_store.hpp"
+#include "support/captured_log.hpp"
 #include "support/export_test_env.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
@@ -366,6 +367,31 @@ TEST_F(OneWriterTest, LeaseKeeperRenewsAndNoticesATakeover) {
     ADD_FAILURE() << "check() did not report the lost lease";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kLeaseLost);
+  }
+}
+
+// A renewal that waited for the database while the attempt's own commit ran (SQLite's one
+// writer, a long commit of millions of users) finds the run committed. That is recorded, but
+// not reported as "this attempt stops and never commits": the commit says how it ended.
+TEST_F(OneWriterTest, ARenewalQueuedBehindItsOwnCommitIsNotReportedAsALostLease) {
+  for (const bool committing : {false, true}) {
+    SCOPED_TRACE(committing ? "commit in flight" : "no commit in flight");
+    ClaimRequest claim = claim_request(committing ? "6f1c1f55-2c55-4b55-8a55-000000000013"
+                                                  : "6f1c1f55-2c55-4b55-8a55-000000000012");
+    claim.slot = slot() + std::chrono::seconds(committing ? 2 : 1);
+    const ExportRun run = repo_->claim(claim);
+    testing::CapturedLog log;
+    LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "instance-a", 60s, nullptr, 5ms);
+    if (committing) keeper.committing();
+    CommitRequest commit;
+    commit.run_id = run.run_id;
+    commit.owner = "instance-a";
+    commit.attempt = run.attempts;
+    commit.mark_sent = true;
+    repo_->commit(commit);
+    keeper.renew_now();  // as the keeper's thread does once the commit lets go of the database
+    EXPECT_TRUE(keeper.lost());
+    EXPECT_EQ(log.contains("lost the lease of a run"), !committing);
   }
 }
 

@@ -268,6 +268,7 @@ void SmallGroupBatch::commit(std::vector<std::optional<ExportOutcome>>& uploaded
   }
   upload_seconds_ = seconds_since(deps_.clock, started_);
   fault_point("before_commit");
+  lease_->committing();
   const std::vector<std::optional<Error>> errors = deps_.repository.commit_batch(commits);
   fault_point("after_commit");
   commit_seconds_ = seconds_since(deps_.clock, started_);

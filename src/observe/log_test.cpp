@@ -12,31 +12,12 @@
 
 #include "common/error.hpp"
 #include "observe/logging.hpp"
+#include "support/captured_log.hpp"
 
 namespace user_export {
 namespace {
 
-/// Captures the default logger's lines in memory for one test; restores text mode afterwards.
-class CapturedLog {
- public:
-  CapturedLog(bool json, spdlog::level::level_enum level = spdlog::level::info) {
-    install_logger(std::make_shared<spdlog::sinks::ostream_sink_st>(out_), level, json);
-  }
-  ~CapturedLog() {
-    install_logger(std::make_shared<spdlog::sinks::ostream_sink_st>(sink_), spdlog::level::off,
-                   false);
-  }
-  std::vector<std::string> lines() const {
-    std::vector<std::string> result;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) result.push_back(line);
-    return result;
-  }
-
- private:
-  std::ostringstream out_;
-  static inline std::ostringstream sink_;
-};
+using testing::CapturedLog;
 
 TEST(Log, TextModeWritesMessageThenKeyValuePairs) {
   CapturedLog captured(false);
