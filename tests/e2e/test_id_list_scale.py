@@ -4,7 +4,8 @@ nothing marked; the resumed run delivers every id exactly once (docs/ARCHITECTUR
 "Id-list parts").
 
 Peak memory is the exporter's own maximum resident set, read from the kernel (wait4's
-ru_maxrss) when the process ends; the bound is the issue's 48 MB for one group of any size."""
+ru_maxrss) when the process ends; the bounds are the issue's 48 MB for one group of any size
+and 64 MB for four groups exported side by side."""
 import os
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ from backends import Backend  # noqa: E402
 
 BIG_GROUP = int(os.environ.get("UE_ID_LIST_USERS", "1000000"))
 RSS_BOUND_BYTES = 48 * 1024 * 1024
+PARALLEL_USERS = int(os.environ.get("UE_ID_LIST_PARALLEL_USERS", "2000000"))
+PARALLEL_RSS_BOUND_BYTES = 64 * 1024 * 1024
 REQUIRE = os.environ.get("UE_REQUIRE_SERVICES") == "1"
 
 
@@ -107,6 +110,31 @@ class IdListScaleTest(unittest.TestCase):
               f"{peak / 1048576:.1f} MiB", file=sys.stderr)
         self.assertLessEqual(peak, RSS_BOUND_BYTES,
                              f"peak RSS {peak / 1048576:.1f} MiB exceeds 48 MiB")
+
+    def check_parallel_groups_memory(self, kind):
+        """Four id-list groups exported side by side (max_parallel_groups = 4, the default) stay
+        within the issue's 64 MB bound for four groups."""
+        b = self.backend(kind)
+        b.seed(PARALLEL_USERS, groups=4)
+        code, log, peak = export_measured(b.config())
+        self.assertEqual(code, 0, log)
+        self.assertNotIn("lost the lease", log)
+        messages = b.read_messages()
+        ids = [i for m in messages for i in m["refIds"]]
+        self.assertEqual(len(ids), PARALLEL_USERS, "every id once, no more")
+        self.assertEqual(len(set(ids)), PARALLEL_USERS, "no id twice")
+        self.assertEqual(b.count("SELECT count(*) FROM users WHERE sent_to_matching_service"),
+                         PARALLEL_USERS)
+        print(f"{kind}: 4 groups of {PARALLEL_USERS // 4} ids side by side, peak RSS "
+              f"{peak / 1048576:.1f} MiB", file=sys.stderr)
+        self.assertLessEqual(peak, PARALLEL_RSS_BOUND_BYTES,
+                             f"peak RSS {peak / 1048576:.1f} MiB exceeds 64 MiB")
+
+    def test_four_groups_side_by_side_on_sqlite_in_flat_memory(self):
+        self.check_parallel_groups_memory("sqlite")
+
+    def test_four_groups_side_by_side_on_postgresql_in_flat_memory(self):
+        self.check_parallel_groups_memory("postgres")
 
     def test_a_million_ids_on_sqlite_in_flat_memory(self):
         self.check_flat_memory("sqlite")
