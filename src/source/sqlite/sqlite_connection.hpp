@@ -114,6 +114,8 @@ class Connection {
   /// Whether a transaction is open.
   bool in_transaction() const;
   /// Rolls back an open transaction, ignoring errors (used while an error propagates).
+  /// Frees the page cache this connection holds (SQLite keeps up to 2 MB a connection).
+  void release_memory() noexcept;
   void rollback_quietly() noexcept;
 
  private:
