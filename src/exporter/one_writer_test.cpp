@@ -179,8 +179,8 @@ class OneWriterTest : public ::testing::Test {
 
   testing::TempDir dir_{"one-writer-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> local_;

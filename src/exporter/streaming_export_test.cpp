@@ -122,8 +122,8 @@ class StreamingExportTest : public ::testing::Test {
 
   testing::TempDir dir_{"streaming-export-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> local_;

@@ -40,7 +40,7 @@ class RunOperatorTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  FakeClock clock_;
+  testing::FakeClock clock_;
   std::unique_ptr<SqliteRepository> repo_;
   ExportRun run_;
 };

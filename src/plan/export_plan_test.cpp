@@ -52,8 +52,8 @@ class ExportPlanTest : public ::testing::Test {
 
   testing::TempDir dir_{"export-plan-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> store_;

@@ -17,10 +17,10 @@
 namespace user_export {
 namespace {
 
-using pg::testing::add_group;
-using pg::testing::add_user;
-using pg::testing::claim_request;
-using pg::testing::test_uuid;
+using testing::add_group;
+using testing::add_user;
+using testing::claim_request;
+using testing::test_uuid;
 
 const Slot kSlot{std::chrono::seconds{1'767'225'600}};
 
@@ -51,18 +51,19 @@ class RecordingSink final : public MessageSink {
 
 /// One relay as one process has it: its own repository (connection pool), sink and owner name.
 struct RelayProcess {
-  RelayProcess(const std::string& url, FakeClock& clock, const Config& config, std::string owner)
+  RelayProcess(const std::string& url, testing::FakeClock& clock, const Config& config,
+               std::string owner)
       : repository(url, clock),
         relay(repository, sink, metrics, clock, clock, random, config, std::move(owner)) {}
 
   PostgresRepository repository;
   RecordingSink sink;
   Metrics metrics;
-  FakeRandom random;
+  testing::FakeRandom random;
   OutboxRelay relay;
 };
 
-class OutboxRelayPostgresTest : public pg::testing::PostgresTest {
+class OutboxRelayPostgresTest : public testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();

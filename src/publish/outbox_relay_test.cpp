@@ -102,8 +102,8 @@ class OutboxRelayTest : public ::testing::Test {
 
   testing::TempDir dir_{"outbox-relay-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   ScriptedSink sink_;
   std::unique_ptr<Repository> repo_;

@@ -57,7 +57,7 @@ class RetentionTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  FakeClock clock_;
+  testing::FakeClock clock_;
   Metrics metrics_;
   std::unique_ptr<SqliteRepository> repo_;
   std::string delivered_;

@@ -79,8 +79,8 @@ class StoreSweepTest : public ::testing::Test {
 
   const Slot kSlot{std::chrono::seconds{1'767'225'600}};
   testing::TempDir dir_{"store-sweep-test"};
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> store_;

@@ -66,8 +66,8 @@ class RunVerifierTest : public ::testing::Test {
 
   testing::TempDir dir_{"run-verifier-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> store_;

@@ -21,6 +21,7 @@
 
 int main(int argc, char** argv) {
   using namespace user_export;
+  using testing::MockCluster;
   using Steady = std::chrono::steady_clock;
   long messages = 10000, batch = 500, bytes = 200, brokers = 3, linger_ms = -1;
   try {

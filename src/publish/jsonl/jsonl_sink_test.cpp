@@ -41,7 +41,7 @@ class JsonlSinkTest : public ::testing::Test {
  protected:
   void SetUp() override { file_ = dir_ / "nested" / "messages.jsonl"; }
 
-  FakeClock clock_;
+  testing::FakeClock clock_;
   testing::TempDir dir_{"ue-jsonl"};
   fs::path file_;
 };

@@ -24,6 +24,9 @@ namespace {
 
 using Status = DeliveryResult::Status;
 using std::chrono::milliseconds;
+using testing::ConsumedMessage;
+using testing::MockCluster;
+using testing::read_topic;
 using Steady = std::chrono::steady_clock;
 
 constexpr const char* kTopic = "flairbit-users";

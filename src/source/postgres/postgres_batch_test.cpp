@@ -13,8 +13,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 const Slot kSlot{std::chrono::seconds{1'767'225'600}};
 
@@ -264,4 +266,4 @@ TEST_F(PostgresBatchTest, BatchAndOneGroupClaimsRacingNeverClaimAUserTwice) {
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

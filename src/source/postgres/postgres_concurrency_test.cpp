@@ -9,8 +9,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 using namespace std::chrono_literals;
 
@@ -326,4 +328,4 @@ TEST_F(PostgresConcurrencyTest, ClaimsThatAreNeverStreamedDoNotExhaustThePool) {
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

@@ -12,8 +12,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 using namespace std::chrono_literals;
 
@@ -106,11 +108,11 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
 }
 
 TEST(PostgresMigrations, TwoInstancesMigratingAtOnceBothSucceed) {
-  auto url = server_url();
-  UE_SKIP_UNLESS_SERVICE(url, kNoServer);
+  auto url = pg_server_url();
+  UE_SKIP_UNLESS_SERVICE(url, kNoPgServer);
   for (int round = 0; round < 3; ++round) {
-    TestDatabase db(*url);
-    FakeClock clock;
+    PgTestDatabase db(*url);
+    testing::FakeClock clock;
     PostgresRepository first(db.url(), clock);
     PostgresRepository second(db.url(), clock);
     EXPECT_EQ(first.schema_version(), 0);
@@ -327,7 +329,7 @@ TEST_F(PostgresRepositoryTest, TheUniqueGuardAllowsOneUnfinishedRunPerGroup) {
 }
 
 TEST_F(PostgresRepositoryTest, OpenRepositoryOpensPostgresUrls) {
-  FakeClock clock;
+  testing::FakeClock clock;
   auto repository = open_repository(db_->url(), clock);
   EXPECT_EQ(repository->schema_version(), latest_schema_version());
   EXPECT_EQ(repository->find_group(GroupId::parse(group_))->domain_id.str(), domain_);
@@ -337,7 +339,7 @@ TEST_F(PostgresRepositoryTest, OpenRepositoryOpensPostgresUrls) {
 }
 
 TEST_F(PostgresRepositoryTest, ABadUrlOrUnreachableServerIsReportedWithoutThePassword) {
-  FakeClock clock;
+  testing::FakeClock clock;
   try {
     make_postgres_repository("postgresql://u:hunter2@127.0.0.1:1/db?connect_timeout=2", clock);
     FAIL();
@@ -351,4 +353,4 @@ TEST_F(PostgresRepositoryTest, ABadUrlOrUnreachableServerIsReportedWithoutThePas
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

@@ -9,8 +9,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 using namespace std::chrono_literals;
 
@@ -291,4 +293,4 @@ TEST_F(PostgresStreamTest, AConnectionDroppedMidStreamIsARetriableErrorAndNothin
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

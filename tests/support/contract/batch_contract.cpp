@@ -1,7 +1,7 @@
 // The batch part of the Repository contract: stream_batch() and commit_batch() over several runs.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int batch_contract_anchor() {
   return 0;
@@ -50,4 +50,4 @@ TEST_P(RepositoryContract, StreamBatchAndCommitBatchCoverEveryRunAndFenceEachOnI
   EXPECT_EQ(repo_->pending_count(), 2);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -2,7 +2,7 @@
 // finished or failed run resumes it.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -124,4 +124,4 @@ TEST_P(RepositoryContract, OwnerReclaimingItsLiveRunResumesIt) {
   EXPECT_EQ(again.attempts, 2);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

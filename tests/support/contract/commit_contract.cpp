@@ -2,7 +2,7 @@
 // in failure or empty.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int commit_contract_anchor() {
   return 0;
@@ -126,4 +126,4 @@ TEST_P(RepositoryContract, CompleteEmptyRefusesARunWithUsers) {
   EXPECT_FALSE(is_sent(u1));
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

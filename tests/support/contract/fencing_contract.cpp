@@ -3,7 +3,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -116,4 +116,4 @@ TEST_P(RepositoryContract, AOneShotClaimInAFinishedSlotTakesTheLatestEarlierFree
   EXPECT_EQ(repo_->claim(third).slot, slot1_ - seconds{2});
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

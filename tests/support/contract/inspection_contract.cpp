@@ -3,7 +3,7 @@
 // messages of a run with their delivery state. None of it writes.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -151,4 +151,4 @@ TEST_P(RepositoryContract, RunMessagesCarryTheirDeliveryStateAndClaimedUsersSent
   EXPECT_EQ(repo_->claimed_users_sent(uuid(4, 123456)), 0);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

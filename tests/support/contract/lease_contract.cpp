@@ -2,7 +2,7 @@
 // dead owner or an expired one is taken over, and the old owner is fenced.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -132,4 +132,4 @@ TEST_P(RepositoryContract, HeartbeatExtendsTheLease) {
   EXPECT_TRUE(is_sent(u1));
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

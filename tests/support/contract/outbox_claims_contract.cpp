@@ -5,7 +5,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -202,4 +202,4 @@ TEST_P(RepositoryContract, RelaysClaimingAtOnceNeverGetTheSameMessage) {
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by IS NULL"), 0);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -1,7 +1,7 @@
 // The outbox part of the Repository contract: delivery outcomes and when a run completes.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -137,4 +137,4 @@ TEST_P(RepositoryContract, PendingCountCoversEveryRun) {
   EXPECT_EQ(repo_->pending_count(), 2);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

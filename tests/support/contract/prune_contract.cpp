@@ -6,7 +6,7 @@
 
 #include "common/error.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::hours;
 
@@ -175,4 +175,4 @@ TEST_P(PruneContract, ABatchSizeBelowOneIsRefused) {
   }
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -4,7 +4,7 @@
 // RepositoryContract, with the same factory:
 //
 //   INSTANTIATE_TEST_SUITE_P(Sqlite, PruneContract, ::testing::Values(backend),
-//                            user_export::contract::contract_backend_name);
+//                            user_export::testing::contract_backend_name);
 
 #include <cstdint>
 #include <string>
@@ -12,7 +12,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 /// RepositoryContract with helpers that build finished and unfinished history.
 class PruneContract : public RepositoryContract {
@@ -33,4 +33,4 @@ class PruneContract : public RepositoryContract {
   PruneCounts prune_before(SystemTime cutoff, std::int64_t batch_rows = 2);
 };
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -159,4 +159,4 @@ ExportRun RepositoryContract::committed_run(const std::vector<std::string>& payl
   return run;
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -5,7 +5,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -178,4 +178,4 @@ TEST_P(RepositoryContract, ARunsActionsOutliveItsPruning) {
   EXPECT_EQ(repo_->run_actions(run.run_id)[0].reason, "audit me");
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -2,7 +2,7 @@
 // visits.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -70,4 +70,4 @@ TEST_P(RepositoryContract, RunsToSweepAreTheUnfinishedAndTheRecentOnesThatMayHav
   EXPECT_EQ(repo_->runs_to_sweep(since, 100, 1).size(), 1u);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

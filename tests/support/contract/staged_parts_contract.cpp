@@ -3,7 +3,7 @@
 // into the outbox, with the part count filled in (docs/ARCHITECTURE.md, "Id-list parts").
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -190,4 +190,4 @@ TEST_P(RepositoryContract, ARecordedFailureRemovesTheAttemptsStagedParts) {
   EXPECT_EQ(repo_->pending_count(), 0);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

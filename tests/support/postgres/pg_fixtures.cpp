@@ -2,7 +2,10 @@
 
 #include <cstdio>
 
-namespace user_export::pg::testing {
+namespace user_export::testing {
+
+using pg::Connection;
+using pg::Result;
 
 std::string test_uuid(int kind, std::uint64_t n) {
   char buffer[40];
@@ -66,4 +69,4 @@ ClaimRequest claim_request(const std::string& domain, const std::string& group, 
   return request;
 }
 
-}  // namespace user_export::pg::testing
+}  // namespace user_export::testing
