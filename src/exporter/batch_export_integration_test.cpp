@@ -91,8 +91,8 @@ class BatchExportTest : public testing::PostgresTest {
   }
 
   std::vector<GroupResult> export_all(ObjectStore& store, int workers) {
-    ExportService service(
-        ExportDeps{config_, *repo_, store, *staging_, metrics_, clock_, clock_, random_, "test:1"});
+    ExportService service(ExportDeps{config_, *repo_, store, *staging_, metrics_, clock_, clock_,
+                                     random_, OwnerId("test:1")});
     WorkerPool pool(static_cast<std::size_t>(workers), 64);
     std::mutex mu;
     auto groups = repo_->active_groups(DomainId::parse(domain_));

@@ -262,8 +262,8 @@ TEST(SqliteRepositoryLocking, AWriterBlockedBeyondTheBusyTimeoutGetsARetriableEr
   ClaimRequest request;
   request.group_id = GroupId::parse("a0000002-0000-4000-8000-000000000001");
   request.domain_id = DomainId::parse("a0000001-0000-4000-8000-000000000001");
-  request.owner = "me";
-  request.new_run_id = "a0000004-0000-4000-8000-000000000001";
+  request.owner = OwnerId("me");
+  request.new_run_id = RunId("a0000004-0000-4000-8000-000000000001");
   try {
     repo.claim(request);
     FAIL() << "claim must not succeed while another connection holds the write lock";
@@ -362,8 +362,8 @@ TEST(SqliteRepositoryBenchmark, DISABLED_SeedClaimStreamCommit) {
   ClaimRequest request;
   request.group_id = groups.at(0).id;
   request.domain_id = plan.domain_id;
-  request.owner = "bench";
-  request.new_run_id = "a0000004-0000-4000-8000-000000000001";
+  request.owner = OwnerId("bench");
+  request.new_run_id = RunId("a0000004-0000-4000-8000-000000000001");
   t0 = std::chrono::steady_clock::now();
   const ExportRun run = repo.claim(request);
   t1 = std::chrono::steady_clock::now();
@@ -385,7 +385,7 @@ TEST(SqliteRepositoryBenchmark, DISABLED_SeedClaimStreamCommit) {
 
   CommitRequest commit;
   commit.run_id = run.run_id;
-  commit.owner = "bench";
+  commit.owner = OwnerId("bench");
   commit.attempt = run.attempts;
   t0 = std::chrono::steady_clock::now();
   repo.commit(commit);

@@ -66,6 +66,8 @@ class RepositoryContract : public ::testing::TestWithParam<ContractBackend> {
   static std::string uuid(int kind, std::uint64_t n);
   /// `text` as an SQL string literal.
   static std::string quote(std::string_view text);
+  /// A run id as an SQL string literal.
+  static std::string quote(const RunId& id) { return quote(id.view()); }
 
   /// Inserts a group and returns its id.
   std::string add_group(const std::string& domain, const std::string& type = "COST_BASED",
@@ -81,11 +83,11 @@ class RepositoryContract : public ::testing::TestWithParam<ContractBackend> {
   /// A claim of `group` for `slot` by `owner` with a fresh run id and a 300 s lease.
   ClaimRequest claim_request(const std::string& group, Slot slot, const std::string& owner);
   /// The user ids stream_rows() returns for the run, in order.
-  std::vector<std::int64_t> streamed_ids(const std::string& run_id);
+  std::vector<std::int64_t> streamed_ids(const RunId& run_id);
   /// A message for the outbox.
-  OutboundMessage message(const std::string& run_id, const std::string& payload);
+  OutboundMessage message(const RunId& run_id, const std::string& payload);
   /// Commits the run as `owner` with the given messages.
-  void commit_run(const std::string& run_id, const std::string& owner,
+  void commit_run(const RunId& run_id, const std::string& owner,
                   std::vector<OutboundMessage> messages, bool mark_sent = true);
   /// A new group of one user, claimed by "x" for slot1_ and committed with one message for
   /// each payload; returns its run.

@@ -63,9 +63,9 @@ ClaimRequest claim_request(const std::string& domain, const std::string& group, 
   request.group_id = GroupId::parse(group);
   request.domain_id = DomainId::parse(domain);
   request.slot = slot;
-  request.owner = owner;
+  request.owner = OwnerId(owner);
   request.lease = std::chrono::seconds{300};
-  request.new_run_id = test_uuid(4, run);
+  request.new_run_id = RunId(test_uuid(4, run));
   return request;
 }
 
