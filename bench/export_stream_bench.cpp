@@ -114,12 +114,12 @@ int run(int argc, char** argv) {
   request.group_id = group.id;
   request.domain_id = domain;
   request.slot = std::chrono::floor<std::chrono::seconds>(clock.now());
-  request.owner = "export_stream_bench";
+  request.owner = OwnerId("export_stream_bench");
   request.lease = std::chrono::seconds{3600};
 
   // A fresh claim of the group; the run is deleted again by forget().
   auto claim = [&] {
-    request.new_run_id = Uuid::random(random).str();
+    request.new_run_id = RunId(Uuid::random(random).str());
     const auto start = std::chrono::steady_clock::now();
     ExportRun run = repo->claim(request);
     if (run.resumed || run.state != RunState::kClaimed) {
@@ -128,21 +128,21 @@ int run(int argc, char** argv) {
                                                 "unfinished one; use a fresh copy of the data");
     }
     std::printf("claim: %lld users in %.3f s (run %s)\n", static_cast<long long>(run.item_count),
-                seconds_since(start), run.run_id.c_str());
+                seconds_since(start), run.run_id.str().c_str());
     return run;
   };
   auto forget = [&](const ExportRun& run) {
     auto conn = postgres->pool().acquire();
     pg::Transaction tx(*conn);
-    conn->exec("DELETE FROM export_run_claims WHERE run_id = $1", {run.run_id});
-    conn->exec("DELETE FROM export_runs WHERE run_id = $1", {run.run_id});
+    conn->exec("DELETE FROM export_run_claims WHERE run_id = $1", {run.run_id.str()});
+    conn->exec("DELETE FROM export_runs WHERE run_id = $1", {run.run_id.str()});
     tx.commit();
   };
 
   if (repeats == 0) {
     const ExportRun run = claim();
     const std::string sql =
-        pg::snapshot_stream_copy_sql(*Uuid::parse(run.run_id), group.id.uuid(), fields);
+        pg::snapshot_stream_copy_sql(*Uuid::parse(run.run_id.view()), group.id.uuid(), fields);
     // Without the leading "COPY (" and the trailing ") TO STDOUT".
     std::printf("select: %s\n", sql.substr(6, sql.size() - 6 - 11).c_str());
     forget(run);

@@ -124,7 +124,7 @@ int run_relay_command(const CommonOptions& common) {
   runtime.sink = open_message_sink(config, &runtime.metrics);
   CancelHook stop_sends(stop, [&runtime] { runtime.sink->stop_waiting(); });
   OutboxRelay relay(*runtime.repository, *runtime.sink, runtime.metrics, runtime.clock,
-                    runtime.sleeper, runtime.random, config, config.export_.instance_id);
+                    runtime.sleeper, runtime.random, config, OwnerId(config.export_.instance_id));
   RelayStats stats = relay.drain(config.messages.delivery_timeout, &stop.stop_claiming);
   runtime.sink->flush(stop.stop_claiming ? std::chrono::milliseconds{0}
                                          : config.messages.delivery_timeout);

@@ -56,7 +56,7 @@ ExportJobResult run_export_job(Runtime& rt, const ExportJobOptions& options, std
   }
 
   OutboxRelay relay(*rt.repository, *rt.sink, rt.metrics, rt.clock, rt.sleeper, rt.random, config,
-                    config.export_.instance_id);
+                    OwnerId(config.export_.instance_id));
   result.relay = relay.drain(config.messages.delivery_timeout,
                              options.stop ? &options.stop->stop_claiming : nullptr);
   rt.sink->flush(config.messages.delivery_timeout);

@@ -51,7 +51,7 @@ int run_runs_command(const CommonOptions& common, const RunsOptions& options) {
 }
 
 int run_run_show_command(const CommonOptions& common, const std::string& run_id) {
-  const std::string id = canonical_run_id(run_id);
+  const RunId id = RunId::parse(run_id);
   Config config = load_command_config(common);
   Runtime runtime(config);
   runtime.repository->migrate();
@@ -63,13 +63,13 @@ int run_run_show_command(const CommonOptions& common, const std::string& run_id)
 
 int run_replay_command(const CommonOptions& common, const std::string& run_id,
                        const std::string& reason) {
-  canonical_run_id(run_id);  // a malformed id is refused before anything is opened
+  const RunId id = RunId::parse(run_id);  // a malformed id is refused before anything is opened
   check_run_action_request(cli_actor(), reason);
   Config config = load_command_config(common);
   Runtime runtime(config);
   runtime.repository->migrate();
   RunOperator op(*runtime.repository);
-  const RunActionOutcome outcome = op.replay(run_id, cli_actor(), reason);
+  const RunActionOutcome outcome = op.replay(id, cli_actor(), reason);
   std::cout << "queued " << outcome.count << " message(s) of run " << outcome.run.run_id
             << " (group " << outcome.run.group_id.str()
             << ") again; the relay (`user-export relay` or the service) delivers them\n";
@@ -78,7 +78,7 @@ int run_replay_command(const CommonOptions& common, const std::string& run_id,
 
 int run_reexport_command(const CommonOptions& common, const std::string& run_id,
                          const std::string& reason, bool now) {
-  canonical_run_id(run_id);
+  const RunId id = RunId::parse(run_id);
   check_run_action_request(cli_actor(), reason);
   std::string group;
   {
@@ -86,7 +86,7 @@ int run_reexport_command(const CommonOptions& common, const std::string& run_id,
     Runtime runtime(config);
     runtime.repository->migrate();
     RunOperator op(*runtime.repository);
-    const RunActionOutcome outcome = op.reexport(run_id, cli_actor(), reason);
+    const RunActionOutcome outcome = op.reexport(id, cli_actor(), reason);
     group = outcome.run.group_id.str();
     std::cout << "set " << outcome.count << " user(s) of run " << outcome.run.run_id
               << " back to unsent; "

@@ -15,15 +15,16 @@ namespace {
 /// The runs named by --run: each a finished run, once.
 std::vector<ExportRun> named_runs(Repository& repository, const std::vector<std::string>& ids) {
   std::vector<ExportRun> runs;
-  std::set<std::string> seen;
+  std::set<RunId> seen;
   for (const auto& text : ids) {
     const auto id = Uuid::parse(text);
     if (!id) {
       throw Error(ErrorCode::kInvalidInput,
                   "--run '" + text + "' is not a run id; run ids are UUIDs, see GET /api/runs");
     }
-    if (!seen.insert(id->str()).second) continue;
-    auto run = repository.find_run(id->str());
+    const RunId run_id(id->str());
+    if (!seen.insert(run_id).second) continue;
+    auto run = repository.find_run(run_id);
     if (!run) {
       throw Error(ErrorCode::kInvalidInput,
                   "run " + id->str() + " does not exist; check the id with GET /api/runs");

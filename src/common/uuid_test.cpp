@@ -24,7 +24,7 @@ TEST(Uuid, RejectsMalformedText) {
 }
 
 TEST(Uuid, RandomIsVersion4AndRoundTrips) {
-  FakeRandom random(7);
+  testing::FakeRandom random(7);
   Uuid a = Uuid::random(random);
   Uuid b = Uuid::random(random);
   EXPECT_NE(a, b);

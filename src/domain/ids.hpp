@@ -1,7 +1,11 @@
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/uuid.hpp"
 
@@ -42,6 +46,53 @@ using DomainId = Id<DomainIdTag>;
 /// A matching group.
 using GroupId = Id<GroupIdTag>;
 
+/// A strongly typed text identifier. `Tag` keeps run ids and owner names from mixing: an
+/// owner cannot be passed where a run id is expected, and neither is made from a string
+/// without saying so. Comparison, ordering and hashing are those of the text.
+template <typename Tag>
+class TextId {
+ public:
+  TextId() = default;
+  explicit TextId(std::string text) : text_(std::move(text)) {}
+  explicit TextId(std::string_view text) : text_(text) {}
+  explicit TextId(const char* text) : text_(text) {}
+
+  /// The text, as stored and printed.
+  const std::string& str() const { return text_; }
+  /// The text as a view.
+  std::string_view view() const { return text_; }
+  /// The id of `text` given by a person, checked and made canonical by `Tag::canonical` (only
+  /// for tags that have one: RunId).
+  static TextId parse(std::string_view text) { return TextId(Tag::canonical(text)); }
+
+  /// Whether there is no id (a default-constructed one).
+  bool empty() const { return text_.empty(); }
+
+  friend bool operator==(const TextId&, const TextId&) = default;
+  friend auto operator<=>(const TextId&, const TextId&) = default;
+
+  /// The text (for messages and logs).
+  friend const std::string& to_string(const TextId& id) { return id.text_; }
+  /// Writes the text.
+  friend std::ostream& operator<<(std::ostream& os, const TextId& id) { return os << id.text_; }
+
+ private:
+  std::string text_;
+};
+
+struct RunIdTag {
+  /// The canonical (lower-case) text of a run id given as `text`; throws Error(kInvalidInput)
+  /// naming `text` when it is not a UUID.
+  static std::string canonical(std::string_view text);
+};
+struct OwnerIdTag {};
+
+/// A run (`export_runs.id`): UUID text, stable across the run's attempts. RunId::parse() is how
+/// a run id given by a person (CLI, admin API) becomes one.
+using RunId = TextId<RunIdTag>;
+/// An owner: the name of an instance (or relay) that holds run leases and outbox claims.
+using OwnerId = TextId<OwnerIdTag>;
+
 /// Throws the parse error for `Id<Tag>::parse`; shared by both instantiations.
 [[noreturn]] void throw_invalid_id(const char* what, std::string_view text);
 
@@ -53,3 +104,10 @@ Id<Tag> Id<Tag>::parse(std::string_view text) {
 }
 
 }  // namespace user_export
+
+template <typename Tag>
+struct std::hash<user_export::TextId<Tag>> {
+  std::size_t operator()(const user_export::TextId<Tag>& id) const noexcept {
+    return std::hash<std::string_view>{}(id.view());
+  }
+};

@@ -13,7 +13,7 @@ using nlohmann::json;
 json common_fields(const MessageContext& ctx) {
   json j;
   j["schemaVersion"] = kSchemaVersion;
-  j["runId"] = ctx.run_id;
+  j["runId"] = ctx.run_id.str();
   j["domainId"] = ctx.domain_id.str();
   j["groupId"] = ctx.group_id.str();
   j["groupType"] = to_string(ctx.group_type);
@@ -29,8 +29,9 @@ OutboundMessage envelope(const MessageContext& ctx, std::string payload,
   m.topic = ctx.topic;
   m.key = ctx.group_id.str();
   m.payload = std::move(payload);
-  m.headers = {
-      {"runId", ctx.run_id}, {"schemaVersion", kSchemaVersion}, {"contentType", content_type}};
+  m.headers = {{"runId", ctx.run_id.str()},
+               {"schemaVersion", kSchemaVersion},
+               {"contentType", content_type}};
   return m;
 }
 

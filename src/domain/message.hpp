@@ -21,7 +21,7 @@ inline constexpr const char* kSchemaVersion = "1.0";
 /// A message as kept in the outbox and handed to a MessageSink.
 struct OutboundMessage {
   std::int64_t outbox_id = 0;  ///< Row id in the outbox; 0 before it is stored.
-  std::string run_id;
+  RunId run_id;
   std::string topic;
   std::string key;      ///< The group id.
   std::string payload;  ///< JSON text.
@@ -31,7 +31,7 @@ struct OutboundMessage {
 
 /// The common fields of every message about a run.
 struct MessageContext {
-  std::string run_id;
+  RunId run_id;
   DomainId domain_id;
   GroupId group_id;
   GroupType group_type = GroupType::kCostBased;

@@ -33,7 +33,7 @@ std::vector<OutboundMessage> build_id_list_messages(const MessageContext& ctx,
 
 MessageContext context() {
   MessageContext ctx;
-  ctx.run_id = "11111111-2222-4333-8444-555555555555";
+  ctx.run_id = RunId("11111111-2222-4333-8444-555555555555");
   ctx.domain_id = DomainId::parse("3f2504e0-4f89-11d3-9a0c-0305e82c3301");
   ctx.group_id = GroupId::parse("6f2504e0-4f89-11d3-9a0c-0305e82c3302");
   ctx.group_type = GroupType::kNonCostBased;
@@ -66,7 +66,7 @@ TEST(Message, FileMessageCarriesNodeExchangeFieldsAndHeaders) {
   EXPECT_EQ(j["slot"], "2025-11-25T20:59:00Z");
   EXPECT_EQ(j["schemaVersion"], kSchemaVersion);
   ASSERT_EQ(m.headers.size(), 3u);
-  EXPECT_EQ(m.headers[0], (std::pair<std::string, std::string>{"runId", ctx.run_id}));
+  EXPECT_EQ(m.headers[0], (std::pair<std::string, std::string>{"runId", ctx.run_id.str()}));
 }
 
 ExportedFile s3_file() {
@@ -136,7 +136,7 @@ TEST(Message, IdListSplitsUnderLimitAndKeepsEveryIdOnce) {
     auto j = nlohmann::json::parse(msgs[i].payload);
     EXPECT_EQ(j["part"], i + 1);
     EXPECT_EQ(j["parts"], msgs.size());
-    EXPECT_EQ(j["runId"], ctx.run_id);
+    EXPECT_EQ(j["runId"], ctx.run_id.str());
     for (auto& id : j["refIds"]) seen.push_back(id.get<std::string>());
   }
   EXPECT_EQ(seen, ids);

@@ -30,7 +30,7 @@ std::optional<RunState> parse_run_state(std::string_view text);
 
 /// One export run of one group for one slot, as stored.
 struct ExportRun {
-  std::string run_id;  ///< UUID text; stable across resumes; part of the object key and message.
+  RunId run_id;  ///< UUID text; stable across resumes; part of the object key and message.
   GroupId group_id;
   DomainId domain_id;
   Slot slot{};
@@ -38,7 +38,7 @@ struct ExportRun {
   std::int64_t item_count = 0;  ///< Users claimed by this run.
   int attempts = 0;             ///< Attempts started so far (1 on the first claim).
   bool resumed = false;         ///< True when claim() returned an earlier unfinished run.
-  std::string lease_owner;
+  OwnerId lease_owner;
   SystemTime lease_expires_at{};
   std::string last_error;
   // Filled in at commit for file runs.

@@ -22,9 +22,9 @@ namespace user_export {
 namespace {
 
 namespace fs = std::filesystem;
-using pg::testing::add_group;
-using pg::testing::add_users;
-using pg::testing::test_uuid;
+using testing::add_group;
+using testing::add_users;
+using testing::test_uuid;
 
 /// A store whose first upload of one group's files fails retriably.
 class FailOnceForGroup final : public ObjectStore {
@@ -68,7 +68,7 @@ std::vector<std::string> gunzip_lines(const fs::path& file) {
   return lines;
 }
 
-class BatchExportTest : public pg::testing::PostgresTest {
+class BatchExportTest : public testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
@@ -91,8 +91,8 @@ class BatchExportTest : public pg::testing::PostgresTest {
   }
 
   std::vector<GroupResult> export_all(ObjectStore& store, int workers) {
-    ExportService service(
-        ExportDeps{config_, *repo_, store, *staging_, metrics_, clock_, clock_, random_, "test:1"});
+    ExportService service(ExportDeps{config_, *repo_, store, *staging_, metrics_, clock_, clock_,
+                                     random_, OwnerId("test:1")});
     WorkerPool pool(static_cast<std::size_t>(workers), 64);
     std::mutex mu;
     auto groups = repo_->active_groups(DomainId::parse(domain_));
@@ -118,7 +118,7 @@ class BatchExportTest : public pg::testing::PostgresTest {
   testing::TempDir dir_{"batch-export-test"};
   std::string domain_;
   Config config_;
-  FakeRandom random_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<LocalStore> local_;
   std::unique_ptr<StagingDir> staging_;

@@ -25,7 +25,7 @@ void require_whole_claim_streamed(Repository& repository, const MatchingGroup& g
     }
     remaining_note = " (" + std::to_string(remaining) + " of them still exist)";
   }
-  throw Error(ErrorCode::kInternal, "run " + run.run_id + " claimed " +
+  throw Error(ErrorCode::kInternal, "run " + run.run_id.str() + " claimed " +
                                         std::to_string(run.item_count) + " users but streamed " +
                                         std::to_string(streamed) + remaining_note +
                                         "; not committing");

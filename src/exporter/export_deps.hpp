@@ -23,7 +23,7 @@ struct ExportDeps {
   Clock& clock;
   Sleeper& sleeper;
   Random& random;
-  std::string owner;  ///< this instance's lease-owner name
+  OwnerId owner;  ///< this instance's lease-owner name
   /// Optional shutdown hook: once it reads true, attempts not yet claimed are skipped and
   /// streaming attempts stop within a few thousand rows with a non-retriable Error (their claim
   /// is kept and resumed by the next run). Owned by the caller; null = never cancelled.

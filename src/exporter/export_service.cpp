@@ -6,7 +6,6 @@
 
 #include "common/error.hpp"
 #include "common/fault_point.hpp"
-#include "common/process_owner.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "exporter/file_exporter.hpp"
@@ -16,6 +15,7 @@
 #include "observe/log.hpp"
 #include "observe/meter_catalogue.hpp"
 #include "resilience/retry.hpp"
+#include "source/lease_rule.hpp"
 
 namespace user_export {
 
@@ -37,7 +37,7 @@ GroupResult ExportService::export_group(const MatchingGroup& group, Slot slot) {
   if (!hold) return skipped_as_busy(group, slot);
   // The latest run an attempt claimed and that attempt's number: the retries' log lines and a
   // failure's result name them.
-  std::string run_id;
+  RunId run_id;
   int claimed_attempt = 0;
   GroupResult result;
   try {
@@ -127,7 +127,7 @@ GroupResult ExportService::not_started(const MatchingGroup& group) const {
 }
 
 GroupResult ExportService::claim_refused(const MatchingGroup& group, const Error& e,
-                                         const std::string& run_id, int attempts) const {
+                                         const RunId& run_id, int attempts) const {
   GroupResult result;
   result.group = group;
   result.run_id = run_id;
@@ -139,7 +139,7 @@ GroupResult ExportService::claim_refused(const MatchingGroup& group, const Error
 }
 
 GroupResult ExportService::failed(const MatchingGroup& group, const std::exception& e,
-                                  const std::string& run_id, int attempts) {
+                                  const RunId& run_id, int attempts) {
   GroupResult result;
   result.group = group;
   result.run_id = run_id;
@@ -159,7 +159,7 @@ GroupResult ExportService::failed(const MatchingGroup& group, const std::excepti
   return result;
 }
 
-void ExportService::log_retry(const MatchingGroup& group, Slot slot, const std::string& run_id,
+void ExportService::log_retry(const MatchingGroup& group, Slot slot, const RunId& run_id,
                               int attempt_no, const std::exception& e, Duration delay) {
   deps_.metrics.counter(meters::kRetries, {{"group_id", group.id.str()}}).inc();
   log::warn("export attempt failed, retrying",
@@ -178,8 +178,8 @@ ExportRun ExportService::claim(const MatchingGroup& group, Slot slot) {
   claim.slot = slot;
   claim.owner = deps_.owner;
   claim.lease = deps_.config.export_.lease;
-  claim.new_run_id = Uuid::random(deps_.random).str();
-  claim.owner_is_dead = local_owner_is_dead;
+  claim.new_run_id = RunId(Uuid::random(deps_.random).str());
+  claim.owner_is_dead = local_owner_id_is_dead;
   claim.once_per_slot = deps_.once_per_slot;
   return deps_.repository.claim(claim);
 }

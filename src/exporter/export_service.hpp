@@ -67,18 +67,18 @@ class ExportService {
   void after_failure(const MatchingGroup& group, GroupType type, const ExportRun& run,
                      const std::exception& e);
   /// The metric and log line of a failed attempt that is retried after `delay`.
-  void log_retry(const MatchingGroup& group, Slot slot, const std::string& run_id, int attempt_no,
+  void log_retry(const MatchingGroup& group, Slot slot, const RunId& run_id, int attempt_no,
                  const std::exception& e, Duration delay);
 
   /// The result of a group not started because shutdown began.
   GroupResult not_started(const MatchingGroup& group) const;
   /// The result of a group whose claim was refused with `e` (another instance's live lease);
   /// `run_id` and `attempts` are those of the latest attempt that claimed, if any.
-  GroupResult claim_refused(const MatchingGroup& group, const Error& e, const std::string& run_id,
+  GroupResult claim_refused(const MatchingGroup& group, const Error& e, const RunId& run_id,
                             int attempts) const;
   /// The result of a group whose last attempt failed with `e` (counting an invalid group type);
   /// `run_id` and `attempts` are those of the latest attempt that claimed, if any.
-  GroupResult failed(const MatchingGroup& group, const std::exception& e, const std::string& run_id,
+  GroupResult failed(const MatchingGroup& group, const std::exception& e, const RunId& run_id,
                      int attempts);
   GroupExporter& exporter_for(GroupType type);
   /// Whether shutdown began (ExportDeps::stop_claiming or ::cancel): no new claims.

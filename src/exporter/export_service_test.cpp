@@ -90,8 +90,9 @@ class ExportServiceTest : public ::testing::Test {
 
   ExportService& service() {
     if (!service_) {
-      service_ = std::make_unique<ExportService>(ExportDeps{
-          config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, "test:1"});
+      service_ =
+          std::make_unique<ExportService>(ExportDeps{config_, *repo_, *store_, *staging_, metrics_,
+                                                     clock_, clock_, random_, OwnerId("test:1")});
     }
     return *service_;
   }
@@ -122,8 +123,8 @@ class ExportServiceTest : public ::testing::Test {
 
   testing::TempDir dir_{"export-service-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> local_;
@@ -152,7 +153,7 @@ TEST_F(ExportServiceTest, CostBasedGroupIsStagedUploadedCommittedAndCounted) {
   EXPECT_EQ(payload["sha256"], r.file->sha256);
   EXPECT_FALSE(payload.contains("downloadUrl"));  // the local store presigns nothing
   EXPECT_TRUE(fs::is_empty(staging_->path()) ||
-              !fs::exists(staging_->file_for(r.run_id)));  // staged file removed
+              !fs::exists(staging_->file_for(r.run_id.str())));  // staged file removed
   const Labels gl{{"group_id", g.id.str()}};
   EXPECT_EQ(metrics_.value("users_export_batch_processed_total", gl), 50);
   EXPECT_EQ(metrics_.value("users_export_csv_processed_total", gl), 50);
@@ -209,7 +210,7 @@ TEST_F(ExportServiceTest, RetriableFailureIsRetriedWithBackoffOnTheFakeClock) {
   EXPECT_EQ(metrics_.value("users_export_batch_failures_total", {{"group_id", g.id.str()}}), 2);
   EXPECT_EQ(metrics_.value("users_export_retries_total", {{"group_id", g.id.str()}}), 2);
   EXPECT_EQ(unsent(g), 0);
-  EXPECT_EQ(query("SELECT attempts FROM export_runs WHERE run_id = '" + r.run_id + "'"), 3);
+  EXPECT_EQ(query("SELECT attempts FROM export_runs WHERE run_id = '" + r.run_id.str() + "'"), 3);
 }
 
 TEST_F(ExportServiceTest, ExhaustedRetriesMarkNothingAndTheNextRunResumesTheSameClaim) {
@@ -344,9 +345,9 @@ TEST_F(ExportServiceTest, LiveLeaseOfAnotherInstanceIsSkippedNotFailed) {
   other.group_id = g.id;
   other.domain_id = g.domain_id;
   other.slot = slot(0);
-  other.owner = "other-host:4242";
+  other.owner = OwnerId("other-host:4242");
   other.lease = std::chrono::seconds(300);
-  other.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000001";
+  other.new_run_id = RunId("6f1c1f55-2c55-4b55-8a55-000000000001");
   repo_->claim(other);
 
   GroupResult r = service().export_group(g, slot(0));
@@ -369,7 +370,7 @@ TEST_F(ExportServiceTest, LiveLeaseOfAnotherInstanceIsSkippedNotFailed) {
 TEST_F(ExportServiceTest, CancelledServiceStartsNoGroup) {
   std::atomic<bool> cancel{true};
   ExportService cancelled(ExportDeps{config_, *repo_, *store_, *staging_, metrics_, clock_, clock_,
-                                     random_, "test:1", &cancel});
+                                     random_, OwnerId("test:1"), &cancel});
   const auto& g = group_of(GroupType::kNonCostBased);
   GroupResult r = cancelled.export_group(g, slot(0));
   EXPECT_EQ(r.outcome, GroupOutcome::kSkipped);
@@ -382,7 +383,8 @@ TEST_F(ExportServiceTest, CancelledServiceStartsNoGroup) {
 // is not retried (a retry would claim again); the claim stays for the next run.
 TEST_F(ExportServiceTest, StopClaimingStartsNoGroupAndRetriesNoAttempt) {
   std::atomic<bool> stop{true};
-  ExportDeps deps{config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, "test:1"};
+  ExportDeps deps{config_, *repo_, *store_, *staging_,        metrics_,
+                  clock_,  clock_, random_, OwnerId("test:1")};
   deps.stop_claiming = &stop;
   const auto& g = group_of(GroupType::kCostBased);
   GroupResult skipped = ExportService(deps).export_group(g, slot(0));
@@ -410,10 +412,10 @@ TEST_F(ExportServiceTest, LeaseKeeperStopsTheStreamOnceCancelledAndKeepsTheClaim
   claim.group_id = g.id;
   claim.domain_id = g.domain_id;
   claim.slot = slot(0);
-  claim.owner = "test:1";
-  claim.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000002";
+  claim.owner = OwnerId("test:1");
+  claim.new_run_id = RunId("6f1c1f55-2c55-4b55-8a55-000000000002");
   ExportRun run = repo_->claim(claim);
-  LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "test:1",
+  LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, OwnerId("test:1"),
                      std::chrono::seconds(300), &cancel);
   EXPECT_NO_THROW(keeper.tick());
   cancel = true;

@@ -45,7 +45,7 @@ FileExporter::FileExporter(ExportDeps deps) : deps_(std::move(deps)) {
 }
 
 std::filesystem::path FileExporter::staged_path(const ExportRun& run) const {
-  return deps_.staging.file_for(run.run_id + ".attempt-" + std::to_string(run.attempts));
+  return deps_.staging.file_for(run.run_id.str() + ".attempt-" + std::to_string(run.attempts));
 }
 
 ExportOutcome FileExporter::export_run(const MatchingGroup& group, const ExportRun& run,
@@ -101,7 +101,7 @@ PutRequest FileExporter::put_request(const MatchingGroup& group, const ExportRun
   put.cancel = lease.keeper.stop_flag(lease.index);
   put.metadata = {{"schema-version", kSchemaVersion},
                   {"row-count", std::to_string(rows)},
-                  {"run-id", run.run_id},
+                  {"run-id", run.run_id.str()},
                   {"attempt", std::to_string(run.attempts)}};
   return put;
 }

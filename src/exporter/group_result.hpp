@@ -32,7 +32,7 @@ const char* to_string(GroupOutcome outcome);
 struct GroupResult {
   MatchingGroup group;
   GroupOutcome outcome = GroupOutcome::kFailed;
-  std::string run_id;  ///< empty when no run was claimed
+  RunId run_id;  ///< empty when no run was claimed
   /// The run's state when last read (the CLI reads it again once the relay delivered).
   RunState state = RunState::kClaimed;
   /// The run claimed was an earlier unfinished one, completed by this call. Not an outcome of

@@ -12,12 +12,12 @@ namespace {
 
 class RefIdHandler final : public RowHandler {
  public:
-  RefIdHandler(IdListBuilder& builder, const LeaseKeeper& lease, const std::string& run_id)
+  RefIdHandler(IdListBuilder& builder, const LeaseKeeper& lease, const RunId& run_id)
       : builder_(builder), lease_(lease), run_id_(run_id) {}
   void on_row(RowView row) override {
     if (row.empty() || !row[0] || row[0]->empty()) {
       throw Error(ErrorCode::kInvalidInput,
-                  "run " + run_id_ + " has a claimed user without ref_id; fix users.ref_id");
+                  "run " + run_id_.str() + " has a claimed user without ref_id; fix users.ref_id");
     }
     builder_.add(*row[0]);
     if ((builder_.count() & 0x3ff) == 0) lease_.tick();
@@ -26,7 +26,7 @@ class RefIdHandler final : public RowHandler {
  private:
   IdListBuilder& builder_;
   const LeaseKeeper& lease_;
-  const std::string& run_id_;
+  const RunId& run_id_;
 };
 
 }  // namespace

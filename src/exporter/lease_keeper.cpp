@@ -5,15 +5,15 @@
 
 namespace user_export {
 
-LeaseKeeper::LeaseKeeper(Repository& repository, const Clock& clock, Run run, std::string owner,
+LeaseKeeper::LeaseKeeper(Repository& repository, const Clock& clock, Run run, OwnerId owner,
                          std::chrono::seconds lease, const std::atomic<bool>* cancel,
                          std::chrono::milliseconds poll)
     : LeaseKeeper(repository, clock, std::vector<Run>{std::move(run)}, std::move(owner), lease,
                   cancel, poll) {}
 
 LeaseKeeper::LeaseKeeper(Repository& repository, const Clock& clock, std::vector<Run> runs,
-                         std::string owner, std::chrono::seconds lease,
-                         const std::atomic<bool>* cancel, std::chrono::milliseconds poll)
+                         OwnerId owner, std::chrono::seconds lease, const std::atomic<bool>* cancel,
+                         std::chrono::milliseconds poll)
     : repository_(repository),
       clock_(clock),
       owner_(std::move(owner)),
@@ -136,7 +136,7 @@ const std::atomic<bool>* LeaseKeeper::stop_flag(std::size_t index) const {
 }
 
 void LeaseKeeper::throw_cancelled() const {
-  const std::string what = runs_.size() == 1 ? "run " + runs_.front()->run.run_id
+  const std::string what = runs_.size() == 1 ? "run " + runs_.front()->run.run_id.str()
                                              : "batch of " + std::to_string(runs_.size()) + " runs";
   throw Error(ErrorCode::kInternal,
               what + " cancelled by shutdown; its claim is kept and the next start resumes it",
@@ -150,7 +150,7 @@ void LeaseKeeper::throw_lost(const Kept& kept) const {
     why = kept.why;
   }
   throw Error(ErrorCode::kLeaseLost, "attempt " + std::to_string(kept.run.attempt) + " of run " +
-                                         kept.run.run_id + " lost its lease: " + why);
+                                         kept.run.run_id.str() + " lost its lease: " + why);
 }
 
 void LeaseKeeper::tick() const {

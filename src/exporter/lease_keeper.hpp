@@ -32,17 +32,17 @@ class LeaseKeeper {
  public:
   /// One leased run: its id and the fencing token its claim returned (ExportRun::attempts).
   struct Run {
-    std::string run_id;
+    RunId run_id;
     int attempt = 0;
   };
 
   /// Starts keeping `runs` leased by `owner` for `lease` at a time. `cancel` (optional) is the
   /// shutdown flag. `poll` is how often the thread wakes (real time).
-  LeaseKeeper(Repository& repository, const Clock& clock, std::vector<Run> runs, std::string owner,
+  LeaseKeeper(Repository& repository, const Clock& clock, std::vector<Run> runs, OwnerId owner,
               std::chrono::seconds lease, const std::atomic<bool>* cancel = nullptr,
               std::chrono::milliseconds poll = std::chrono::milliseconds{200});
   /// The same for one run.
-  LeaseKeeper(Repository& repository, const Clock& clock, Run run, std::string owner,
+  LeaseKeeper(Repository& repository, const Clock& clock, Run run, OwnerId owner,
               std::chrono::seconds lease, const std::atomic<bool>* cancel = nullptr,
               std::chrono::milliseconds poll = std::chrono::milliseconds{200});
   /// Stops the thread (renewals end; the leases run out unless committed or released).
@@ -89,7 +89,7 @@ class LeaseKeeper {
 
   Repository& repository_;
   const Clock& clock_;
-  std::string owner_;
+  OwnerId owner_;
   std::chrono::seconds lease_;
   const std::atomic<bool>* cancel_;
   std::chrono::milliseconds poll_;

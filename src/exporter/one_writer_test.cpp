@@ -114,7 +114,8 @@ class OneWriterTest : public ::testing::Test {
 
   /// An export service of instance `owner` (its own ExportService, like another process).
   ExportService& service(const std::string& owner = "instance-a", bool once_per_slot = true) {
-    ExportDeps deps{config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, owner};
+    ExportDeps deps{config_, *repo_, *store_, *staging_,     metrics_,
+                    clock_,  clock_, random_, OwnerId(owner)};
     deps.lease_poll = 5ms;
     deps.once_per_slot = once_per_slot;
     services_.push_back(std::make_unique<ExportService>(deps));
@@ -172,16 +173,16 @@ class OneWriterTest : public ::testing::Test {
     claim.group_id = group_.id;
     claim.domain_id = group_.domain_id;
     claim.slot = slot();
-    claim.owner = "instance-a";
+    claim.owner = OwnerId("instance-a");
     claim.lease = 60s;
-    claim.new_run_id = new_run_id;
+    claim.new_run_id = RunId(new_run_id);
     return claim;
   }
 
   testing::TempDir dir_{"one-writer-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> local_;
@@ -347,15 +348,16 @@ TEST_F(OneWriterTest, AOneShotExportInTheSameSecondExportsWhatIsUnsentNow) {
 TEST_F(OneWriterTest, LeaseKeeperRenewsAndNoticesATakeover) {
   ClaimRequest claim = claim_request("6f1c1f55-2c55-4b55-8a55-000000000009");
   const ExportRun run = repo_->claim(claim);
-  LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "instance-a", 60s, nullptr, 5ms);
+  LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, OwnerId("instance-a"), 60s,
+                     nullptr, 5ms);
   clock_.advance(25s);  // past a third of the lease: renewed to now + 60 s
   EXPECT_TRUE(eventually(
       [&] { return repo_->find_run(run.run_id)->lease_expires_at == clock_.now() + 60s; }));
   EXPECT_NO_THROW(keeper.tick());
 
   // The same owner claims the run again (as a second worker would): the keeper's token is old.
-  repo_->record_failure(run.run_id, "instance-a", run.attempts, "simulated");
-  claim.new_run_id = "6f1c1f55-2c55-4b55-8a55-000000000010";
+  repo_->record_failure(run.run_id, OwnerId("instance-a"), run.attempts, "simulated");
+  claim.new_run_id = RunId("6f1c1f55-2c55-4b55-8a55-000000000010");
   const ExportRun again = repo_->claim(claim);
   ASSERT_EQ(again.attempts, run.attempts + 1);
   clock_.advance(25s);
@@ -398,7 +400,8 @@ TEST_F(OneWriterTest, ARenewalQueuedBehindItsOwnCommitIsNotReportedAsALostLease)
 TEST_F(OneWriterTest, LeaseKeeperOfAPausedProcessFindsItsLeasePast) {
   ClaimRequest claim = claim_request("6f1c1f55-2c55-4b55-8a55-000000000011");
   const ExportRun run = repo_->claim(claim);
-  LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "instance-a", 60s, nullptr, 5ms);
+  LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, OwnerId("instance-a"), 60s,
+                     nullptr, 5ms);
   clock_.advance(61s);  // nothing ran for longer than the lease
   EXPECT_TRUE(eventually([&] { return keeper.lost(); }));
   EXPECT_TRUE(keeper.stop_flag()->load());
@@ -406,8 +409,8 @@ TEST_F(OneWriterTest, LeaseKeeperOfAPausedProcessFindsItsLeasePast) {
 
 TEST_F(OneWriterTest, LeaseKeeperStopFlagFollowsShutdown) {
   std::atomic<bool> cancel{false};
-  LeaseKeeper keeper(*repo_, clock_, {"6f1c1f55-2c55-4b55-8a55-000000000012", 1}, "instance-a", 60s,
-                     &cancel, 5ms);
+  LeaseKeeper keeper(*repo_, clock_, {RunId("6f1c1f55-2c55-4b55-8a55-000000000012"), 1},
+                     OwnerId("instance-a"), 60s, &cancel, 5ms);
   EXPECT_FALSE(keeper.stop_flag()->load());
   cancel = true;
   EXPECT_TRUE(eventually([&] { return keeper.stop_flag()->load(); }));

@@ -149,7 +149,7 @@ bool SmallGroupBatch::claim() {
     holds_.push_back(std::move(*hold));
     index_of.emplace(groups_[i].id.str(), i);
     request.groups.push_back(groups_[i].id);
-    request.new_run_ids.push_back(Uuid::random(deps_.random).str());
+    request.new_run_ids.push_back(RunId(Uuid::random(deps_.random).str()));
   }
   if (request.groups.size() < 2) return false;
   std::vector<ExportRun> claimed = deps_.repository.claim_batch(request);
@@ -214,7 +214,8 @@ std::vector<std::optional<ExportOutcome>> SmallGroupBatch::upload(
     for (std::size_t r; (r = next++) < runs_.size();) {
       try {
         if (!staged[r].file) {
-          throw Error(ErrorCode::kInternal, "the batch stream never began run " + run_ids_[r]);
+          throw Error(ErrorCode::kInternal,
+                      "the batch stream never began run " + run_ids_[r].str());
         }
         // The file its writer created, not whatever the path names now.
         const int fd = open_staged_file(paths_[r], staged[r].identity);

@@ -85,7 +85,7 @@ class SmallGroupBatch {
   // By run, in the order of the claim:
   std::vector<ExportRun> runs_;
   std::vector<std::size_t> group_of_;  ///< index in `groups_`
-  std::vector<std::string> run_ids_;
+  std::vector<RunId> run_ids_;
   std::vector<std::filesystem::path> paths_;
   std::vector<std::unique_ptr<StagedFileGuard>> guards_;
   std::vector<bool> settled_;  ///< committed, or left the batch

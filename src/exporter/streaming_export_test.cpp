@@ -106,7 +106,7 @@ class StreamingExportTest : public ::testing::Test {
 
   GroupResult export_group() {
     service_ = std::make_unique<ExportService>(ExportDeps{
-        config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, "test:1"});
+        config_, *repo_, *store_, *staging_, metrics_, clock_, clock_, random_, OwnerId("test:1")});
     return service_->export_group(
         *group_, Slot{std::chrono::seconds{1'767'225'600}} + std::chrono::minutes{1});
   }
@@ -122,8 +122,8 @@ class StreamingExportTest : public ::testing::Test {
 
   testing::TempDir dir_{"streaming-export-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> local_;

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/ids.hpp"
+
 namespace user_export::log {
 
 /// One structured field of a log line: a snake_case key and its value. Numbers stay numbers in
@@ -18,6 +20,9 @@ struct Field {
   Field(std::string_view k, const char* v) : key(k), value(v == nullptr ? "" : v) {}
   /// A string field.
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
+  /// A string field: a run id or owner as its text.
+  template <typename Tag>
+  Field(std::string_view k, const TextId<Tag>& v) : key(k), value(v.str()) {}
   /// A boolean field, written `true`/`false`.
   Field(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), number(true) {}
   /// An integer field.

@@ -21,18 +21,17 @@ std::string cli_actor() {
   return "cli:" + user + "@" + (host[0] != '\0' ? std::string(host) : std::string("localhost"));
 }
 
-std::optional<ExportRun> RunOperator::find(const std::string& run_id) {
-  return repository_.find_run(canonical_run_id(run_id));
+std::optional<ExportRun> RunOperator::find(const RunId& run_id) {
+  return repository_.find_run(run_id);
 }
 
-std::optional<nlohmann::json> RunOperator::detail(const std::string& run_id) {
-  const std::string id = canonical_run_id(run_id);
-  auto run = repository_.find_run(id);
+std::optional<nlohmann::json> RunOperator::detail(const RunId& run_id) {
+  auto run = repository_.find_run(run_id);
   if (!run) return std::nullopt;
-  return run_detail_json(*run, repository_.run_actions(id), repository_.run_messages(id));
+  return run_detail_json(*run, repository_.run_actions(run_id), repository_.run_messages(run_id));
 }
 
-std::optional<nlohmann::json> RunOperator::act(const std::string& run_id, const std::string& action,
+std::optional<nlohmann::json> RunOperator::act(const RunId& run_id, const std::string& action,
                                                const std::string& actor,
                                                const std::string& reason) {
   if (!find(run_id)) return std::nullopt;
@@ -42,20 +41,19 @@ std::optional<nlohmann::json> RunOperator::act(const std::string& run_id, const 
   }
   const RunActionOutcome outcome =
       replaying ? replay(run_id, actor, reason) : reexport(run_id, actor, reason);
-  return nlohmann::json{{"runId", outcome.run.run_id},
+  return nlohmann::json{{"runId", outcome.run.run_id.str()},
                         {"groupId", outcome.run.group_id.str()},
                         {"action", action},
                         {replaying ? "messages" : "users", outcome.count}};
 }
 
-ExportRun RunOperator::require(const std::string& run_id) {
-  const std::string id = canonical_run_id(run_id);
-  auto run = repository_.find_run(id);
-  if (!run) throw_unknown_run(id);
+ExportRun RunOperator::require(const RunId& run_id) {
+  auto run = repository_.find_run(run_id);
+  if (!run) throw_unknown_run(run_id);
   return *run;
 }
 
-RunActionOutcome RunOperator::replay(const std::string& run_id, const std::string& actor,
+RunActionOutcome RunOperator::replay(const RunId& run_id, const std::string& actor,
                                      const std::string& reason) {
   RunActionOutcome outcome{require(run_id), 0};
   outcome.count = repository_.replay_run(outcome.run.run_id, actor, reason);
@@ -67,7 +65,7 @@ RunActionOutcome RunOperator::replay(const std::string& run_id, const std::strin
   return outcome;
 }
 
-RunActionOutcome RunOperator::reexport(const std::string& run_id, const std::string& actor,
+RunActionOutcome RunOperator::reexport(const RunId& run_id, const std::string& actor,
                                        const std::string& reason) {
   RunActionOutcome outcome{require(run_id), 0};
   outcome.count = repository_.reexport_run(outcome.run.run_id, actor, reason);

@@ -27,25 +27,23 @@ class RunOperator {
  public:
   explicit RunOperator(RunHistory& repository) : repository_(repository) {}
 
-  /// The run `run_id` (any letter case); Error(kInvalidInput) when it is not a UUID;
-  /// nullopt when there is no such run.
-  std::optional<ExportRun> find(const std::string& run_id);
-  /// run_detail_json() of the run (any letter case), nullopt when there is no such run.
-  std::optional<nlohmann::json> detail(const std::string& run_id);
+  /// The run `run_id` (RunId::parse() made it canonical), nullopt when there is no such run.
+  std::optional<ExportRun> find(const RunId& run_id);
+  /// run_detail_json() of the run, nullopt when there is no such run.
+  std::optional<nlohmann::json> detail(const RunId& run_id);
   /// `action` ("replay" or "reexport") on the run, answered as JSON (runId, groupId, action,
   /// messages or users); nullopt when there is no such run.
-  std::optional<nlohmann::json> act(const std::string& run_id, const std::string& action,
+  std::optional<nlohmann::json> act(const RunId& run_id, const std::string& action,
                                     const std::string& actor, const std::string& reason);
   /// Repository::replay_run(), logged. Error(kInvalidInput) as it throws, also for an unknown
   /// run.
-  RunActionOutcome replay(const std::string& run_id, const std::string& actor,
-                          const std::string& reason);
+  RunActionOutcome replay(const RunId& run_id, const std::string& actor, const std::string& reason);
   /// Repository::reexport_run(), logged. Errors as replay().
-  RunActionOutcome reexport(const std::string& run_id, const std::string& actor,
+  RunActionOutcome reexport(const RunId& run_id, const std::string& actor,
                             const std::string& reason);
 
  private:
-  ExportRun require(const std::string& run_id);
+  ExportRun require(const RunId& run_id);
 
   RunHistory& repository_;
 };

@@ -24,12 +24,12 @@ class RunOperatorTest : public ::testing::Test {
     claim.group_id = group.id;
     claim.domain_id = plan.domain_id;
     claim.slot = Slot{std::chrono::seconds{1'767'225'600}};
-    claim.owner = "x";
-    claim.new_run_id = "0b7c3a52-7f7e-4d3c-9a52-4c1e2f0d9a11";
+    claim.owner = OwnerId("x");
+    claim.new_run_id = RunId("0b7c3a52-7f7e-4d3c-9a52-4c1e2f0d9a11");
     run_ = repo_->claim(claim);
     CommitRequest commit;
     commit.run_id = run_.run_id;
-    commit.owner = "x";
+    commit.owner = OwnerId("x");
     commit.attempt = run_.attempts;
     OutboundMessage message;
     message.topic = "t";
@@ -40,17 +40,17 @@ class RunOperatorTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  FakeClock clock_;
+  testing::FakeClock clock_;
   std::unique_ptr<SqliteRepository> repo_;
   ExportRun run_;
 };
 
 TEST_F(RunOperatorTest, ActingOnAnUnknownRunAnswersNothingAndAMalformedIdIsNamed) {
   RunOperator op(*repo_);
-  EXPECT_FALSE(op.detail("11111111-2222-3333-4444-555555555555"));
-  EXPECT_FALSE(op.act("11111111-2222-3333-4444-555555555555", "replay", "cli:a@b", "why"));
+  EXPECT_FALSE(op.detail(RunId("11111111-2222-3333-4444-555555555555")));
+  EXPECT_FALSE(op.act(RunId("11111111-2222-3333-4444-555555555555"), "replay", "cli:a@b", "why"));
   try {
-    op.act("yesterday", "replay", "cli:a@b", "why");
+    op.act(RunId::parse("yesterday"), "replay", "cli:a@b", "why");
     FAIL() << "a malformed run id was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidInput);

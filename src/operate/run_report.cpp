@@ -8,7 +8,7 @@ namespace user_export {
 
 nlohmann::json run_json(const ExportRun& r) {
   return {
-      {"runId", r.run_id},
+      {"runId", r.run_id.str()},
       {"groupId", r.group_id.str()},
       {"slot", format_iso8601(SystemTime{r.slot})},
       {"state", to_string(r.state)},
@@ -17,7 +17,7 @@ nlohmann::json run_json(const ExportRun& r) {
       {"bytes", r.bytes},
       {"sha256", r.sha256},
       {"attempts", r.attempts},
-      {"leaseOwner", r.lease_owner},
+      {"leaseOwner", r.lease_owner.str()},
       {"objectKey", r.object_key},
       {"error", r.last_error},
       {"createdAt", format_iso8601_ms(r.created_at)},
@@ -77,7 +77,7 @@ std::string runs_table(const std::vector<ExportRun>& runs) {
       "STATE      USERS     ROWS  CREATED\n";
   for (const auto& r : runs) {
     char line[512];
-    std::snprintf(line, sizeof line, "%-37s %-37s %-9s %6lld %8lld  %s\n", r.run_id.c_str(),
+    std::snprintf(line, sizeof line, "%-37s %-37s %-9s %6lld %8lld  %s\n", r.run_id.str().c_str(),
                   r.group_id.str().c_str(), to_string(r.state),
                   static_cast<long long>(r.item_count), static_cast<long long>(r.rows),
                   format_iso8601(r.created_at).c_str());

@@ -7,7 +7,7 @@ namespace {
 
 ExportRun sample_run() {
   ExportRun run;
-  run.run_id = "0b7c3a52-7f7e-4d3c-9a52-4c1e2f0d9a11";
+  run.run_id = RunId("0b7c3a52-7f7e-4d3c-9a52-4c1e2f0d9a11");
   run.group_id = GroupId::parse("8f14e45f-ceea-467f-a8b4-2b4f8f0f8a61");
   run.slot = Slot{std::chrono::seconds{1'767'225'600}};
   run.state = RunState::kCompleted;
@@ -39,13 +39,13 @@ TEST(RunReport, ARunHasTheFieldsOfTheAdminApi) {
 }
 
 TEST(RunReport, TheDetailListsTheRecordedActionsOldestFirst) {
-  RunAction replay{"r",
+  RunAction replay{RunId("r"),
                    RunActionKind::kReplay,
                    "cli:ops@host",
                    "lost",
                    1,
                    SystemTime{std::chrono::seconds{1'767'225'700}}};
-  RunAction reexport{"r",
+  RunAction reexport{RunId("r"),
                      RunActionKind::kReexport,
                      "admin-api:10.0.0.7",
                      "corrupt",

@@ -15,7 +15,7 @@ namespace {
 
 /// A run id of the width of every real one: id-list parts are cut by byte size, and the run id
 /// is part of each message.
-constexpr const char* kPlaceholderRunId = "00000000-0000-0000-0000-000000000000";
+const RunId kPlaceholderRunId("00000000-0000-0000-0000-000000000000");
 
 /// Counts the parts the id-list builder hands over.
 class PartCounter final : public RowHandler {
@@ -44,7 +44,7 @@ GroupPlan ExportPlanner::plan(const MatchingGroup& group, Slot slot) {
   out.group = group;
   const std::optional<ExportRun> resumed = repository_.unfinished_run(group.id);
   if (resumed) {
-    out.resumes_run = resumed->run_id;
+    out.resumes_run = resumed->run_id.str();
     out.users = repository_.claimed_users_remaining(resumed->run_id);
     slot = resumed->slot;
   } else {

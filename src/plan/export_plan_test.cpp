@@ -46,14 +46,14 @@ class ExportPlanTest : public ::testing::Test {
   }
   GroupResult export_group(const MatchingGroup& group) {
     ExportService service(ExportDeps{config_, *repo_, *store_, *staging_, metrics_, clock_, clock_,
-                                     random_, "test:1"});
+                                     random_, OwnerId("test:1")});
     return service.export_group(group, slot_);
   }
 
   testing::TempDir dir_{"export-plan-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> store_;
@@ -108,9 +108,9 @@ TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
       claim.group_id = g.id;
       claim.domain_id = domain();
       claim.slot = slot_;
-      claim.owner = "dead:1";
+      claim.owner = OwnerId("dead:1");
       claim.lease = std::chrono::seconds{1};
-      claim.new_run_id = "11111111-2222-4333-8444-555555555555";
+      claim.new_run_id = RunId("11111111-2222-4333-8444-555555555555");
     }
   }
   ASSERT_FALSE(claim.new_run_id.empty());
@@ -120,7 +120,7 @@ TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
   ExportPlanner planner(config_, *repo_, "");
   const GroupPlan resumed = planner.plan(*repo_->find_group(claim.group_id), slot_);
   ASSERT_TRUE(resumed.resumes_run);
-  EXPECT_EQ(*resumed.resumes_run, claimed.run_id);
+  EXPECT_EQ(*resumed.resumes_run, claimed.run_id.str());
   EXPECT_EQ(resumed.users, claimed.item_count);
   const double per_row = static_cast<double>(first.file->bytes) / static_cast<double>(first.rows);
   ASSERT_TRUE(resumed.estimated_bytes);  // no history of its own: all groups'
@@ -133,7 +133,7 @@ TEST_F(ExportPlanTest, EstimatesFromHistoryAndResumesAnUnfinishedClaim) {
   EXPECT_EQ(done.rows, resumed.users);
 
   const auto json = nlohmann::json::parse(plan_json({resumed}));
-  EXPECT_EQ(json[0]["resumesRun"], claimed.run_id);
+  EXPECT_EQ(json[0]["resumesRun"], claimed.run_id.str());
   EXPECT_EQ(json[0]["users"], resumed.users);
 }
 

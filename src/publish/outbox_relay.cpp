@@ -70,8 +70,8 @@ std::chrono::seconds relay_claim_lease(const Config& config) {
 }
 
 OutboxRelay::OutboxRelay(Outbox& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
-                         Sleeper& sleeper, Random& random, const Config& config, std::string owner,
-                         std::function<bool(const std::string& owner)> owner_is_dead)
+                         Sleeper& sleeper, Random& random, const Config& config, OwnerId owner,
+                         std::function<bool(const OwnerId& owner)> owner_is_dead)
     : repository_(repository),
       sink_(sink),
       metrics_(metrics),

@@ -8,13 +8,13 @@
 #include <string>
 
 #include "common/clock.hpp"
-#include "common/process_owner.hpp"
 #include "config/config.hpp"
 #include "observe/metrics.hpp"
 #include "publish/message_sink.hpp"
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/rate_limiter.hpp"
 #include "resilience/retry.hpp"
+#include "source/lease_rule.hpp"
 #include "source/outbox.hpp"
 
 namespace user_export {
@@ -60,8 +60,8 @@ class OutboxRelay {
   /// each pass releases the claims of owners that `owner_is_dead` says are dead (by default a
   /// crashed process of this host), so a restart after a crash need not wait for them.
   OutboxRelay(Outbox& repository, MessageSink& sink, Metrics& metrics, Clock& clock,
-              Sleeper& sleeper, Random& random, const Config& config, std::string owner,
-              std::function<bool(const std::string& owner)> owner_is_dead = local_owner_is_dead);
+              Sleeper& sleeper, Random& random, const Config& config, OwnerId owner,
+              std::function<bool(const OwnerId& owner)> owner_is_dead = local_owner_id_is_dead);
 
   /// One pass over up to `batch` due messages that no other relay has claimed (fewer when the
   /// message rate limit could not pace `batch` within the claim).
@@ -75,7 +75,7 @@ class OutboxRelay {
   /// The breaker around sends (exposed for tests and the admin API).
   const CircuitBreaker& breaker() const { return breaker_; }
   /// The name this relay claims messages under.
-  const std::string& owner() const { return owner_; }
+  const OwnerId& owner() const { return owner_; }
   /// How long each pass's claim lasts (relay_claim_lease of the configuration).
   std::chrono::seconds claim_lease() const { return claim_lease_; }
 
@@ -91,8 +91,8 @@ class OutboxRelay {
   Clock& clock_;
   Sleeper& sleeper_;
   const Config& config_;
-  const std::string owner_;
-  const std::function<bool(const std::string& owner)> owner_is_dead_;
+  const OwnerId owner_;
+  const std::function<bool(const OwnerId& owner)> owner_is_dead_;
   const std::chrono::seconds claim_lease_;
   /// How long after claiming a send may still start: the claim less delivery_timeout + 10 s.
   const Duration send_window_;

@@ -17,10 +17,10 @@
 namespace user_export {
 namespace {
 
-using pg::testing::add_group;
-using pg::testing::add_user;
-using pg::testing::claim_request;
-using pg::testing::test_uuid;
+using testing::add_group;
+using testing::add_user;
+using testing::claim_request;
+using testing::test_uuid;
 
 const Slot kSlot{std::chrono::seconds{1'767'225'600}};
 
@@ -51,18 +51,19 @@ class RecordingSink final : public MessageSink {
 
 /// One relay as one process has it: its own repository (connection pool), sink and owner name.
 struct RelayProcess {
-  RelayProcess(const std::string& url, FakeClock& clock, const Config& config, std::string owner)
+  RelayProcess(const std::string& url, testing::FakeClock& clock, const Config& config,
+               std::string owner)
       : repository(url, clock),
-        relay(repository, sink, metrics, clock, clock, random, config, std::move(owner)) {}
+        relay(repository, sink, metrics, clock, clock, random, config, OwnerId(std::move(owner))) {}
 
   PostgresRepository repository;
   RecordingSink sink;
   Metrics metrics;
-  FakeRandom random;
+  testing::FakeRandom random;
   OutboxRelay relay;
 };
 
-class OutboxRelayPostgresTest : public pg::testing::PostgresTest {
+class OutboxRelayPostgresTest : public testing::PostgresTest {
  protected:
   void SetUp() override {
     PostgresTest::SetUp();
@@ -71,8 +72,8 @@ class OutboxRelayPostgresTest : public pg::testing::PostgresTest {
   }
 
   /// Commits `runs` runs (one group and user each) of `per_run` messages; returns the run ids.
-  std::vector<std::string> commit_runs(int runs, int per_run) {
-    std::vector<std::string> run_ids;
+  std::vector<RunId> commit_runs(int runs, int per_run) {
+    std::vector<RunId> run_ids;
     for (int g = 1; g <= runs; ++g) {
       const std::string group = add_group(*sql_, domain_, static_cast<std::uint64_t>(g));
       add_user(*sql_, group);
@@ -80,15 +81,15 @@ class OutboxRelayPostgresTest : public pg::testing::PostgresTest {
           claim_request(domain_, group, kSlot, "exporter", static_cast<std::uint64_t>(g)));
       CommitRequest commit;
       commit.run_id = run.run_id;
-      commit.owner = "exporter";
+      commit.owner = OwnerId("exporter");
       commit.attempt = run.attempts;
       for (int i = 0; i < per_run; ++i) {
         OutboundMessage m;
         m.run_id = run.run_id;
         m.topic = "flairbit-users";
         m.key = group;
-        m.payload = "{\"runId\":\"" + run.run_id + "\",\"part\":" + std::to_string(i) + "}";
-        m.headers = {{"runId", run.run_id}};
+        m.payload = "{\"runId\":\"" + run.run_id.str() + "\",\"part\":" + std::to_string(i) + "}";
+        m.headers = {{"runId", run.run_id.str()}};
         commit.messages.push_back(std::move(m));
       }
       repo_->commit(commit);
@@ -106,7 +107,7 @@ class OutboxRelayPostgresTest : public pg::testing::PostgresTest {
 TEST_F(OutboxRelayPostgresTest, TwoRelaysAtOnceSendEveryMessageExactlyOnce) {
   constexpr int kRuns = 6;
   constexpr int kPerRun = 50;
-  const std::vector<std::string> run_ids = commit_runs(kRuns, kPerRun);
+  const std::vector<RunId> run_ids = commit_runs(kRuns, kPerRun);
   ASSERT_EQ(repo_->pending_count(), kRuns * kPerRun);
 
   RelayProcess one(db_->url(), clock_, config_, "host-a:101");
@@ -128,7 +129,7 @@ TEST_F(OutboxRelayPostgresTest, TwoRelaysAtOnceSendEveryMessageExactlyOnce) {
   second.join();
 
   std::map<std::int64_t, int> sends;  // by outbox id, across both relays
-  std::map<std::string, int> sends_per_run;
+  std::map<RunId, int> sends_per_run;
   for (const RelayProcess* process : {&one, &two}) {
     for (const auto& m : process->sink.sent()) {
       ++sends[m.outbox_id];
@@ -139,7 +140,7 @@ TEST_F(OutboxRelayPostgresTest, TwoRelaysAtOnceSendEveryMessageExactlyOnce) {
   int sent_twice = 0;
   for (const auto& [id, times] : sends) sent_twice += times > 1 ? 1 : 0;
   EXPECT_EQ(sent_twice, 0) << "messages sent by both relays (or twice by one)";
-  for (const std::string& run_id : run_ids) {
+  for (const RunId& run_id : run_ids) {
     EXPECT_EQ(sends_per_run[run_id], kPerRun) << "run " << run_id;
     EXPECT_EQ(repo_->find_run(run_id)->state, RunState::kCompleted) << "run " << run_id;
   }
@@ -152,12 +153,12 @@ TEST_F(OutboxRelayPostgresTest, TwoRelaysAtOnceSendEveryMessageExactlyOnce) {
 // A relay that claimed messages and died (no send, no mark) holds them up only until its claim
 // runs out; then another relay delivers them.
 TEST_F(OutboxRelayPostgresTest, ARelayThatDiedHoldingAClaimDelaysItsMessagesOnlyUntilItRunsOut) {
-  const std::vector<std::string> run_ids = commit_runs(2, 3);
+  const std::vector<RunId> run_ids = commit_runs(2, 3);
   RelayProcess survivor(db_->url(), clock_, config_, "host-b:202");
   const std::chrono::seconds lease = survivor.relay.claim_lease();
   {
     PostgresRepository dead(db_->url(), clock_);
-    ASSERT_EQ(dead.claim_messages(500, "host-a:101", lease).size(), 6u);
+    ASSERT_EQ(dead.claim_messages(500, OwnerId("host-a:101"), lease).size(), 6u);
   }
 
   EXPECT_EQ(survivor.relay.relay_once().delivered, 0);
@@ -172,7 +173,7 @@ TEST_F(OutboxRelayPostgresTest, ARelayThatDiedHoldingAClaimDelaysItsMessagesOnly
   EXPECT_EQ(stats.delivered, 6);
   EXPECT_EQ(stats.pending, 0);
   EXPECT_EQ(survivor.sink.sent().size(), 6u);
-  for (const std::string& run_id : run_ids) {
+  for (const RunId& run_id : run_ids) {
     EXPECT_EQ(repo_->find_run(run_id)->state, RunState::kCompleted);
   }
 }

@@ -69,14 +69,14 @@ class OutboxRelayTest : public ::testing::Test {
     ClaimRequest claim{group.id,
                        domain,
                        Slot{std::chrono::seconds{1'767'225'600}},
-                       "me",
+                       OwnerId("me"),
                        std::chrono::seconds{300},
-                       "11111111-2222-4333-8444-555555555555",
+                       RunId("11111111-2222-4333-8444-555555555555"),
                        {}};
     ExportRun run = repo_->claim(claim);
     CommitRequest commit;
     commit.run_id = run.run_id;
-    commit.owner = "me";
+    commit.owner = OwnerId("me");
     commit.attempt = run.attempts;
     for (int i = 0; i < 3; ++i) {
       OutboundMessage m;
@@ -91,7 +91,8 @@ class OutboxRelayTest : public ::testing::Test {
   }
   void TearDown() override { repo_.reset(); }
   OutboxRelay relay() {
-    return OutboxRelay(*repo_, sink_, metrics_, clock_, clock_, random_, config_, "relay-a");
+    return OutboxRelay(*repo_, sink_, metrics_, clock_, clock_, random_, config_,
+                       OwnerId("relay-a"));
   }
   /// The payloads `sink` sent, in order.
   static std::vector<std::string> payloads(const ScriptedSink& sink) {
@@ -102,12 +103,12 @@ class OutboxRelayTest : public ::testing::Test {
 
   testing::TempDir dir_{"outbox-relay-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   ScriptedSink sink_;
   std::unique_ptr<Repository> repo_;
-  std::string run_id_;
+  RunId run_id_;
 };
 
 TEST_F(OutboxRelayTest, DeliveredMessagesArePublishedAndTheRunCompletes) {
@@ -236,7 +237,8 @@ TEST(RelayClaimLeaseTest, CoversTwiceTheDeliveryTimeoutAndOneMessageOfEachRateLi
 
 TEST_F(OutboxRelayTest, ARelayDoesNotSendWhatAnotherRelayClaimedAndIsSending) {
   ScriptedSink other_sink;
-  OutboxRelay other(*repo_, other_sink, metrics_, clock_, clock_, random_, config_, "relay-b");
+  OutboxRelay other(*repo_, other_sink, metrics_, clock_, clock_, random_, config_,
+                    OwnerId("relay-b"));
   auto r = relay();
   RelayStats during{};
   // relay-a claims the two oldest; while they are on their way relay-b makes a pass.
@@ -258,7 +260,7 @@ TEST_F(OutboxRelayTest, MessagesOfARelayThatDiedHoldingTheirClaimAreSentWhenTheC
   auto r = relay();
   // A relay of another host claimed everything and died before sending or marking anything:
   // only its claim running out tells.
-  ASSERT_EQ(repo_->claim_messages(500, "other-host:4242", r.claim_lease()).size(), 3u);
+  ASSERT_EQ(repo_->claim_messages(500, OwnerId("other-host:4242"), r.claim_lease()).size(), 3u);
   EXPECT_EQ(r.claim_lease(), std::chrono::seconds{60});
 
   RelayStats stats = r.relay_once();
@@ -281,10 +283,10 @@ TEST_F(OutboxRelayTest, MessagesClaimedByACrashedProcessOfThisHostAreSentAtOnce)
   ASSERT_GE(child, 0);
   if (child == 0) _exit(0);
   ASSERT_EQ(waitpid(child, nullptr, 0), child);
-  const std::string id = default_instance_id();
+  const OwnerId id(default_instance_id());
   ProcessIdentity gone = this_process();
   gone.pid = child;
-  const std::string crashed = format_instance_id(gone);
+  const OwnerId crashed(format_instance_id(gone));
   ASSERT_EQ(repo_->claim_messages(500, crashed, std::chrono::seconds{60}).size(), 3u);
   ASSERT_EQ(repo_->claim_messages(500, id, std::chrono::seconds{60}).size(), 0u);
 
@@ -294,7 +296,9 @@ TEST_F(OutboxRelayTest, MessagesClaimedByACrashedProcessOfThisHostAreSentAtOnce)
 }
 
 TEST_F(OutboxRelayTest, ClaimsOfALiveProcessOfThisHostAreNotTakenOver) {
-  ASSERT_EQ(repo_->claim_messages(2, default_instance_id(), std::chrono::seconds{60}).size(), 2u);
+  ASSERT_EQ(
+      repo_->claim_messages(2, OwnerId(default_instance_id()), std::chrono::seconds{60}).size(),
+      2u);
   RelayStats stats = relay().relay_once();
   EXPECT_EQ(stats.delivered, 1);
   EXPECT_EQ(stats.pending, 2);
@@ -313,7 +317,8 @@ TEST_F(OutboxRelayTest, AnOpenCircuitHoldsNoClaimSoAnotherRelayDeliversTheMessag
   EXPECT_EQ(sink_.sent.size(), sent);
 
   ScriptedSink other_sink;
-  OutboxRelay other(*repo_, other_sink, metrics_, clock_, clock_, random_, config_, "relay-b");
+  OutboxRelay other(*repo_, other_sink, metrics_, clock_, clock_, random_, config_,
+                    OwnerId("relay-b"));
   RelayStats stats = other.relay_once();
   EXPECT_EQ(stats.delivered, 3);
   EXPECT_EQ(stats.pending, 0);

@@ -16,7 +16,7 @@ using std::chrono::seconds;
 using Change = std::pair<CircuitState, CircuitState>;
 
 TEST(CircuitBreaker, OpensAfterConsecutiveFailuresOnly) {
-  FakeClock clock;
+  testing::FakeClock clock;
   CircuitBreaker breaker(3, seconds(30), clock);
   breaker.record_failure();
   breaker.record_failure();
@@ -32,7 +32,7 @@ TEST(CircuitBreaker, OpensAfterConsecutiveFailuresOnly) {
 }
 
 TEST(CircuitBreaker, FullCycleWithOneProbeAndCallbacks) {
-  FakeClock clock;
+  testing::FakeClock clock;
   std::vector<Change> changes;
   CircuitBreaker breaker(2, seconds(30), clock, [&](CircuitState from, CircuitState to) {
     changes.emplace_back(from, to);
@@ -68,7 +68,7 @@ TEST(CircuitBreaker, FullCycleWithOneProbeAndCallbacks) {
 }
 
 TEST(CircuitBreaker, ClosingResetsTheFailureCount) {
-  FakeClock clock;
+  testing::FakeClock clock;
   CircuitBreaker breaker(2, seconds(5), clock);
   breaker.record_failure();
   breaker.record_failure();
@@ -80,7 +80,7 @@ TEST(CircuitBreaker, ClosingResetsTheFailureCount) {
 }
 
 TEST(CircuitBreaker, OutcomesRecordedWhileOpenAreIgnored) {
-  FakeClock clock;
+  testing::FakeClock clock;
   CircuitBreaker breaker(1, seconds(5), clock);
   breaker.record_failure();
   ASSERT_EQ(breaker.state(), CircuitState::kOpen);
@@ -90,7 +90,7 @@ TEST(CircuitBreaker, OutcomesRecordedWhileOpenAreIgnored) {
 }
 
 TEST(CircuitBreaker, LostProbeIsReplacedAfterAnotherCoolDown) {
-  FakeClock clock;
+  testing::FakeClock clock;
   CircuitBreaker breaker(1, seconds(5), clock);
   breaker.record_failure();
   clock.advance(seconds(5));
@@ -103,7 +103,7 @@ TEST(CircuitBreaker, LostProbeIsReplacedAfterAnotherCoolDown) {
 }
 
 TEST(CircuitBreaker, ConcurrentCallersGetExactlyOneProbe) {
-  FakeClock clock;
+  testing::FakeClock clock;
   CircuitBreaker breaker(1, seconds(5), clock);
   breaker.record_failure();
   clock.advance(seconds(5));
@@ -121,7 +121,7 @@ TEST(CircuitBreaker, ConcurrentCallersGetExactlyOneProbe) {
 }
 
 TEST(CircuitBreaker, ThresholdBelowOneCountsAsOne) {
-  FakeClock clock;
+  testing::FakeClock clock;
   CircuitBreaker breaker(0, seconds(5), clock);
   breaker.record_failure();
   EXPECT_EQ(breaker.state(), CircuitState::kOpen);

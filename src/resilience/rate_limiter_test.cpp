@@ -33,7 +33,7 @@ class RecordingSleeper final : public Sleeper {
 };
 
 TEST(RateLimiter, TenMessagesAtFivePerSecondTakeAboutTwoSeconds) {
-  FakeClock clock;
+  testing::FakeClock clock;
   RateLimiter limiter(5, 1, clock, clock);
   const auto start = clock.monotonic();
   for (int i = 0; i < 10; ++i) limiter.acquire();
@@ -43,7 +43,7 @@ TEST(RateLimiter, TenMessagesAtFivePerSecondTakeAboutTwoSeconds) {
 }
 
 TEST(RateLimiter, BurstPassesAtOnceThenPaces) {
-  FakeClock clock;
+  testing::FakeClock clock;
   RateLimiter limiter(5, 5, clock, clock);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(limiter.acquire(), Duration::zero());
   EXPECT_EQ(limiter.acquire(), milliseconds(200));
@@ -54,14 +54,14 @@ TEST(RateLimiter, BurstPassesAtOnceThenPaces) {
 }
 
 TEST(RateLimiter, LargeRequestsWaitProportionally) {
-  FakeClock clock;
+  testing::FakeClock clock;
   RateLimiter limiter(1000, 500, clock, clock);  // bytes per second
   EXPECT_EQ(limiter.acquire(2500), seconds(2));  // 500 from the bucket, 2000 accrue in 2 s
   EXPECT_EQ(limiter.acquire(100), milliseconds(100));
 }
 
 TEST(RateLimiter, TryAcquireNeverWaits) {
-  FakeClock clock;
+  testing::FakeClock clock;
   RateLimiter limiter(2, 2, clock, clock);
   EXPECT_TRUE(limiter.try_acquire());
   EXPECT_TRUE(limiter.try_acquire());
@@ -73,7 +73,7 @@ TEST(RateLimiter, TryAcquireNeverWaits) {
 }
 
 TEST(RateLimiter, ZeroRateIsUnlimited) {
-  FakeClock clock;
+  testing::FakeClock clock;
   RateLimiter limiter(0, 0, clock, clock);
   EXPECT_TRUE(limiter.unlimited());
   for (int i = 0; i < 10000; ++i) limiter.acquire(1e6);
@@ -83,7 +83,7 @@ TEST(RateLimiter, ZeroRateIsUnlimited) {
 TEST(RateLimiter, ConcurrentCallersReserveDistinctSlots) {
   // Time stands still, so every caller after the first reserves the next 200 ms slot: the
   // waits must be exactly 200 ms, 400 ms, ... with none lost or duplicated.
-  FakeClock clock;
+  testing::FakeClock clock;
   RecordingSleeper sleeper;
   RateLimiter limiter(5, 1, clock, sleeper);
   constexpr int kThreads = 4;

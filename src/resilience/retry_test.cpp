@@ -26,7 +26,7 @@ RetryConfig config(int attempts, double jitter) {
 }
 
 TEST(Backoff, ExactExponentialSequenceCappedAtMax) {
-  FakeRandom random;
+  testing::FakeRandom random;
   Backoff backoff(config(10, 0.0), random);
   std::vector<Duration> got;
   for (int n = 1; n <= 7; ++n) got.push_back(backoff.delay(n));
@@ -39,8 +39,8 @@ TEST(Backoff, ExactExponentialSequenceCappedAtMax) {
 }
 
 TEST(Backoff, JitterStaysWithinBoundsAndFollowsTheRandomSource) {
-  FakeRandom random(7);
-  FakeRandom replay(7);
+  testing::FakeRandom random(7);
+  testing::FakeRandom replay(7);
   Backoff backoff(config(10, 0.2), random);
   double lowest = 2, highest = 0;
   for (int i = 0; i < 2000; ++i) {
@@ -61,8 +61,8 @@ TEST(Backoff, JitterStaysWithinBoundsAndFollowsTheRandomSource) {
 }
 
 TEST(Retry, RetriesRetriableErrorsWithTheBackoffDelays) {
-  FakeClock clock;
-  FakeRandom random;
+  testing::FakeClock clock;
+  testing::FakeRandom random;
   Retry retry(config(4, 0.0), clock, random);
   std::vector<int> attempts;
   std::vector<std::pair<int, Duration>> notified;
@@ -85,8 +85,8 @@ TEST(Retry, RetriesRetriableErrorsWithTheBackoffDelays) {
 }
 
 TEST(Retry, LastErrorPropagatesAfterTheFinalAttempt) {
-  FakeClock clock;
-  FakeRandom random;
+  testing::FakeClock clock;
+  testing::FakeRandom random;
   Retry retry(config(3, 0.0), clock, random);
   int calls = 0;
   try {
@@ -103,8 +103,8 @@ TEST(Retry, LastErrorPropagatesAfterTheFinalAttempt) {
 }
 
 TEST(Retry, NonRetriableErrorPropagatesAtOnce) {
-  FakeClock clock;
-  FakeRandom random;
+  testing::FakeClock clock;
+  testing::FakeRandom random;
   Retry retry(config(5, 0.0), clock, random);
   int calls = 0;
   bool notified = false;
@@ -121,8 +121,8 @@ TEST(Retry, NonRetriableErrorPropagatesAtOnce) {
 }
 
 TEST(Retry, ForeignExceptionsPropagateAtOnce) {
-  FakeClock clock;
-  FakeRandom random;
+  testing::FakeClock clock;
+  testing::FakeRandom random;
   Retry retry(config(5, 0.0), clock, random);
   int calls = 0;
   EXPECT_THROW(retry.run([&](int) -> void {
@@ -140,8 +140,8 @@ TEST(Retry, ForeignExceptionsPropagateAtOnce) {
 }
 
 TEST(Retry, ZeroAttemptsStillRunsOnce) {
-  FakeClock clock;
-  FakeRandom random;
+  testing::FakeClock clock;
+  testing::FakeRandom random;
   Retry retry(config(0, 0.0), clock, random);
   int calls = 0;
   EXPECT_THROW(retry.run([&](int) -> void {

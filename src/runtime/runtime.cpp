@@ -40,7 +40,7 @@ ExportDeps Runtime::export_deps() {
   }
   return ExportDeps{config,   *repository, *store,
                     *staging, metrics,     clock,
-                    sleeper,  random,      config.export_.instance_id};
+                    sleeper,  random,      OwnerId(config.export_.instance_id)};
 }
 
 void require_schema(Repository& repository) {

@@ -162,8 +162,8 @@ AdminReply AdminRoutes::act(const AdminRequest& request) const {
 
 AdminReply AdminRoutes::act_on_run(const std::string& given_id, const std::string& action,
                                    const AdminRequest& request) const {
-  const std::string id = canonical_run_id(given_id);  // 400 naming a malformed id
-  const std::string unknown = "there is no run " + id;
+  const RunId id = RunId::parse(given_id);  // 400 naming a malformed id
+  const std::string unknown = "there is no run " + id.str();
   if (action.empty()) {
     auto detail = hooks_.run_detail(id);
     if (!detail) return error_reply(404, unknown);

@@ -22,10 +22,10 @@ struct AdminHooks {
   std::function<std::vector<ExportRun>(std::size_t limit)> recent_runs;
   /// GET /api/runs/{id}: the run's JSON (run, messages, actions), nullopt for an unknown run.
   /// `id` is canonical (lower-case UUID).
-  std::function<std::optional<std::string>(const std::string& id)> run_detail;
+  std::function<std::optional<std::string>(const RunId& id)> run_detail;
   /// POST /api/runs/{id}/replay?reason=… and …/reexport?reason=…: the action's answer as JSON,
   /// nullopt for an unknown run; Error(kInvalidInput) when the run cannot take it.
-  std::function<std::optional<std::string>(const std::string& id, const std::string& action,
+  std::function<std::optional<std::string>(const RunId& id, const std::string& action,
                                            const std::string& reason, const std::string& actor)>
       run_action;
   /// POST /api/pause.

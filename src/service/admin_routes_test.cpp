@@ -33,16 +33,15 @@ AdminRoutes routes_with(const std::string& token, Calls& calls) {
   hooks.pause = [&calls] { ++calls.pauses; };
   hooks.resume = [&calls] { ++calls.resumes; };
   hooks.trigger = [&calls](std::optional<std::string>) { ++calls.triggers; };
-  hooks.run_detail = [&calls](const std::string& id) -> std::optional<std::string> {
+  hooks.run_detail = [&calls](const RunId& id) -> std::optional<std::string> {
     ++calls.details;
-    if (id != kKnownRun) return std::nullopt;
-    return std::string("{\"runId\":\"") + id + "\"}";
+    if (id.str() != kKnownRun) return std::nullopt;
+    return std::string("{\"runId\":\"") + id.str() + "\"}";
   };
-  hooks.run_action = [&calls](const std::string& id, const std::string& action,
-                              const std::string& reason,
+  hooks.run_action = [&calls](const RunId& id, const std::string& action, const std::string& reason,
                               const std::string& actor) -> std::optional<std::string> {
-    if (id != kKnownRun) return std::nullopt;
-    calls.actions.push_back(id + " " + action + " " + reason + " " + actor);
+    if (id.str() != kKnownRun) return std::nullopt;
+    calls.actions.push_back(id.str() + " " + action + " " + reason + " " + actor);
     return std::string("{}");
   };
   hooks.plan = [&calls](std::optional<std::string> group) -> std::string {

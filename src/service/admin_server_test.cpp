@@ -23,7 +23,7 @@ class AdminServerTest : public ::testing::Test {
     hooks.metrics_text = [] { return std::string("users_export_scheduler_paused 0\n"); };
     hooks.recent_runs = [](std::size_t limit) {
       ExportRun r;
-      r.run_id = "run-1";
+      r.run_id = RunId("run-1");
       r.group_id = GroupId::parse("11111111-1111-4111-8111-111111111111");
       r.state = RunState::kCompleted;
       r.rows = 42;
@@ -36,11 +36,10 @@ class AdminServerTest : public ::testing::Test {
       if (group && *group == "bad") throw Error(ErrorCode::kInvalidInput, "bad group id");
       triggered.push_back(group.value_or("*"));
     };
-    hooks.run_detail = [](const std::string&) { return std::optional<std::string>(); };
-    hooks.run_action = [this](const std::string& id, const std::string& action,
-                              const std::string& reason,
+    hooks.run_detail = [](const RunId&) { return std::optional<std::string>(); };
+    hooks.run_action = [this](const RunId& id, const std::string& action, const std::string& reason,
                               const std::string& actor) -> std::optional<std::string> {
-      actions.push_back(id + "|" + action + "|" + reason + "|" + actor);
+      actions.push_back(id.str() + "|" + action + "|" + reason + "|" + actor);
       return std::string("{\"ok\":true}");
     };
     server_ = std::make_unique<AdminServer>("127.0.0.1:0", token, hooks);

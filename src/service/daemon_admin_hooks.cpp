@@ -19,12 +19,11 @@ AdminHooks daemon_admin_hooks(const DaemonParts& p) {
   };
   hooks.metrics_text = [p] { return p.rt.metrics.prometheus_text(); };
   hooks.recent_runs = [p](std::size_t limit) { return p.rt.repository->recent_runs(limit); };
-  hooks.run_detail = [p](const std::string& id) -> std::optional<std::string> {
+  hooks.run_detail = [p](const RunId& id) -> std::optional<std::string> {
     if (auto detail = p.run_operator.detail(id)) return detail->dump();
     return std::nullopt;
   };
-  hooks.run_action = [p](const std::string& id, const std::string& action,
-                         const std::string& reason,
+  hooks.run_action = [p](const RunId& id, const std::string& action, const std::string& reason,
                          const std::string& actor) -> std::optional<std::string> {
     if (auto answer = p.run_operator.act(id, action, actor, reason)) return answer->dump();
     return std::nullopt;

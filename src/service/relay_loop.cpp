@@ -27,7 +27,7 @@ void RelayLoop::stop() {
 
 void RelayLoop::loop() {
   OutboxRelay relay(*rt_.repository, *rt_.sink, rt_.metrics, rt_.clock, rt_.sleeper, rt_.random,
-                    config_, config_.export_.instance_id);
+                    config_, OwnerId(config_.export_.instance_id));
   while (true) {
     const bool last = stop_.load();
     RelayStats stats;

@@ -30,17 +30,17 @@ class RetentionTest : public ::testing::Test {
     pending_ = export_group(groups[1]);
   }
 
-  std::string export_group(const MatchingGroup& group) {
+  RunId export_group(const MatchingGroup& group) {
     ClaimRequest claim;
     claim.group_id = group.id;
     claim.domain_id = DomainId::parse(kDomain);
     claim.slot = std::chrono::floor<seconds>(clock_.now());
-    claim.owner = "test";
-    claim.new_run_id = "00000000-0000-4000-8000-00000000000" + std::to_string(++runs_);
+    claim.owner = OwnerId("test");
+    claim.new_run_id = RunId("00000000-0000-4000-8000-00000000000" + std::to_string(++runs_));
     const ExportRun run = repo_->claim(claim);
     CommitRequest commit;
     commit.run_id = run.run_id;
-    commit.owner = "test";
+    commit.owner = OwnerId("test");
     commit.attempt = run.attempts;
     OutboundMessage message;
     message.run_id = run.run_id;
@@ -57,11 +57,11 @@ class RetentionTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  FakeClock clock_;
+  testing::FakeClock clock_;
   Metrics metrics_;
   std::unique_ptr<SqliteRepository> repo_;
-  std::string delivered_;
-  std::string pending_;
+  RunId delivered_;
+  RunId pending_;
   int runs_ = 0;
 };
 

@@ -19,7 +19,7 @@ SchedulerOptions options(std::chrono::seconds grace, std::chrono::seconds sweep)
 }
 
 TEST(Scheduler, FiresEachCronSlotOnceOnTheFakeClock) {
-  FakeClock clock(kStart + 1s);
+  testing::FakeClock clock(kStart + 1s);
   Scheduler s(CronSchedule::parse("*/5 * * * * *", "UTC"), clock, options(0s, 0s));
   EXPECT_FALSE(s.poll().has_value());
   ASSERT_TRUE(s.next_slot().has_value());
@@ -39,7 +39,7 @@ TEST(Scheduler, FiresEachCronSlotOnceOnTheFakeClock) {
 }
 
 TEST(Scheduler, SlotsPassedWhileBusyAreCoalescedIntoTheLatest) {
-  FakeClock clock(kStart + 1s);
+  testing::FakeClock clock(kStart + 1s);
   Scheduler s(CronSchedule::parse("*/5 * * * * *", "UTC"), clock, options(0s, 0s));
   EXPECT_FALSE(s.poll().has_value());
   clock.advance(22s);  // 00:00:23: slots :05 :10 :15 :20 passed
@@ -51,7 +51,7 @@ TEST(Scheduler, SlotsPassedWhileBusyAreCoalescedIntoTheLatest) {
 }
 
 TEST(Scheduler, MissedSlotWithinGraceRunsOnceAtStart) {
-  FakeClock clock(kStart + 30min);
+  testing::FakeClock clock(kStart + 30min);
   Scheduler s(CronSchedule::parse("0 0 * * * *", "UTC"), clock, options(1h, 0s));
   auto f = s.poll();
   ASSERT_TRUE(f.has_value());
@@ -61,14 +61,14 @@ TEST(Scheduler, MissedSlotWithinGraceRunsOnceAtStart) {
 }
 
 TEST(Scheduler, MissedSlotOlderThanGraceDoesNotRun) {
-  FakeClock clock(kStart + 30min);
+  testing::FakeClock clock(kStart + 30min);
   Scheduler s(CronSchedule::parse("0 0 * * * *", "UTC"), clock, options(29min, 0s));
   EXPECT_FALSE(s.poll().has_value());
   EXPECT_EQ(*s.next_slot(), kStart + 1h);
 }
 
 TEST(Scheduler, SweepRepeatsTheLastFiredSlot) {
-  FakeClock clock(kStart + 1s);
+  testing::FakeClock clock(kStart + 1s);
   Scheduler s(CronSchedule::parse("0 0 * * * *", "UTC"), clock, options(0s, 10s));
   EXPECT_FALSE(s.poll().has_value());  // nothing fired yet: nothing to sweep
   clock.advance(1h);
@@ -86,7 +86,7 @@ TEST(Scheduler, SweepRepeatsTheLastFiredSlot) {
 }
 
 TEST(Scheduler, TriggerComesFirstWithItsGroupAndTheCurrentSecond) {
-  FakeClock clock(kStart + 1500ms);
+  testing::FakeClock clock(kStart + 1500ms);
   Scheduler s(CronSchedule::parse("0 0 * * * *", "UTC"), clock, options(0s, 0s));
   s.trigger(std::string("g-1"));
   auto f = s.poll();
@@ -97,7 +97,7 @@ TEST(Scheduler, TriggerComesFirstWithItsGroupAndTheCurrentSecond) {
 }
 
 TEST(Scheduler, TakeTriggerReturnsOnlyTriggers) {
-  FakeClock clock(kStart + 1s);
+  testing::FakeClock clock(kStart + 1s);
   Scheduler s(CronSchedule::parse("*/5 * * * * *", "UTC"), clock, options(0s, 0s));
   EXPECT_FALSE(s.take_trigger().has_value());
   s.trigger(std::nullopt);

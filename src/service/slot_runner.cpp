@@ -77,7 +77,7 @@ void SlotRunner::run(const Firing& firing) {
 }
 
 void SlotRunner::verify(const std::vector<GroupResult>& results) {
-  std::vector<std::string> run_ids;
+  std::vector<RunId> run_ids;
   for (const auto& r : results) {
     // The runs this slot finished; of these, an empty run has nothing to verify (below).
     const bool finished = r.outcome == GroupOutcome::kExported || r.outcome == GroupOutcome::kEmpty;

@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::optional<Error> error_of(const std::string& url) {
-  FakeClock clock;
+  testing::FakeClock clock;
   try {
     open_repository(url, clock);
   } catch (const Error& e) {
@@ -25,7 +25,7 @@ std::optional<Error> error_of(const std::string& url) {
 
 TEST(OpenRepository, SqliteUrlOpensAWorkingRepository) {
   const testing::TempDir dir("open-repo");
-  FakeClock clock;
+  testing::FakeClock clock;
   {
     auto repo = open_repository("sqlite://" + (dir / "nested" / "export.db").string(), clock);
     repo->migrate();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "domain/ids.hpp"
 #include "domain/message.hpp"
 
 namespace user_export {
@@ -35,11 +36,11 @@ class Outbox {
   /// that is not positive. The claim stops before the first message whose payload would take
   /// the claimed payloads past `max_bytes` (the oldest one is claimed whatever its size), so a
   /// relay pass holds a bounded amount of memory however large the messages are.
-  virtual std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
+  virtual std::vector<OutboundMessage> claim_messages(std::size_t limit, const OwnerId& owner,
                                                       std::chrono::seconds lease,
                                                       std::size_t max_bytes) = 0;
   /// claim_messages() without a byte bound.
-  std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
+  std::vector<OutboundMessage> claim_messages(std::size_t limit, const OwnerId& owner,
                                               std::chrono::seconds lease) {
     return claim_messages(limit, owner, lease, std::numeric_limits<std::size_t>::max());
   }
@@ -50,12 +51,12 @@ class Outbox {
   }
   /// Throws Error(kInvalidInput) unless a claim of messages by `owner` for `lease` is
   /// well-formed (every backend's claim_messages() checks this first).
-  static void check_message_claim(const std::string& owner, std::chrono::seconds lease);
+  static void check_message_claim(const OwnerId& owner, std::chrono::seconds lease);
   /// Ends the live claims of every owner for which `owner_is_dead` returns true (a relay
   /// process of this host that no longer exists), so a restart after a crash need not wait for
   /// them to run out. Returns how many messages were released.
   virtual std::int64_t release_message_claims(
-      const std::function<bool(const std::string& owner)>& owner_is_dead) = 0;
+      const std::function<bool(const OwnerId& owner)>& owner_is_dead) = 0;
   /// Number of outbox messages not yet delivered or dead-lettered.
   virtual std::int64_t pending_count() = 0;
   /// The messages were delivered, recorded in one transaction: their claims end, and each run

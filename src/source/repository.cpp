@@ -7,21 +7,21 @@
 
 namespace user_export {
 
-void check_claim_request(const std::string& owner, std::chrono::seconds lease,
-                         const std::string& new_run_id) {
+void check_claim_request(const OwnerId& owner, std::chrono::seconds lease,
+                         const RunId& new_run_id) {
   if (owner.empty()) {
     throw Error(ErrorCode::kInvalidInput, "claim needs a lease owner name; set the instance name");
   }
   if (lease.count() <= 0) {
     throw Error(ErrorCode::kInvalidInput, "claim needs a positive lease duration");
   }
-  if (!Uuid::parse(new_run_id)) {
+  if (!Uuid::parse(new_run_id.view())) {
     throw Error(ErrorCode::kInvalidInput,
-                "claim needs a UUID as new run id, got '" + new_run_id + "'");
+                "claim needs a UUID as new run id, got '" + new_run_id.str() + "'");
   }
 }
 
-void Outbox::check_message_claim(const std::string& owner, std::chrono::seconds lease) {
+void Outbox::check_message_claim(const OwnerId& owner, std::chrono::seconds lease) {
   if (owner.empty()) {
     throw Error(ErrorCode::kInvalidInput,
                 "claiming outbox messages needs a relay owner name; set the instance name");
@@ -37,7 +37,7 @@ std::vector<ExportRun> RunStore::claim_batch(const BatchClaimRequest&) {
   return {};
 }
 
-void RunStore::stream_batch(const std::vector<std::string>& run_ids,
+void RunStore::stream_batch(const std::vector<RunId>& run_ids,
                             const std::vector<std::string>& fields, BatchRowHandler& handler) {
   for (std::size_t i = 0; i < run_ids.size(); ++i) {
     handler.begin_run(i);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "domain/ids.hpp"
 
 namespace user_export {
 
@@ -42,7 +43,7 @@ struct PruneCounts {
 
 /// A finished run prune() may delete, with the number of users its claim recorded.
 struct PrunableRun {
-  std::string run_id;
+  RunId run_id;
   std::int64_t item_count = 0;
 };
 
@@ -63,7 +64,7 @@ struct PruneSteps {
   /// Up to `batch` finished runs older than the cutoff, oldest first.
   std::function<std::vector<PrunableRun>(std::int64_t batch)> finished_runs;
   /// Deletes about `batch` rows of a large run's claim: (rows deleted, whether more may be left).
-  std::function<std::pair<std::int64_t, bool>(const std::string& run_id, std::int64_t batch)>
+  std::function<std::pair<std::int64_t, bool>(const RunId& run_id, std::int64_t batch)>
       delete_claim_part;
   /// Deletes the runs of one group (and what is left of their claims and messages), adding to
   /// `counts`; a run found unfinished meanwhile is skipped.

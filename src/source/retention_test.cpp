@@ -11,20 +11,21 @@ std::vector<std::vector<std::string>> ids_of(const std::vector<std::vector<Pruna
   std::vector<std::vector<std::string>> out;
   for (const auto& group : groups) {
     auto& ids = out.emplace_back();
-    for (const auto& run : group) ids.push_back(run.run_id);
+    for (const auto& run : group) ids.push_back(run.run_id.str());
   }
   return out;
 }
 
 TEST(PruneGroups, SmallRunsShareATransactionUpToTheBatchSize) {
   // Each run costs its users plus one row.
-  const std::vector<PrunableRun> runs = {{"a", 2}, {"b", 3}, {"c", 0}, {"d", 4}, {"e", 0}};
+  const std::vector<PrunableRun> runs = {
+      {RunId("a"), 2}, {RunId("b"), 3}, {RunId("c"), 0}, {RunId("d"), 4}, {RunId("e"), 0}};
   EXPECT_EQ(ids_of(prune_groups(runs, 8)),
             (std::vector<std::vector<std::string>>{{"a", "b", "c"}, {"d", "e"}}));
 }
 
 TEST(PruneGroups, ARunLargerThanABatchIsAGroupOfItsOwn) {
-  const std::vector<PrunableRun> runs = {{"a", 0}, {"big", 50}, {"b", 0}};
+  const std::vector<PrunableRun> runs = {{RunId("a"), 0}, {RunId("big"), 50}, {RunId("b"), 0}};
   EXPECT_EQ(ids_of(prune_groups(runs, 10)),
             (std::vector<std::vector<std::string>>{{"a"}, {"big"}, {"b"}}));
   EXPECT_TRUE(prune_groups({}, 10).empty());

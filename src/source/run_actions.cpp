@@ -1,7 +1,6 @@
 // The rules of the operator's actions on a run (replay, re-export) that every backend applies
 // inside the action's transaction (docs/OPERATIONS.md).
 #include "common/error.hpp"
-#include "common/uuid.hpp"
 #include "source/repository.hpp"
 
 namespace user_export {
@@ -10,40 +9,28 @@ const char* to_string(RunActionKind kind) {
   return kind == RunActionKind::kReplay ? "replay" : "reexport";
 }
 
-void check_run_action(const std::string& run_id, const std::string& state_text,
-                      RunActionKind kind) {
+void check_run_action(const RunId& run_id, const std::string& state_text, RunActionKind kind) {
   if (state_text == "committed" || state_text == "completed") return;
   const bool replay = kind == RunActionKind::kReplay;
   if (state_text == "claimed") {
     throw Error(ErrorCode::kInvalidInput,
-                "run " + run_id + " is not finished (claimed): " +
+                "run " + run_id.str() + " is not finished (claimed): " +
                     (replay ? "it has sent no message yet" : "it has marked no user yet") +
                     "; let the next export finish it, then try again");
   }
   if (state_text == "empty") {
     throw Error(ErrorCode::kInvalidInput,
-                "run " + run_id + " is empty: it exported nobody, so there is nothing to " +
+                "run " + run_id.str() + " is empty: it exported nobody, so there is nothing to " +
                     (replay ? "replay" : "re-export"));
   }
-  throw Error(ErrorCode::kInvalidInput, "run " + run_id + " has the unknown state '" + state_text +
-                                            "'; nothing was " +
+  throw Error(ErrorCode::kInvalidInput, "run " + run_id.str() + " has the unknown state '" +
+                                            state_text + "'; nothing was " +
                                             (replay ? "replayed" : "re-exported"));
 }
 
-std::string canonical_run_id(const std::string& text) {
-  auto id = Uuid::parse(text);
-  if (!id) {
-    throw Error(ErrorCode::kInvalidInput,
-                "'" + text +
-                    "' is not a run id: a run id is a UUID such as the runId of a message "
-                    "or of `user-export runs`");
-  }
-  return id->str();
-}
-
-void throw_unknown_run(const std::string& run_id) {
+void throw_unknown_run(const RunId& run_id) {
   throw Error(ErrorCode::kInvalidInput,
-              "there is no run " + run_id + "; list the runs with `user-export runs`");
+              "there is no run " + run_id.str() + "; list the runs with `user-export runs`");
 }
 
 void check_run_action_request(const std::string& actor, const std::string& reason) {

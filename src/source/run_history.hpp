@@ -34,7 +34,7 @@ inline constexpr const char* kReplayHeader = "replay";
 
 /// An operator's action on a run, as recorded for audit.
 struct RunAction {
-  std::string run_id;
+  RunId run_id;
   RunActionKind kind = RunActionKind::kReplay;
   std::string actor;       ///< who asked: `cli:user@host` or `admin-api:address`
   std::string reason;      ///< why, in the operator's words
@@ -47,12 +47,9 @@ struct RunAction {
 /// needs a run that queued messages (`committed` or `completed`), a re-export a run that
 /// marked users (`committed` or `completed`). Every backend checks this inside the action's
 /// transaction.
-void check_run_action(const std::string& run_id, const std::string& state_text, RunActionKind kind);
-/// The canonical (lower-case) text of a run id given by an operator; Error(kInvalidInput)
-/// naming it when it is not a UUID.
-std::string canonical_run_id(const std::string& text);
+void check_run_action(const RunId& run_id, const std::string& state_text, RunActionKind kind);
 /// Error(kInvalidInput): there is no run `run_id`.
-[[noreturn]] void throw_unknown_run(const std::string& run_id);
+[[noreturn]] void throw_unknown_run(const RunId& run_id);
 /// Throws Error(kInvalidInput) unless an action by `actor` for `reason` is well-formed (both
 /// non-empty, the reason at most 1,000 bytes).
 void check_run_action_request(const std::string& actor, const std::string& reason);
@@ -92,10 +89,10 @@ class RunHistory {
   virtual std::vector<ExportRun> runs_to_sweep(SystemTime since, std::int64_t min_bytes,
                                                std::size_t limit) = 0;
   /// One run by id.
-  virtual std::optional<ExportRun> find_run(const std::string& run_id) = 0;
+  virtual std::optional<ExportRun> find_run(const RunId& run_id) = 0;
   /// How many of the run's claimed users are still in `users`: a user deleted since the claim
   /// cannot be streamed again (a resumed run streams the claim's users that exist).
-  virtual std::int64_t claimed_users_remaining(const std::string& run_id) = 0;
+  virtual std::int64_t claimed_users_remaining(const RunId& run_id) = 0;
 
   /// Replay, in one transaction: queues the run's messages again in the outbox — each message
   /// the commit queued (never an earlier replay of it), same topic, key and payload, its headers
@@ -104,22 +101,22 @@ class RunHistory {
   /// Error(kInvalidInput) for an unknown run, a run that is not finished with messages
   /// (check_run_action()), or a malformed request (check_run_action_request()); then nothing
   /// changed.
-  virtual std::int64_t replay_run(const std::string& run_id, const std::string& actor,
+  virtual std::int64_t replay_run(const RunId& run_id, const std::string& actor,
                                   const std::string& reason) = 0;
   /// Re-export, in one transaction: sets the run's claimed users that are still marked sent
   /// back to unsent, so the next export of their group sends them again in a new run, and
   /// records the action for audit. Returns how many users it set back. Errors as replay_run().
-  virtual std::int64_t reexport_run(const std::string& run_id, const std::string& actor,
+  virtual std::int64_t reexport_run(const RunId& run_id, const std::string& actor,
                                     const std::string& reason) = 0;
   /// The actions recorded for a run, oldest first. Kept when prune() deletes the run.
-  virtual std::vector<RunAction> run_actions(const std::string& run_id) = 0;
+  virtual std::vector<RunAction> run_actions(const RunId& run_id) = 0;
   /// The `committed` and `completed` runs created at or after `since`, oldest first.
   virtual std::vector<ExportRun> finished_runs_since(SystemTime since) = 0;
   /// How many of the run's claimed users exist and are marked sent.
-  virtual std::int64_t claimed_users_sent(const std::string& run_id) = 0;
+  virtual std::int64_t claimed_users_sent(const RunId& run_id) = 0;
   /// The run's outbox messages in `seq` order, with their delivery state; empty for an unknown
   /// run.
-  virtual std::vector<RunMessage> run_messages(const std::string& run_id) = 0;
+  virtual std::vector<RunMessage> run_messages(const RunId& run_id) = 0;
 
   /// Retention: deletes finished history older than `request.older_than`, in transactions of
   /// at most `request.batch_rows` rows each, and returns what it deleted. Deleted: runs whose

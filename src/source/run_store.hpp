@@ -21,13 +21,13 @@ struct ClaimRequest {
   GroupId group_id;
   DomainId domain_id;
   Slot slot{};
-  std::string owner;                ///< this instance's lease-owner name
+  OwnerId owner;                    ///< this instance's lease-owner name
   std::chrono::seconds lease{300};  ///< how long the lease lasts without heartbeat
-  std::string new_run_id;           ///< run id to use if a new run is created (UUID text)
+  RunId new_run_id;                 ///< run id to use if a new run is created (UUID text)
   /// Optional: whether a lease owner is known to be dead (a crashed process on this host).
   /// A live lease held by an owner for which this returns true is taken over like an expired
   /// one, so a restart after a crash need not wait for the lease to run out.
-  std::function<bool(const std::string& owner)> owner_is_dead;
+  std::function<bool(const OwnerId& owner)> owner_is_dead;
   /// True (the service's scheduled slots): one run per group and slot; a finished run of the
   /// slot means there is nothing to do. False (a one-shot export, whose slot is merely the
   /// current second): when the slot's run is finished, the new run takes the latest earlier
@@ -42,17 +42,16 @@ struct BatchClaimRequest {
   std::vector<GroupId> groups;  ///< distinct groups
   DomainId domain_id;
   Slot slot{};
-  std::string owner;                     ///< this instance's lease-owner name
-  std::chrono::seconds lease{300};       ///< how long each run's lease lasts without heartbeat
-  std::vector<std::string> new_run_ids;  ///< one UUID text per group, in the same order
+  OwnerId owner;                    ///< this instance's lease-owner name
+  std::chrono::seconds lease{300};  ///< how long each run's lease lasts without heartbeat
+  std::vector<RunId> new_run_ids;   ///< one UUID text per group, in the same order
   /// A group with more claimable users than this is left out (exported on its own).
   std::int64_t max_users_per_group = 10'000;
 };
 
 /// Throws Error(kInvalidInput) unless a claim by `owner` with `lease` and new run id
 /// `new_run_id` is well-formed (every backend's claim() and claim_batch() check this first).
-void check_claim_request(const std::string& owner, std::chrono::seconds lease,
-                         const std::string& new_run_id);
+void check_claim_request(const OwnerId& owner, std::chrono::seconds lease, const RunId& new_run_id);
 
 /// Receives the rows of several runs, one run after the other (stream_batch()).
 class BatchRowHandler : public RowHandler {
@@ -64,9 +63,9 @@ class BatchRowHandler : public RowHandler {
 
 /// What commit() writes in one transaction.
 struct CommitRequest {
-  std::string run_id;
-  std::string owner;  ///< must still hold the run's lease
-  int attempt = 0;    ///< the fencing token: the run's `attempts` when this owner claimed it
+  RunId run_id;
+  OwnerId owner;    ///< must still hold the run's lease
+  int attempt = 0;  ///< the fencing token: the run's `attempts` when this owner claimed it
   bool mark_sent = true;
   std::optional<ExportedFile> file;       ///< the uploaded file of a cost-based run
   std::vector<OutboundMessage> messages;  ///< inserted into the outbox, in order
@@ -103,23 +102,23 @@ class RunStore {
 
   /// Extends the lease of a run this owner holds with token `attempt`; throws
   /// Error(kLeaseLost) if it does not (also when the lease has expired).
-  virtual void heartbeat(const std::string& run_id, const std::string& owner, int attempt,
+  virtual void heartbeat(const RunId& run_id, const OwnerId& owner, int attempt,
                          std::chrono::seconds lease) = 0;
 
   /// Step 2: streams the run's claimed users, ascending by user id, with the requested fields
   /// (see known_source_fields(); an unknown field is Error(kConfig)). Memory use does not grow
   /// with the number of rows. Users inserted or committed after the claim are never included.
-  virtual void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
+  virtual void stream_rows(const RunId& run_id, const std::vector<std::string>& fields,
                            RowHandler& handler) = 0;
 
   /// Records a failed attempt (error text), removes its staged parts and releases the lease so
   /// the run can be resumed; Error(kLeaseLost) unless `owner` with token `attempt` still holds it.
-  virtual void record_failure(const std::string& run_id, const std::string& owner, int attempt,
+  virtual void record_failure(const RunId& run_id, const OwnerId& owner, int attempt,
                               const std::string& error) = 0;
 
   /// Marks a claimed run with no users as `empty` (nothing written or sent), only while `owner`
   /// with token `attempt` holds a live lease.
-  virtual void complete_empty(const std::string& run_id, const std::string& owner, int attempt) = 0;
+  virtual void complete_empty(const RunId& run_id, const OwnerId& owner, int attempt) = 0;
 
   /// Step 3 of an id-list run: stores part `number` (1-based) of the run's messages while
   /// its ids are still streamed, in a short transaction of its own, only while `owner` with
@@ -127,8 +126,8 @@ class RunStore {
   /// number again replaces it. A staged part is never delivered: only the commit of the same
   /// attempt moves it into the outbox; a commit, record_failure() and prune() remove the
   /// staged parts of other attempts (docs/ARCHITECTURE.md, "Id-list parts").
-  virtual void stage_part(const std::string& run_id, const std::string& owner, int attempt,
-                          int number, const OutboundMessage& part) = 0;
+  virtual void stage_part(const RunId& run_id, const OwnerId& owner, int attempt, int number,
+                          const OutboundMessage& part) = 0;
 
   /// Step 4, in one transaction, only if `owner` with token `attempt` still holds a live lease
   /// (else Error(kLeaseLost) and nothing changes): marks the claimed users sent (when mark_sent),
@@ -149,7 +148,7 @@ class RunStore {
   virtual std::vector<ExportRun> claim_batch(const BatchClaimRequest& request);
   /// Streams the runs `run_ids` (those of one claim_batch(), in its order): begin_run(i), then
   /// run i's claimed users as stream_rows() would. This default streams run after run.
-  virtual void stream_batch(const std::vector<std::string>& run_ids,
+  virtual void stream_batch(const std::vector<RunId>& run_ids,
                             const std::vector<std::string>& fields, BatchRowHandler& handler);
   /// Commits several runs, in one transaction where the backend can (this default commits one
   /// after the other). Returns, for each request in order, nothing when it was committed, or

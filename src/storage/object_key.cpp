@@ -7,7 +7,7 @@
 namespace user_export {
 
 std::string object_key_for(const std::string& prefix, const DomainId& domain, const GroupId& group,
-                           Slot slot, const std::string& run_id, int attempt) {
+                           Slot slot, const RunId& run_id, int attempt) {
   using namespace std::chrono;
   const auto day = floor<days>(slot);
   const year_month_day ymd{day};
@@ -21,7 +21,7 @@ std::string object_key_for(const std::string& prefix, const DomainId& domain, co
   while (!trimmed.empty() && trimmed.back() == '/') trimmed.pop_back();
   std::string key;
   if (!trimmed.empty()) key = trimmed + '/';
-  key += domain.str() + '/' + group.str() + '/' + stamp + '/' + run_id + ".attempt-" +
+  key += domain.str() + '/' + group.str() + '/' + stamp + '/' + run_id.str() + ".attempt-" +
          std::to_string(attempt) + ".csv.gz";
   return key;
 }

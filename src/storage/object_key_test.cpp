@@ -7,7 +7,7 @@ namespace {
 
 const auto kDomain = DomainId::parse("3f2504e0-4f89-11d3-9a0c-0305e82c3301");
 const auto kGroup = GroupId::parse("6f2504e0-4f89-11d3-9a0c-0305e82c3302");
-const std::string kRun = "11111111-2222-4333-8444-555555555555";
+const RunId kRun("11111111-2222-4333-8444-555555555555");
 // 2025-11-25T15:29:07Z: 20:59:07 in Asia/Kolkata.
 const Slot kSlot{std::chrono::seconds{1'764'084'547}};
 
@@ -26,7 +26,7 @@ TEST(ObjectKey, EmptyPrefixHasNoLeadingSlashAndTrailingSlashesAreDropped) {
 
 TEST(ObjectKey, PadsSmallFieldsAndHandlesMidnight) {
   const Slot new_year{std::chrono::seconds{1'767'225'600}};  // 2026-01-01T00:00:00Z
-  auto key = object_key_for("", kDomain, kGroup, new_year, "r", 12);
+  auto key = object_key_for("", kDomain, kGroup, new_year, RunId("r"), 12);
   EXPECT_NE(key.find("/2026-01-01T0000Z/r.attempt-12.csv.gz"), std::string::npos) << key;
 }
 

@@ -170,7 +170,7 @@ inline std::unique_ptr<StreamingUpload> ObjectStore::begin_upload(const PutReque
 /// writer of an earlier attempt can never replace the object a later attempt committed
 /// (docs/ARCHITECTURE.md, "One writer per run").
 std::string object_key_for(const std::string& prefix, const DomainId& domain, const GroupId& group,
-                           Slot slot, const std::string& run_id, int attempt);
+                           Slot slot, const RunId& run_id, int attempt);
 
 /// Opens the store named by config.url (`file:///abs/dir` or `s3://bucket/prefix`); `metrics`,
 /// when given, must outlive the store. Throws Error(kConfig) for an unknown scheme or a

@@ -38,9 +38,9 @@ class StoreSweepTest : public ::testing::Test {
     request.group_id = g.id;
     request.domain_id = g.domain_id;
     request.slot = kSlot;
-    request.owner = owner;
+    request.owner = OwnerId(owner);
     request.lease = 60s;
-    request.new_run_id = Uuid::random(random_).str();
+    request.new_run_id = RunId(Uuid::random(random_).str());
     return repo_->claim(request);
   }
   std::string key(const ExportRun& run, int attempt) {
@@ -58,7 +58,7 @@ class StoreSweepTest : public ::testing::Test {
   void commit(const ExportRun& run, const std::string& owner) {
     CommitRequest request;
     request.run_id = run.run_id;
-    request.owner = owner;
+    request.owner = OwnerId(owner);
     request.attempt = run.attempts;
     ExportedFile file;
     file.object_key = key(run, run.attempts);
@@ -79,8 +79,8 @@ class StoreSweepTest : public ::testing::Test {
 
   const Slot kSlot{std::chrono::seconds{1'767'225'600}};
   testing::TempDir dir_{"store-sweep-test"};
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> store_;

@@ -64,7 +64,7 @@ struct ObjectFacts {
 }  // namespace
 
 std::string describe(const RunCheck& check) {
-  std::string line = (check.ok() ? "OK run " : "FAIL run ") + check.run.run_id + " group " +
+  std::string line = (check.ok() ? "OK run " : "FAIL run ") + check.run.run_id.str() + " group " +
                      check.run.group_id.str();
   for (std::size_t i = 0; i < check.differences.size(); ++i) {
     line += (i == 0 ? ": " : "; ") + check.differences[i];

@@ -35,7 +35,7 @@ class RunVerifierTest : public ::testing::Test {
     store_ = std::make_unique<LocalStore>(dir_ / "objects");
     staging_ = std::make_unique<StagingDir>(config_.export_.staging_dir);
     ExportService service(ExportDeps{config_, *repo_, *store_, *staging_, metrics_, clock_, clock_,
-                                     random_, "test:1"});
+                                     random_, OwnerId("test:1")});
     for (const auto& group : repo_->active_groups(DomainId::parse(config_.export_.domain_id))) {
       GroupResult result = service.export_group(group, Slot{std::chrono::seconds{1'767'225'600}});
       ASSERT_FALSE(result.failed()) << result.error;
@@ -48,12 +48,12 @@ class RunVerifierTest : public ::testing::Test {
   }
 
   void deliver_all() {
-    auto messages = repo_->claim_messages(1000, "relay", std::chrono::seconds{60});
+    auto messages = repo_->claim_messages(1000, OwnerId("relay"), std::chrono::seconds{60});
     std::vector<std::int64_t> ids;
     for (const auto& m : messages) ids.push_back(m.outbox_id);
     repo_->mark_all_published(ids);
   }
-  RunCheck check(const std::string& run_id) {
+  RunCheck check(const RunId& run_id) {
     RunVerifier verifier(config_, *repo_, *store_);
     return verifier.check(*repo_->find_run(run_id));
   }
@@ -66,14 +66,14 @@ class RunVerifierTest : public ::testing::Test {
 
   testing::TempDir dir_{"run-verifier-test"};
   Config config_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<LocalStore> store_;
   std::unique_ptr<StagingDir> staging_;
-  std::string file_run_;
-  std::string id_list_run_;
+  RunId file_run_;
+  RunId id_list_run_;
 };
 
 TEST_F(RunVerifierTest, DeliveredRunsOfBothKindsAgree) {
@@ -82,14 +82,14 @@ TEST_F(RunVerifierTest, DeliveredRunsOfBothKindsAgree) {
   for (const auto& run_id : {file_run_, id_list_run_}) {
     const RunCheck result = check(run_id);
     EXPECT_TRUE(result.ok()) << describe(result);
-    EXPECT_EQ(describe(result), "OK run " + run_id + " group " + result.run.group_id.str());
+    EXPECT_EQ(describe(result), "OK run " + run_id.str() + " group " + result.run.group_id.str());
   }
 }
 
 TEST_F(RunVerifierTest, APendingMessageIsADifference) {
   const RunCheck result = check(file_run_);
   ASSERT_FALSE(result.ok());
-  EXPECT_TRUE(contains(describe(result), "FAIL run " + file_run_)) << describe(result);
+  EXPECT_TRUE(contains(describe(result), "FAIL run " + file_run_.str())) << describe(result);
   EXPECT_TRUE(contains(describe(result), "still pending, not delivered")) << describe(result);
   EXPECT_EQ(result.differences.size(), 1u) << describe(result);
 }
@@ -138,7 +138,7 @@ TEST_F(RunVerifierTest, AnUnmarkedUserOrAnIdMissingFromTheMessagesIsNamed) {
   exec(
       "UPDATE users SET sent_to_matching_service = 0 WHERE id = (SELECT min(user_id) FROM "
       "export_run_items WHERE run_id = '" +
-      id_list_run_ + "')");
+      id_list_run_.str() + "')");
   const RunCheck unmarked = check(id_list_run_);
   EXPECT_TRUE(contains(describe(unmarked), "99 of the 100 claimed users are marked sent"))
       << describe(unmarked);
@@ -148,9 +148,10 @@ TEST_F(RunVerifierTest, AnUnmarkedUserOrAnIdMissingFromTheMessagesIsNamed) {
       "INSERT INTO users (ref_id, username, group_id, sent_to_matching_service, created_at) "
       "VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'late', '" +
       group + "', 1, '2025-01-01 00:00:00')");
-  exec("INSERT INTO export_run_items (run_id, user_id) SELECT '" + id_list_run_ +
+  exec("INSERT INTO export_run_items (run_id, user_id) SELECT '" + id_list_run_.str() +
        "', id FROM users WHERE ref_id = 'aaaaaaaa-0000-4000-8000-000000000001'");
-  exec("UPDATE export_runs SET item_count = item_count + 1 WHERE run_id = '" + id_list_run_ + "'");
+  exec("UPDATE export_runs SET item_count = item_count + 1 WHERE run_id = '" + id_list_run_.str() +
+       "'");
   const std::string extra = describe(check(id_list_run_));
   EXPECT_TRUE(contains(extra, "the messages carry 100 ids, the run claimed 101 users")) << extra;
 }
@@ -187,7 +188,7 @@ TEST_F(RunVerifierTest, AReExportedRunsUnmarkedUsersAreNotADifference) {
   exec(
       "UPDATE users SET sent_to_matching_service = 0 WHERE id = (SELECT min(user_id) FROM "
       "export_run_items WHERE run_id = '" +
-      id_list_run_ + "')");
+      id_list_run_.str() + "')");
   EXPECT_FALSE(check(id_list_run_).ok());
 }
 

@@ -30,7 +30,7 @@ namespace {
 /// Commits, for `group`, the offset after the last of `records` in each partition.
 void commit_offsets(const std::string& bootstrap, const std::string& group,
                     const std::string& topic,
-                    const std::vector<user_export::ConsumedMessage>& records) {
+                    const std::vector<user_export::testing::ConsumedMessage>& records) {
   std::map<std::int32_t, std::int64_t> next;
   for (const auto& r : records) next[r.partition] = std::max(next[r.partition], r.offset + 1);
   if (next.empty()) return;
@@ -95,9 +95,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     const auto records =
-        user_export::read_topic(bootstrap, topic, std::chrono::milliseconds{idle_ms},
-                                std::chrono::milliseconds{max_wait_ms});
-    for (const auto& record : records) std::cout << user_export::to_json_line(record) << "\n";
+        user_export::testing::read_topic(bootstrap, topic, std::chrono::milliseconds{idle_ms},
+                                         std::chrono::milliseconds{max_wait_ms});
+    for (const auto& record : records)
+      std::cout << user_export::testing::to_json_line(record) << "\n";
     std::cout.flush();
     if (!commit_group.empty()) commit_offsets(bootstrap, commit_group, topic, records);
     return 0;

@@ -46,14 +46,15 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    user_export::MockCluster cluster(brokers);
+    user_export::testing::MockCluster cluster(brokers);
     const int replication = brokers < 3 ? brokers : 3;
     cluster.create_topic("flairbit-users", partitions, replication);
     cluster.create_topic("flairbit-dlq", partitions, replication);
     std::cout << "BOOTSTRAP=" << cluster.bootstrap() << std::endl;  // flushed
 
     for (std::string line; std::getline(std::cin, line);) {
-      const user_export::FaultCommandReply reply = user_export::apply_fault_command(cluster, line);
+      const user_export::testing::FaultCommandReply reply =
+          user_export::testing::apply_fault_command(cluster, line);
       if (!reply.text.empty()) std::cout << reply.text << std::endl;
       if (reply.quit) break;
     }

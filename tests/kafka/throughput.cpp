@@ -21,6 +21,7 @@
 
 int main(int argc, char** argv) {
   using namespace user_export;
+  using testing::MockCluster;
   using Steady = std::chrono::steady_clock;
   long messages = 10000, batch = 500, bytes = 200, brokers = 3, linger_ms = -1;
   try {
@@ -54,11 +55,11 @@ int main(int argc, char** argv) {
     std::vector<OutboundMessage> all;
     for (long i = 0; i < messages; ++i) {
       OutboundMessage m;
-      m.run_id = "run-" + std::to_string(i / batch);
+      m.run_id = RunId("run-" + std::to_string(i / batch));
       m.topic = "flairbit-users";
       m.key = "group-" + std::to_string(i % 16);
       m.payload = std::string(static_cast<std::size_t>(bytes), 'x');
-      m.headers = {{"runId", m.run_id},
+      m.headers = {{"runId", m.run_id.str()},
                    {"schemaVersion", kSchemaVersion},
                    {"contentType", "application/json"}};
       all.push_back(std::move(m));

@@ -6,7 +6,7 @@
 
 #include "common/clock.hpp"
 
-namespace user_export {
+namespace user_export::testing {
 
 /// A clock and sleeper for tests: time moves only when a test (or a sleep) advances it, and
 /// every sleep is recorded. Thread-safe.
@@ -74,4 +74,4 @@ class FakeRandom final : public Random {
   std::atomic<std::uint64_t> state_;
 };
 
-}  // namespace user_export
+}  // namespace user_export::testing

@@ -113,7 +113,7 @@ DeliveryResult JsonlSink::publish_dead_letter(const OutboundMessage& message,
   set_header(headers, "dlt-exception-message", reason.error);
   set_header(headers, "dlt-attempts", std::to_string(reason.attempts));
   set_header(headers, "dlt-timestamp", now);
-  set_header(headers, "runId", message.run_id);
+  set_header(headers, "runId", message.run_id.str());
   // A dead letter must be recorded whatever its bytes, so invalid UTF-8 is replaced here.
   const std::string line = encode_line(dlq_topic_, message, headers, now, true);
   std::string error;

@@ -29,7 +29,7 @@ std::vector<std::string> read_lines(const fs::path& p) {
 
 OutboundMessage message(std::string payload, std::string key = "group-1") {
   OutboundMessage m;
-  m.run_id = "run-1";
+  m.run_id = RunId("run-1");
   m.topic = "flairbit-users";
   m.key = std::move(key);
   m.payload = std::move(payload);
@@ -41,7 +41,7 @@ class JsonlSinkTest : public ::testing::Test {
  protected:
   void SetUp() override { file_ = dir_ / "nested" / "messages.jsonl"; }
 
-  FakeClock clock_;
+  testing::FakeClock clock_;
   testing::TempDir dir_{"ue-jsonl"};
   fs::path file_;
 };
@@ -211,7 +211,7 @@ TEST_F(JsonlSinkTest, InvalidUtf8IsFatalForThatMessageOnly) {
 TEST_F(JsonlSinkTest, DeadLetterCarriesTheReasonHeaders) {
   JsonlSink sink(file_, "flairbit-dlq", clock_);
   OutboundMessage m = message(R"({"groupId":"g"})");
-  m.run_id = "run-7";
+  m.run_id = RunId("run-7");
   m.headers = {{"runId", "run-7"}, {"schemaVersion", "1.0"}};
   auto result = sink.publish_dead_letter(
       m, DeadLetter{"flairbit-users", "MSG_SIZE_TOO_LARGE", "message too large", 4});

@@ -34,7 +34,7 @@ OutboundMessage make_dead_letter(const OutboundMessage& message, const DeadLette
   set_header(h, kDltExceptionMessageHeader, reason.error);
   set_header(h, kDltAttemptsHeader, std::to_string(reason.attempts));
   set_header(h, kDltTimestampHeader, format_iso8601_ms(now));
-  set_header(h, kRunIdHeader, message.run_id);
+  set_header(h, kRunIdHeader, message.run_id.str());
   if (letter.payload.size() > max_value_bytes) {
     set_header(h, kDltValueBytesHeader, std::to_string(letter.payload.size()));
     letter.payload.clear();

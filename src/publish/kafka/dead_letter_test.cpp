@@ -22,7 +22,7 @@ int header_count(const OutboundMessage& m, const std::string& name) {
 
 OutboundMessage original() {
   OutboundMessage m;
-  m.run_id = "run-1";
+  m.run_id = RunId("run-1");
   m.topic = "flairbit-users";
   m.key = "group-1";
   m.payload = R"({"payload":"USERS_EXPORT_FILE"})";

@@ -8,7 +8,7 @@ namespace user_export {
 namespace {
 
 TEST(DeliveryTrackerTest, CountsOutstandingAndMeasuresLatency) {
-  FakeClock clock;
+  testing::FakeClock clock;
   DeliveryTracker t(3, clock);
   t.sent(0);
   t.sent(1);
@@ -24,7 +24,7 @@ TEST(DeliveryTrackerTest, CountsOutstandingAndMeasuresLatency) {
 }
 
 TEST(DeliveryTrackerTest, IgnoresDuplicateAndUnsentReports) {
-  FakeClock clock;
+  testing::FakeClock clock;
   DeliveryTracker t(2, clock);
   t.sent(0);
   t.sent(0);  // a retried produce call of the same message

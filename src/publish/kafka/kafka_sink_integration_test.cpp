@@ -24,6 +24,9 @@ namespace {
 
 using Status = DeliveryResult::Status;
 using std::chrono::milliseconds;
+using testing::ConsumedMessage;
+using testing::MockCluster;
+using testing::read_topic;
 using Steady = std::chrono::steady_clock;
 
 constexpr const char* kTopic = "flairbit-users";
@@ -33,12 +36,13 @@ constexpr std::int16_t kProduceApi = 0;
 OutboundMessage message(const std::string& key, const std::string& payload,
                         const std::string& topic = kTopic) {
   OutboundMessage m;
-  m.run_id = "run-" + key;
+  m.run_id = RunId("run-" + key);
   m.topic = topic;
   m.key = key;
   m.payload = payload;
-  m.headers = {
-      {"runId", m.run_id}, {"schemaVersion", kSchemaVersion}, {"contentType", "application/json"}};
+  m.headers = {{"runId", m.run_id.str()},
+               {"schemaVersion", kSchemaVersion},
+               {"contentType", "application/json"}};
   return m;
 }
 
@@ -83,7 +87,7 @@ TEST_F(KafkaSinkIntegrationTest, MessagesArriveWithKeyHeadersAndPayload) {
   for (const auto& sent : batch) {
     const ConsumedMessage& got = by_key.at(sent.key);
     EXPECT_EQ(got.value, sent.payload);
-    EXPECT_EQ(got.header("runId"), sent.run_id);
+    EXPECT_EQ(got.header("runId"), sent.run_id.str());
     EXPECT_EQ(got.header("schemaVersion"), kSchemaVersion);
     EXPECT_EQ(got.header("contentType"), "application/json");
   }
@@ -202,7 +206,7 @@ TEST_F(KafkaSinkIntegrationTest, DeadLetterArrivesOnTheDlqTopicWithEveryReasonHe
   const ConsumedMessage& d = letters[0];
   EXPECT_EQ(d.key, "group-x");
   EXPECT_EQ(d.value, original.payload);
-  EXPECT_EQ(d.header("runId"), original.run_id);
+  EXPECT_EQ(d.header("runId"), original.run_id.str());
   EXPECT_EQ(d.header("schemaVersion"), kSchemaVersion);
   EXPECT_EQ(d.header("contentType"), "application/json");
   EXPECT_EQ(d.header("dlt-original-topic"), kTopic);

@@ -45,7 +45,7 @@ std::vector<std::string> insert_batch_runs(pg::Connection& conn, const BatchClai
       "AND unsent.n BETWEEN 1 AND $8::bigint "
       "RETURNING run_id::text",
       {group_param, pg::array_param(request.new_run_ids), request.domain_id.str(), slot,
-       request.owner, timestamp_param(now + request.lease), timestamp_param(now),
+       request.owner.str(), timestamp_param(now + request.lease), timestamp_param(now),
        std::to_string(request.max_users_per_group)});
   std::vector<std::string> run_ids;
   for (int i = 0; i < created.rows(); ++i) run_ids.push_back(created.text(i, 0));
@@ -99,7 +99,7 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
   if (request.new_run_ids.size() != request.groups.size()) {
     throw Error(ErrorCode::kInvalidInput, "a batch claim needs one new run id per group");
   }
-  for (const std::string& run_id : request.new_run_ids) {
+  for (const RunId& run_id : request.new_run_ids) {
     check_claim_request(request.owner, request.lease, run_id);
   }
   if (request.groups.empty()) return {};
@@ -151,14 +151,14 @@ std::vector<ExportRun> PostgresRepository::claim_batch(const BatchClaimRequest& 
   return result;
 }
 
-void PostgresRepository::stream_batch(const std::vector<std::string>& run_ids,
+void PostgresRepository::stream_batch(const std::vector<RunId>& run_ids,
                                       const std::vector<std::string>& fields,
                                       BatchRowHandler& handler) {
   if (run_ids.empty()) return;
   std::unique_ptr<ClaimSnapshot> snapshot = take_snapshot(run_ids.front());
   std::vector<Uuid> runs;
-  for (const std::string& run_id : run_ids) {
-    if (std::optional<Uuid> run = Uuid::parse(run_id)) runs.push_back(*run);
+  for (const RunId& run_id : run_ids) {
+    if (std::optional<Uuid> run = Uuid::parse(run_id.view())) runs.push_back(*run);
   }
   if (!snapshot || snapshot->group_ids.size() != run_ids.size() || runs.size() != run_ids.size() ||
       fields.empty()) {
@@ -225,7 +225,7 @@ std::vector<std::optional<Error>> PostgresRepository::commit_batch(
 
   auto conn = pool_.acquire();
   pg::Transaction tx(*conn);
-  std::vector<std::string> marked_runs;
+  std::vector<RunId> marked_runs;
   for (std::size_t i : order) {
     const CommitRequest& request = requests[i];
     std::optional<pg::ClaimedRun> run =

@@ -13,8 +13,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 const Slot kSlot{std::chrono::seconds{1'767'225'600}};
 
@@ -49,24 +51,24 @@ class PostgresBatchTest : public PostgresTest {
     for (const std::string& group : groups) request.groups.push_back(GroupId::parse(group));
     request.domain_id = DomainId::parse(domain_);
     request.slot = kSlot;
-    request.owner = owner;
+    request.owner = OwnerId(owner);
     request.lease = std::chrono::seconds{300};
     for (std::size_t i = 0; i < groups.size(); ++i) {
-      request.new_run_ids.push_back(test_uuid(5, next_run_++));
+      request.new_run_ids.push_back(RunId(test_uuid(5, next_run_++)));
     }
     request.max_users_per_group = max_users;
     return request;
   }
   /// The run's claimed user ids, ascending.
-  std::vector<std::int64_t> claimed(const std::string& run_id) {
-    Result r =
-        sql_->exec("SELECT user_id FROM export_run_items WHERE run_id = $1 ORDER BY 1", {run_id});
+  std::vector<std::int64_t> claimed(const RunId& run_id) {
+    Result r = sql_->exec("SELECT user_id FROM export_run_items WHERE run_id = $1 ORDER BY 1",
+                          {run_id.str()});
     std::vector<std::int64_t> ids;
     for (int i = 0; i < r.rows(); ++i) ids.push_back(r.int64(i, 0));
     return ids;
   }
-  std::vector<std::string> run_ids(const std::vector<ExportRun>& runs) {
-    std::vector<std::string> ids;
+  std::vector<RunId> run_ids(const std::vector<ExportRun>& runs) {
+    std::vector<RunId> ids;
     for (const ExportRun& run : runs) ids.push_back(run.run_id);
     return ids;
   }
@@ -93,7 +95,7 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
   ExportRun done = repo_->claim(claim_request(domain_, finished, kSlot, "me", 901));
   CountingHandler count;
   repo_->stream_rows(done.run_id, {"id"}, count);
-  repo_->commit(CommitRequest{done.run_id, "me", done.attempts, true, std::nullopt, {}});
+  repo_->commit(CommitRequest{done.run_id, OwnerId("me"), done.attempts, true, std::nullopt, {}});
   add_users(*sql_, finished, 1);
   // `held`'s only unsent user is claimed by another group's unfinished run (they moved here):
   // nothing to claim, so the batch leaves the group for a claim of its own, which finds it empty.
@@ -112,7 +114,7 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
   for (const ExportRun& run : runs) {
     EXPECT_EQ(run.state, RunState::kClaimed);
     EXPECT_EQ(run.attempts, 1);
-    EXPECT_EQ(run.lease_owner, "me");
+    EXPECT_EQ(run.lease_owner.str(), "me");
     EXPECT_EQ(run.slot, kSlot);
     EXPECT_EQ(run.item_count, run.group_id.str() == a ? 3 : 10);
     EXPECT_EQ(static_cast<std::int64_t>(claimed(run.run_id).size()), run.item_count);
@@ -127,7 +129,7 @@ TEST_F(PostgresBatchTest, ClaimsOnlyGroupsAClaimWouldGiveANewRunAndThatAreSmallE
   EXPECT_EQ(nothing.item_count, 0);
   EXPECT_EQ(nothing.state, RunState::kClaimed);
   EXPECT_TRUE(nothing.resumed) << "the run the batch created for it";
-  repo_->complete_empty(nothing.run_id, "me", nothing.attempts);
+  repo_->complete_empty(nothing.run_id, OwnerId("me"), nothing.attempts);
   EXPECT_EQ(
       scalar("SELECT count(*) FROM export_run_items WHERE user_id = $1", {std::to_string(moved)}),
       "1")
@@ -188,11 +190,12 @@ TEST_F(PostgresBatchTest, CommitMarksExactlyTheClaimedUsersAndLeavesARunWithALos
   const std::int64_t newcomer = add_user(*sql_, a);
   const std::int64_t moved = claimed(run_of[b].run_id).back();
   sql_->exec("UPDATE users SET group_id = $1 WHERE id = $2", {d, std::to_string(moved)});
-  sql_->exec("UPDATE export_runs SET lease_owner = 'other' WHERE run_id = $1", {run_of[c].run_id});
+  sql_->exec("UPDATE export_runs SET lease_owner = 'other' WHERE run_id = $1",
+             {run_of[c].run_id.str()});
 
   std::vector<CommitRequest> commits;
   for (const std::string& group : {a, b, c}) {
-    CommitRequest commit{run_of[group].run_id, "me", 1, true, std::nullopt, {}};
+    CommitRequest commit{run_of[group].run_id, OwnerId("me"), 1, true, std::nullopt, {}};
     commit.messages.push_back(OutboundMessage{});
     commit.messages.back().topic = "t";
     commit.messages.back().key = group;
@@ -211,11 +214,12 @@ TEST_F(PostgresBatchTest, CommitMarksExactlyTheClaimedUsersAndLeavesARunWithALos
   for (const std::string& group : {a, b}) {
     EXPECT_EQ(scalar("SELECT count(*) FROM export_run_items i JOIN users u ON u.id = i.user_id "
                      "WHERE i.run_id = $1 AND u.sent_to_matching_service",
-                     {run_of[group].run_id}),
+                     {run_of[group].run_id.str()}),
               "4")
         << group;
-    EXPECT_EQ(scalar("SELECT state FROM export_runs WHERE run_id = $1", {run_of[group].run_id}),
-              "committed");
+    EXPECT_EQ(
+        scalar("SELECT state FROM export_runs WHERE run_id = $1", {run_of[group].run_id.str()}),
+        "committed");
   }
   EXPECT_EQ(scalar("SELECT sent_to_matching_service::text FROM users WHERE id = $1",
                    {std::to_string(moved)}),
@@ -228,7 +232,7 @@ TEST_F(PostgresBatchTest, CommitMarksExactlyTheClaimedUsersAndLeavesARunWithALos
   EXPECT_EQ(
       scalar("SELECT count(*) FROM users WHERE group_id = $1 AND sent_to_matching_service", {c}),
       "0");
-  EXPECT_EQ(scalar("SELECT state FROM export_runs WHERE run_id = $1", {run_of[c].run_id}),
+  EXPECT_EQ(scalar("SELECT state FROM export_runs WHERE run_id = $1", {run_of[c].run_id.str()}),
             "claimed");
   EXPECT_EQ(scalar("SELECT count(*) FROM export_outbox"), "2");
 }
@@ -264,4 +268,4 @@ TEST_F(PostgresBatchTest, BatchAndOneGroupClaimsRacingNeverClaimAUserTwice) {
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

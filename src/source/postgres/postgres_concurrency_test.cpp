@@ -9,8 +9,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 using namespace std::chrono_literals;
 
@@ -26,7 +28,7 @@ class PostgresConcurrencyTest : public PostgresTest {
     group_ = add_group(*sql_, domain_, 1);
   }
 
-  std::vector<std::int64_t> streamed_ids(Repository& repo, const std::string& run_id) {
+  std::vector<std::int64_t> streamed_ids(Repository& repo, const RunId& run_id) {
     CollectingHandler handler;
     repo.stream_rows(run_id, kFields, handler);
     std::vector<std::int64_t> ids;
@@ -34,10 +36,10 @@ class PostgresConcurrencyTest : public PostgresTest {
     return ids;
   }
 
-  void commit(Repository& repo, const std::string& run_id, const std::string& owner) {
+  void commit(Repository& repo, const RunId& run_id, const std::string& owner) {
     CommitRequest request;
     request.run_id = run_id;
-    request.owner = owner;
+    request.owner = OwnerId(owner);
     request.attempt = repo.find_run(run_id)->attempts;
     repo.commit(request);
   }
@@ -84,7 +86,7 @@ TEST_F(PostgresConcurrencyTest, ConcurrentClaimsOfOneGroupNeverShareAUser) {
             continue;
           }
           if (run.item_count == 0) {
-            repo.complete_empty(run.run_id, owner, run.attempts);
+            repo.complete_empty(run.run_id, OwnerId(owner), run.attempts);
             continue;
           }
           ++runs_with_users;
@@ -235,7 +237,7 @@ TEST_F(PostgresConcurrencyTest, AStalledTransactionLosesItsLocksAfterItsIdleLimi
 
   Connection stalled(db_->url());
   Transaction tx(stalled, 200ms);
-  stalled.exec("SELECT 1 FROM export_runs WHERE run_id = $1 FOR UPDATE", {run.run_id});
+  stalled.exec("SELECT 1 FROM export_runs WHERE run_id = $1 FOR UPDATE", {run.run_id.str()});
   std::this_thread::sleep_for(1s);  // stalled, past its idle limit
 
   clock_.advance(std::chrono::hours(1));  // a's lease has run out
@@ -243,12 +245,14 @@ TEST_F(PostgresConcurrencyTest, AStalledTransactionLosesItsLocksAfterItsIdleLimi
   EXPECT_EQ(taken.run_id, run.run_id);
   EXPECT_EQ(taken.attempts, 2);
   try {
-    stalled.exec("UPDATE export_runs SET state = 'completed' WHERE run_id = $1", {run.run_id});
+    stalled.exec("UPDATE export_runs SET state = 'completed' WHERE run_id = $1",
+                 {run.run_id.str()});
     ADD_FAILURE() << "the stalled transaction wrote after its idle limit";
   } catch (const Error& e) {
     EXPECT_TRUE(e.retriable()) << e.what();
   }
-  EXPECT_EQ(scalar("SELECT state FROM export_runs WHERE run_id = $1", {run.run_id}), "claimed");
+  EXPECT_EQ(scalar("SELECT state FROM export_runs WHERE run_id = $1", {run.run_id.str()}),
+            "claimed");
 }
 
 TEST_F(PostgresConcurrencyTest, ThePoolNeverOpensMoreThanItsSizeAndWaitsForAConnection) {
@@ -326,4 +330,4 @@ TEST_F(PostgresConcurrencyTest, ClaimsThatAreNeverStreamedDoNotExhaustThePool) {
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

@@ -11,12 +11,12 @@
 namespace user_export {
 namespace {
 
-using contract::ContractBackend;
-using contract::PruneContract;
-using contract::RepositoryContract;
+using testing::ContractBackend;
+using testing::PruneContract;
+using testing::RepositoryContract;
 
 /// A fresh database on the test server per contract test.
-class PostgresContractDatabase final : public contract::TestDatabase {
+class PostgresContractDatabase final : public testing::ContractDatabase {
  public:
   explicit PostgresContractDatabase(const std::string& server_url)
       : db_(server_url), sql_(db_.connect()) {}
@@ -33,15 +33,15 @@ class PostgresContractDatabase final : public contract::TestDatabase {
   }
 
  private:
-  pg::testing::TestDatabase db_;
+  testing::PgTestDatabase db_;
   std::unique_ptr<pg::Connection> sql_;
 };
 
-std::unique_ptr<contract::TestDatabase> make_postgres_database() {
-  auto url = pg::testing::server_url();
+std::unique_ptr<testing::ContractDatabase> make_postgres_database() {
+  auto url = testing::pg_server_url();
   if (!url) {
     if (testing::services_required()) {
-      throw std::runtime_error(std::string(pg::testing::kNoServer) + " but UE_REQUIRE_SERVICES=1");
+      throw std::runtime_error(std::string(testing::kNoPgServer) + " but UE_REQUIRE_SERVICES=1");
     }
     return nullptr;  // skipped
   }
@@ -50,10 +50,10 @@ std::unique_ptr<contract::TestDatabase> make_postgres_database() {
 
 INSTANTIATE_TEST_SUITE_P(Postgres, RepositoryContract,
                          ::testing::Values(ContractBackend{"Postgres", make_postgres_database}),
-                         contract::contract_backend_name);
+                         testing::contract_backend_name);
 INSTANTIATE_TEST_SUITE_P(Postgres, PruneContract,
                          ::testing::Values(ContractBackend{"Postgres", make_postgres_database}),
-                         contract::contract_backend_name);
+                         testing::contract_backend_name);
 
 }  // namespace
 }  // namespace user_export

@@ -77,26 +77,26 @@ std::vector<ExportRun> PostgresRepository::finished_runs_since(SystemTime since)
   return runs;
 }
 
-std::int64_t PostgresRepository::claimed_users_sent(const std::string& run_id) {
-  if (!Uuid::parse(run_id)) return 0;
+std::int64_t PostgresRepository::claimed_users_sent(const RunId& run_id) {
+  if (!Uuid::parse(run_id.view())) return 0;
   auto conn = pool_.acquire();
   return conn
       ->exec(
           "SELECT count(*) FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x "
           "(id) JOIN users u ON u.id = x.id WHERE c.run_id = $1 AND u.sent_to_matching_service",
-          {run_id})
+          {run_id.str()})
       .int64(0, 0);
 }
 
-std::vector<RunMessage> PostgresRepository::run_messages(const std::string& run_id) {
-  if (!Uuid::parse(run_id)) return {};
+std::vector<RunMessage> PostgresRepository::run_messages(const RunId& run_id) {
+  if (!Uuid::parse(run_id.view())) return {};
   auto conn = pool_.acquire();
   pg::Result r = conn->exec(
       "SELECT id, seq, topic, message_key, payload, headers, state, attempts, last_error, "
       "(extract(epoch FROM created_at) * 1000000)::bigint, "
       "(extract(epoch FROM published_at) * 1000000)::bigint "
       "FROM export_outbox WHERE run_id = $1 ORDER BY seq, id",
-      {run_id});
+      {run_id.str()});
   std::vector<RunMessage> messages;
   messages.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {

@@ -34,7 +34,7 @@ std::vector<OutboundMessage> read_messages(const pg::Result& r) {
   for (int i = 0; i < r.rows(); ++i) {
     OutboundMessage message;
     message.outbox_id = r.int64(i, 0);
-    message.run_id = r.text(i, 1);
+    message.run_id = RunId(r.text(i, 1));
     message.topic = r.text(i, 2);
     message.key = r.text(i, 3);
     message.payload = r.text(i, 4);
@@ -57,7 +57,7 @@ std::vector<OutboundMessage> PostgresRepository::pending_messages(std::size_t li
 }
 
 std::vector<OutboundMessage> PostgresRepository::claim_messages(std::size_t limit,
-                                                                const std::string& owner,
+                                                                const OwnerId& owner,
                                                                 std::chrono::seconds lease,
                                                                 std::size_t max_bytes) {
   check_message_claim(owner, lease);
@@ -79,12 +79,12 @@ std::vector<OutboundMessage> PostgresRepository::claim_messages(std::size_t limi
                  "claimed AS (UPDATE export_outbox SET claimed_by = $3, "
                  "claim_expires_at = $4::timestamptz WHERE id IN (SELECT id FROM fits) RETURNING " +
                      std::string(kMessageColumns) + ") SELECT * FROM claimed ORDER BY id",
-                 {timestamp_param(now), std::to_string(limit), owner, timestamp_param(now + lease),
-                  std::to_string(claim_byte_bound(max_bytes))}));
+                 {timestamp_param(now), std::to_string(limit), owner.str(),
+                  timestamp_param(now + lease), std::to_string(claim_byte_bound(max_bytes))}));
 }
 
 std::int64_t PostgresRepository::release_message_claims(
-    const std::function<bool(const std::string& owner)>& owner_is_dead) {
+    const std::function<bool(const OwnerId& owner)>& owner_is_dead) {
   const std::string now = timestamp_param(clock_.now());
   auto conn = pool_.acquire();
   pg::Result owners = conn->exec(
@@ -93,8 +93,8 @@ std::int64_t PostgresRepository::release_message_claims(
       {now});
   std::vector<std::string> dead;
   for (int i = 0; i < owners.rows(); ++i) {
-    std::string owner = owners.text(i, 0);
-    if (owner_is_dead(owner)) dead.push_back(std::move(owner));
+    OwnerId owner(owners.text(i, 0));
+    if (owner_is_dead(owner)) dead.push_back(owner.str());
   }
   if (dead.empty()) return 0;
   // A dead owner claims nothing more, so releasing all it holds cannot race with it.

@@ -35,19 +35,19 @@ std::vector<PrunableRun> finished_runs(pg::Connection& c, const std::string& cut
       "AND updated_at < $1::timestamptz ORDER BY created_at, created_seq LIMIT $2",
       {cutoff, std::to_string(limit)});
   std::vector<PrunableRun> runs;
-  for (int i = 0; i < r.rows(); ++i) runs.push_back({r.text(i, 0), r.int64(i, 1)});
+  for (int i = 0; i < r.rows(); ++i) runs.push_back({RunId(r.text(i, 0)), r.int64(i, 1)});
   return runs;
 }
 
 // Deletes the first `chunks` chunks of the run's claim in one statement; returns the number of
 // (run, user) pairs deleted and whether any chunk was.
-std::pair<std::int64_t, bool> delete_claim_chunks(pg::Connection& c, const std::string& run_id,
+std::pair<std::int64_t, bool> delete_claim_chunks(pg::Connection& c, const RunId& run_id,
                                                   std::int64_t chunks) {
   pg::Result r = c.exec(
       "WITH gone AS (DELETE FROM export_run_claims WHERE run_id = $1::uuid AND chunk IN "
       "(SELECT chunk FROM export_run_claims WHERE run_id = $1::uuid ORDER BY chunk LIMIT $2) "
       "RETURNING cardinality(user_ids) AS ids) SELECT count(*), coalesce(sum(ids), 0) FROM gone",
-      {run_id, std::to_string(chunks)});
+      {run_id.str(), std::to_string(chunks)});
   return {r.int64(0, 1), r.int64(0, 0) > 0};
 }
 
@@ -55,7 +55,7 @@ std::pair<std::int64_t, bool> delete_claim_chunks(pg::Connection& c, const std::
 // is deleted only while it is still finished and none of its messages is pending.
 void delete_runs(pg::Connection& c, const std::vector<PrunableRun>& runs, PruneCounts& counts) {
   std::vector<std::string> ids;
-  for (const PrunableRun& run : runs) ids.push_back(run.run_id);
+  for (const PrunableRun& run : runs) ids.push_back(run.run_id.str());
   const std::string param = pg::array_param(ids);
   pg::Transaction tx(c);
   // The runs are locked first, in id order, so a concurrent pruner waits instead of deadlocking.
@@ -103,7 +103,7 @@ PruneCounts PostgresRepository::prune(const PruneRequest& request) {
     return delete_finished_messages(*conn, cutoff, batch);
   };
   steps.finished_runs = [&](std::int64_t batch) { return finished_runs(*conn, cutoff, batch); };
-  steps.delete_claim_part = [&](const std::string& run_id, std::int64_t batch) {
+  steps.delete_claim_part = [&](const RunId& run_id, std::int64_t batch) {
     // A claim is stored in chunks of up to kIdsPerChunk ids: the smallest unit to delete.
     return delete_claim_chunks(*conn, run_id, std::max<std::int64_t>(1, batch / kIdsPerChunk));
   };

@@ -90,23 +90,24 @@ std::vector<ExportRun> PostgresRepository::runs_to_sweep(SystemTime since, std::
   return runs;
 }
 
-std::optional<ExportRun> PostgresRepository::find_run(const std::string& run_id) {
-  if (!Uuid::parse(run_id)) return std::nullopt;  // never stored, and not castable to uuid
+std::optional<ExportRun> PostgresRepository::find_run(const RunId& run_id) {
+  if (!Uuid::parse(run_id.view())) return std::nullopt;  // never stored, and not castable to uuid
   auto conn = pool_.acquire();
-  pg::Result r = conn->exec(
-      std::string("SELECT ") + pg::kRunColumns + " FROM export_runs WHERE run_id = $1", {run_id});
+  pg::Result r =
+      conn->exec(std::string("SELECT ") + pg::kRunColumns + " FROM export_runs WHERE run_id = $1",
+                 {run_id.str()});
   if (r.rows() == 0) return std::nullopt;
   return pg::read_run(r, 0);
 }
 
-std::int64_t PostgresRepository::claimed_users_remaining(const std::string& run_id) {
-  if (!Uuid::parse(run_id)) return 0;
+std::int64_t PostgresRepository::claimed_users_remaining(const RunId& run_id) {
+  if (!Uuid::parse(run_id.view())) return 0;
   auto conn = pool_.acquire();
   return conn
       ->exec(
           "SELECT count(*) FROM export_run_claims c CROSS JOIN LATERAL unnest(c.user_ids) AS x "
           "(id) JOIN users u ON u.id = x.id WHERE c.run_id = $1",
-          {run_id})
+          {run_id.str()})
       .int64(0, 0);
 }
 

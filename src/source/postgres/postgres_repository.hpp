@@ -33,52 +33,52 @@ class PostgresRepository final : public Repository {
   std::vector<MatchingGroup> active_groups(const DomainId& domain) override;
   std::optional<MatchingGroup> find_group(const GroupId& id) override;
   ExportRun claim(const ClaimRequest& request) override;
-  void heartbeat(const std::string& run_id, const std::string& owner, int attempt,
+  void heartbeat(const RunId& run_id, const OwnerId& owner, int attempt,
                  std::chrono::seconds lease) override;
-  void stream_rows(const std::string& run_id, const std::vector<std::string>& fields,
+  void stream_rows(const RunId& run_id, const std::vector<std::string>& fields,
                    RowHandler& handler) override;
-  void record_failure(const std::string& run_id, const std::string& owner, int attempt,
+  void record_failure(const RunId& run_id, const OwnerId& owner, int attempt,
                       const std::string& error) override;
-  void complete_empty(const std::string& run_id, const std::string& owner, int attempt) override;
-  void stage_part(const std::string& run_id, const std::string& owner, int attempt, int number,
+  void complete_empty(const RunId& run_id, const OwnerId& owner, int attempt) override;
+  void stage_part(const RunId& run_id, const OwnerId& owner, int attempt, int number,
                   const OutboundMessage& part) override;
   void commit(const CommitRequest& request) override;
   bool supports_batches() const override { return true; }
   std::vector<ExportRun> claim_batch(const BatchClaimRequest& request) override;
-  void stream_batch(const std::vector<std::string>& run_ids, const std::vector<std::string>& fields,
+  void stream_batch(const std::vector<RunId>& run_ids, const std::vector<std::string>& fields,
                     BatchRowHandler& handler) override;
   std::vector<std::optional<Error>> commit_batch(
       const std::vector<CommitRequest>& requests) override;
   std::vector<OutboundMessage> pending_messages(std::size_t limit) override;
   using Repository::claim_messages;
-  std::vector<OutboundMessage> claim_messages(std::size_t limit, const std::string& owner,
+  std::vector<OutboundMessage> claim_messages(std::size_t limit, const OwnerId& owner,
                                               std::chrono::seconds lease,
                                               std::size_t max_bytes) override;
   std::int64_t release_message_claims(
-      const std::function<bool(const std::string& owner)>& owner_is_dead) override;
+      const std::function<bool(const OwnerId& owner)>& owner_is_dead) override;
   std::int64_t pending_count() override;
   void mark_all_published(std::span<const std::int64_t> outbox_ids) override;
   void mark_dead_lettered(std::int64_t outbox_id, const std::string& reason) override;
   void record_publish_failure(std::int64_t outbox_id, const std::string& error,
                               SystemTime next_attempt) override;
   std::vector<ExportRun> list_runs(const RunFilter& filter) override;
-  std::int64_t replay_run(const std::string& run_id, const std::string& actor,
+  std::int64_t replay_run(const RunId& run_id, const std::string& actor,
                           const std::string& reason) override;
-  std::int64_t reexport_run(const std::string& run_id, const std::string& actor,
+  std::int64_t reexport_run(const RunId& run_id, const std::string& actor,
                             const std::string& reason) override;
-  std::vector<RunAction> run_actions(const std::string& run_id) override;
+  std::vector<RunAction> run_actions(const RunId& run_id) override;
   std::vector<ExportRun> runs_to_sweep(SystemTime since, std::int64_t min_bytes,
                                        std::size_t limit) override;
-  std::optional<ExportRun> find_run(const std::string& run_id) override;
-  std::int64_t claimed_users_remaining(const std::string& run_id) override;
+  std::optional<ExportRun> find_run(const RunId& run_id) override;
+  std::int64_t claimed_users_remaining(const RunId& run_id) override;
   std::optional<ExportRun> unfinished_run(const GroupId& group) override;
   std::int64_t claimable_users(const GroupId& group) override;
   void stream_claimable(const GroupId& group, const std::vector<std::string>& fields,
                         RowHandler& handler) override;
   FileRunTotals file_run_totals(const std::optional<GroupId>& group) override;
   std::vector<ExportRun> finished_runs_since(SystemTime since) override;
-  std::int64_t claimed_users_sent(const std::string& run_id) override;
-  std::vector<RunMessage> run_messages(const std::string& run_id) override;
+  std::int64_t claimed_users_sent(const RunId& run_id) override;
+  std::vector<RunMessage> run_messages(const RunId& run_id) override;
   void seed(const SeedPlan& plan, const ProgressFn& progress) override;
   PruneCounts prune(const PruneRequest& request) override;
 
@@ -108,14 +108,14 @@ class PostgresRepository final : public Repository {
                                                  std::int64_t item_count);
   /// Keeps `snapshot` for run `run_id`, and lets go of any kept longer than a minute (their
   /// runs were never streamed here, e.g. a failed attempt).
-  void keep_snapshot(const std::string& run_id, std::unique_ptr<ClaimSnapshot> snapshot);
+  void keep_snapshot(const RunId& run_id, std::unique_ptr<ClaimSnapshot> snapshot);
   /// The snapshot kept for `run_id`, removed from the map; null if there is none.
-  std::unique_ptr<ClaimSnapshot> take_snapshot(const std::string& run_id);
+  std::unique_ptr<ClaimSnapshot> take_snapshot(const RunId& run_id);
 
   Clock& clock_;
   pg::Pool pool_;
   std::mutex snapshots_mu_;
-  std::map<std::string, std::unique_ptr<ClaimSnapshot>> snapshots_;  // by run id; after pool_
+  std::map<RunId, std::unique_ptr<ClaimSnapshot>> snapshots_;  // by run id; after pool_
 };
 
 /// Opens the PostgreSQL backend for `url`; nothing is connected until first use.

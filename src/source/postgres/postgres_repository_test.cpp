@@ -12,8 +12,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 using namespace std::chrono_literals;
 
@@ -87,16 +89,16 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
 
   ExportRun resumed = repo_->claim(claim_request(domain_, group_, kSlot, "me", 1));
   ASSERT_TRUE(resumed.resumed);
-  EXPECT_EQ(resumed.run_id, run);
+  EXPECT_EQ(resumed.run_id.str(), run);
   CollectingHandler rows;
-  repo_->stream_rows(run, {"id"}, rows);
+  repo_->stream_rows(RunId(run), {"id"}, rows);
   ASSERT_EQ(rows.rows.size(), 3u);
   EXPECT_EQ(rows.rows[0][0], std::to_string(a));
   EXPECT_EQ(rows.rows[1][0], std::to_string(b));
   EXPECT_EQ(rows.rows[2][0], std::to_string(c));
   CommitRequest commit;
-  commit.run_id = run;
-  commit.owner = "me";
+  commit.run_id = RunId(run);
+  commit.owner = OwnerId("me");
   commit.attempt = resumed.attempts;
   repo_->commit(commit);
   EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "3");
@@ -106,11 +108,11 @@ TEST_F(PostgresRepositoryTest, UpgradeToClaimArraysCarriesUnfinishedClaimsOver) 
 }
 
 TEST(PostgresMigrations, TwoInstancesMigratingAtOnceBothSucceed) {
-  auto url = server_url();
-  UE_SKIP_UNLESS_SERVICE(url, kNoServer);
+  auto url = pg_server_url();
+  UE_SKIP_UNLESS_SERVICE(url, kNoPgServer);
   for (int round = 0; round < 3; ++round) {
-    TestDatabase db(*url);
-    FakeClock clock;
+    PgTestDatabase db(*url);
+    testing::FakeClock clock;
     PostgresRepository first(db.url(), clock);
     PostgresRepository second(db.url(), clock);
     EXPECT_EQ(first.schema_version(), 0);
@@ -208,15 +210,15 @@ TEST_F(PostgresRepositoryTest, CommitMarksExactlyTheClaimedUsersAndQueuesMessage
   EXPECT_EQ(run.item_count, 2);
   EXPECT_EQ(scalar("SELECT string_agg(user_id::text, ',' ORDER BY user_id) FROM "
                    "export_run_items WHERE run_id = $1",
-                   {run.run_id}),
+                   {run.run_id.str()}),
             std::to_string(a) + "," + std::to_string(b));
 
   CommitRequest commit;
   commit.run_id = run.run_id;
-  commit.owner = "me";
+  commit.owner = OwnerId("me");
   commit.attempt = run.attempts;
   ExportedFile file;
-  file.object_key = "k/" + run.run_id + ".csv.gz";
+  file.object_key = "k/" + run.run_id.str() + ".csv.gz";
   file.rows = 2;
   file.bytes = 99;
   file.sha256 = std::string(64, 'a');
@@ -225,7 +227,7 @@ TEST_F(PostgresRepositoryTest, CommitMarksExactlyTheClaimedUsersAndQueuesMessage
   message.topic = "flairbit-users";
   message.key = group_;
   message.payload = R"({"runId":"x"})";
-  message.headers = {{"runId", run.run_id}, {"schemaVersion", "1.0"}};
+  message.headers = {{"runId", run.run_id.str()}, {"schemaVersion", "1.0"}};
   commit.messages = {message, message};
   repo_->commit(commit);
 
@@ -237,7 +239,7 @@ TEST_F(PostgresRepositoryTest, CommitMarksExactlyTheClaimedUsersAndQueuesMessage
       "f");
   EXPECT_EQ(scalar("SELECT state || ' ' || object_key || ' ' || row_count || ' ' || byte_count "
                    "FROM export_runs WHERE run_id = $1",
-                   {run.run_id}),
+                   {run.run_id.str()}),
             "committed " + file.object_key + " 2 99");
   auto pending = repo_->pending_messages(10);
   ASSERT_EQ(pending.size(), 2u);
@@ -262,8 +264,9 @@ TEST_F(PostgresRepositoryTest, CommitAfterTheLeaseWasTakenOverChangesNothing) {
 
   // The lease runs out; another instance resumes the same run with the same users.
   clock_.advance(61s);
-  EXPECT_EQ(error_code_of([&] { repo_->heartbeat(first.run_id, "old", first.attempts, 60s); }),
-            ErrorCode::kLeaseLost);
+  EXPECT_EQ(
+      error_code_of([&] { repo_->heartbeat(first.run_id, OwnerId("old"), first.attempts, 60s); }),
+      ErrorCode::kLeaseLost);
   ExportRun second = repo_->claim(claim_request(domain_, group_, kSlot, "new", 2));
   EXPECT_TRUE(second.resumed);
   EXPECT_EQ(second.run_id, first.run_id);
@@ -271,7 +274,7 @@ TEST_F(PostgresRepositoryTest, CommitAfterTheLeaseWasTakenOverChangesNothing) {
 
   CommitRequest stale;
   stale.run_id = first.run_id;
-  stale.owner = "old";
+  stale.owner = OwnerId("old");
   stale.attempt = first.attempts;
   OutboundMessage message;
   message.topic = "t";
@@ -279,18 +282,19 @@ TEST_F(PostgresRepositoryTest, CommitAfterTheLeaseWasTakenOverChangesNothing) {
   message.payload = "{}";
   stale.messages = {message};
   EXPECT_EQ(error_code_of([&] { repo_->commit(stale); }), ErrorCode::kLeaseLost);
-  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(first.run_id, "old", first.attempts); }),
-            ErrorCode::kLeaseLost);
+  EXPECT_EQ(
+      error_code_of([&] { repo_->complete_empty(first.run_id, OwnerId("old"), first.attempts); }),
+      ErrorCode::kLeaseLost);
   EXPECT_EQ(
       scalar("SELECT sent_to_matching_service FROM users WHERE id = $1", {std::to_string(user)}),
       "f");
   EXPECT_EQ(scalar("SELECT count(*) FROM export_outbox"), "0");
   EXPECT_EQ(scalar("SELECT state || ' ' || lease_owner FROM export_runs WHERE run_id = $1",
-                   {first.run_id}),
+                   {first.run_id.str()}),
             "claimed new");
 
   // The live owner's commit goes through.
-  stale.owner = "new";
+  stale.owner = OwnerId("new");
   stale.attempt = second.attempts;
   repo_->commit(stale);
   EXPECT_EQ(
@@ -303,11 +307,11 @@ TEST_F(PostgresRepositoryTest, ALiveLeaseOfAnotherOwnerIsOnlyTakenOverWhenItIsKn
   ExportRun run = repo_->claim(claim_request(domain_, group_, kSlot, "host:1", 1));
   auto other = claim_request(domain_, group_, kSlot + std::chrono::hours{24}, "host:2", 2);
   EXPECT_EQ(error_code_of([&] { repo_->claim(other); }), ErrorCode::kLeaseLost);
-  other.owner_is_dead = [](const std::string& owner) { return owner == "host:1"; };
+  other.owner_is_dead = [](const OwnerId& owner) { return owner == OwnerId("host:1"); };
   ExportRun taken = repo_->claim(other);
   EXPECT_TRUE(taken.resumed);
   EXPECT_EQ(taken.run_id, run.run_id);
-  EXPECT_EQ(taken.lease_owner, "host:2");
+  EXPECT_EQ(taken.lease_owner.str(), "host:2");
   EXPECT_EQ(scalar("SELECT count(*) FROM export_runs"), "1");
 }
 
@@ -327,7 +331,7 @@ TEST_F(PostgresRepositoryTest, TheUniqueGuardAllowsOneUnfinishedRunPerGroup) {
 }
 
 TEST_F(PostgresRepositoryTest, OpenRepositoryOpensPostgresUrls) {
-  FakeClock clock;
+  testing::FakeClock clock;
   auto repository = open_repository(db_->url(), clock);
   EXPECT_EQ(repository->schema_version(), latest_schema_version());
   EXPECT_EQ(repository->find_group(GroupId::parse(group_))->domain_id.str(), domain_);
@@ -337,7 +341,7 @@ TEST_F(PostgresRepositoryTest, OpenRepositoryOpensPostgresUrls) {
 }
 
 TEST_F(PostgresRepositoryTest, ABadUrlOrUnreachableServerIsReportedWithoutThePassword) {
-  FakeClock clock;
+  testing::FakeClock clock;
   try {
     make_postgres_repository("postgresql://u:hunter2@127.0.0.1:1/db?connect_timeout=2", clock);
     FAIL();
@@ -351,4 +355,4 @@ TEST_F(PostgresRepositoryTest, ABadUrlOrUnreachableServerIsReportedWithoutThePas
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

@@ -44,6 +44,13 @@ std::string array_param(const std::vector<std::string>& values) {
   return out + "}";
 }
 
+std::string array_param(const std::vector<RunId>& values) {
+  std::vector<std::string> text;
+  text.reserve(values.size());
+  for (const RunId& v : values) text.push_back(v.str());
+  return array_param(text);
+}
+
 std::string array_param(std::span<const std::int64_t> values) {
   std::vector<std::string> text;
   text.reserve(values.size());
@@ -58,19 +65,19 @@ SystemTime from_micros(std::int64_t micros) {
 
 ExportRun read_run(const Result& r, int row) {
   ExportRun run;
-  run.run_id = r.text(row, 0);
+  run.run_id = RunId(r.text(row, 0));
   run.group_id = GroupId::parse(r.view(row, 1));
   run.domain_id = DomainId::parse(r.view(row, 2));
   run.slot = Slot{std::chrono::seconds{r.int64(row, 3)}};
   auto state = parse_run_state(r.view(row, 4));
   if (!state) {
-    throw Error(ErrorCode::kDatabase, "run " + run.run_id + " has unknown state '" +
+    throw Error(ErrorCode::kDatabase, "run " + run.run_id.str() + " has unknown state '" +
                                           r.text(row, 4) + "' in export_runs; fix the row");
   }
   run.state = *state;
   run.item_count = r.int64(row, 5);
   run.attempts = static_cast<int>(r.int64(row, 6));
-  run.lease_owner = r.text(row, 7);
+  run.lease_owner = OwnerId(r.text(row, 7));
   if (!r.is_null(row, 8)) run.lease_expires_at = from_micros(r.int64(row, 8));
   run.last_error = r.text(row, 9);
   run.object_key = r.text(row, 10);
@@ -92,17 +99,17 @@ MatchingGroup read_group(const Result& r, int row) {
   return group;
 }
 
-void throw_lease_lost(Connection& connection, const std::string& run_id, const std::string& owner,
+void throw_lease_lost(Connection& connection, const RunId& run_id, const OwnerId& owner,
                       int attempt, SystemTime now, const char* action) {
   Result r = connection.exec(
       "SELECT state, lease_owner, (extract(epoch FROM lease_expires_at) * 1000000)::bigint, "
       "attempts FROM export_runs WHERE run_id::text = $1",
-      {run_id});
+      {run_id.str()});
   std::optional<StoredLease> lease;
   if (r.rows() > 0) {
     lease.emplace();
     lease->state = r.text(0, 0);
-    if (!r.is_null(0, 1)) lease->owner = r.text(0, 1);
+    if (!r.is_null(0, 1)) lease->owner = OwnerId(r.text(0, 1));
     if (!r.is_null(0, 2)) lease->expires = from_micros(r.int64(0, 2));
     lease->attempts = static_cast<int>(r.int64(0, 3));
   }

@@ -26,6 +26,8 @@ std::string timestamp_param(SystemTime t);
 /// `{a,b,…}`: an array literal of values that need no quoting (parsed UUIDs, numbers), for a
 /// parameter cast to `uuid[]` or `bigint[]`.
 std::string array_param(const std::vector<std::string>& values);
+/// array_param of run ids.
+std::string array_param(const std::vector<RunId>& values);
 /// array_param of integers.
 std::string array_param(std::span<const std::int64_t> values);
 /// Microseconds since the epoch as read from `(extract(epoch FROM col) * 1000000)::bigint`.
@@ -39,8 +41,8 @@ MatchingGroup read_group(const Result& result, int row);
 /// Throws Error(kLeaseLost) saying why `owner` with token `attempt` cannot `action` run
 /// `run_id` (lease_problem(): no such run, the run is finished, the lease was released, is held
 /// by another owner or a later attempt, or expired).
-[[noreturn]] void throw_lease_lost(Connection& connection, const std::string& run_id,
-                                   const std::string& owner, int attempt, SystemTime now,
+[[noreturn]] void throw_lease_lost(Connection& connection, const RunId& run_id,
+                                   const OwnerId& owner, int attempt, SystemTime now,
                                    const char* action);
 
 }  // namespace user_export::pg

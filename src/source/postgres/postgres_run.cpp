@@ -63,7 +63,7 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
         "lease_expires_at = $3::timestamptz, updated_at = $4::timestamptz WHERE run_id = $1 "
         "RETURNING " +
             std::string(pg::kRunColumns),
-        {run.run_id, request.owner, expires_param, now_param});
+        {run.run_id.str(), request.owner.str(), expires_param, now_param});
     tx.commit();
     ExportRun resumed = pg::read_run(taken, 0);
     resumed.resumed = true;
@@ -99,8 +99,8 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
       "attempts, lease_owner, lease_expires_at, created_at, updated_at) "
       "VALUES ($1, $2, $3, to_timestamp($4::bigint), 'claimed', 0, 1, $5, $6::timestamptz, "
       "$7::timestamptz, $7::timestamptz)",
-      {request.new_run_id, group, request.domain_id.str(), slot, request.owner, expires_param,
-       now_param});
+      {request.new_run_id.str(), group, request.domain_id.str(), slot, request.owner.str(),
+       expires_param, now_param});
   conn->exec("SET LOCAL work_mem = '64MB'");  // sorts the ids of a million users in memory
   pg::Result items = conn->exec(
       "WITH claimed AS (INSERT INTO export_run_claims (run_id, chunk, user_ids) "
@@ -108,12 +108,12 @@ ExportRun PostgresRepository::claim(const ClaimRequest& request) {
           pg::claimable_users_condition("$2", "$1") +
           " GROUP BY u.id >> 16 RETURNING cardinality(user_ids) AS n) "
           "SELECT coalesce(sum(n), 0)::bigint, pg_export_snapshot() FROM claimed",
-      {request.new_run_id, group});
+      {request.new_run_id.str(), group});
   const std::int64_t item_count = items.int64(0, 0);
   pg::Result created =
       conn->exec("UPDATE export_runs SET item_count = $2 WHERE run_id = $1 RETURNING " +
                      std::string(pg::kRunColumns),
-                 {request.new_run_id, std::to_string(item_count)});
+                 {request.new_run_id.str(), std::to_string(item_count)});
   // Import before COMMIT: an exported snapshot lives only as long as its transaction.
   std::unique_ptr<ClaimSnapshot> snapshot;
   if (item_count > 0) {
@@ -149,7 +149,7 @@ std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::import_sn
   }
 }
 
-void PostgresRepository::keep_snapshot(const std::string& run_id,
+void PostgresRepository::keep_snapshot(const RunId& run_id,
                                        std::unique_ptr<ClaimSnapshot> snapshot) {
   std::vector<std::unique_ptr<ClaimSnapshot>> stale;  // released outside the lock
   {
@@ -168,7 +168,7 @@ void PostgresRepository::keep_snapshot(const std::string& run_id,
 }
 
 std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::take_snapshot(
-    const std::string& run_id) {
+    const RunId& run_id) {
   std::lock_guard lock(snapshots_mu_);
   auto it = snapshots_.find(run_id);
   if (it == snapshots_.end()) return nullptr;
@@ -177,17 +177,17 @@ std::unique_ptr<PostgresRepository::ClaimSnapshot> PostgresRepository::take_snap
   return snapshot;
 }
 
-void PostgresRepository::heartbeat(const std::string& run_id, const std::string& owner, int attempt,
+void PostgresRepository::heartbeat(const RunId& run_id, const OwnerId& owner, int attempt,
                                    std::chrono::seconds lease) {
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
   pg::Result r;
-  if (Uuid::parse(run_id)) {
+  if (Uuid::parse(run_id.view())) {
     r = conn->exec(
         "UPDATE export_runs SET lease_expires_at = $3::timestamptz, updated_at = $4::timestamptz "
         "WHERE run_id = $1 AND state = 'claimed' AND lease_owner = $2 AND attempts = $5 "
         "AND lease_expires_at > $4::timestamptz",
-        {run_id, owner, timestamp_param(now + lease), timestamp_param(now),
+        {run_id.str(), owner.str(), timestamp_param(now + lease), timestamp_param(now),
          std::to_string(attempt)});
   }
   if (r.affected() == 0) {
@@ -195,18 +195,18 @@ void PostgresRepository::heartbeat(const std::string& run_id, const std::string&
   }
 }
 
-void PostgresRepository::record_failure(const std::string& run_id, const std::string& owner,
-                                        int attempt, const std::string& error) {
+void PostgresRepository::record_failure(const RunId& run_id, const OwnerId& owner, int attempt,
+                                        const std::string& error) {
   take_snapshot(run_id);  // a retry reads the claim's arrays
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
   pg::Result r;
-  if (Uuid::parse(run_id)) {
+  if (Uuid::parse(run_id.view())) {
     r = conn->exec(
         "UPDATE export_runs SET last_error = $3, lease_owner = NULL, lease_expires_at = NULL, "
         "updated_at = $4::timestamptz WHERE run_id = $1 AND state = 'claimed' "
         "AND lease_owner = $2 AND attempts = $5",
-        {run_id, owner, error, timestamp_param(now), std::to_string(attempt)});
+        {run_id.str(), owner.str(), error, timestamp_param(now), std::to_string(attempt)});
   }
   if (r.affected() == 0) {
     pg::throw_lease_lost(*conn, run_id, owner, attempt, now, "record a failure of");
@@ -214,11 +214,10 @@ void PostgresRepository::record_failure(const std::string& run_id, const std::st
   // The attempt's staged parts can never be committed now (a left-over one would be removed
   // by the run's commit or by prune anyway).
   conn->exec("DELETE FROM export_outbox_staged WHERE run_id = $1 AND attempt = $2",
-             {run_id, std::to_string(attempt)});
+             {run_id.str(), std::to_string(attempt)});
 }
 
-void PostgresRepository::complete_empty(const std::string& run_id, const std::string& owner,
-                                        int attempt) {
+void PostgresRepository::complete_empty(const RunId& run_id, const OwnerId& owner, int attempt) {
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
   pg::Transaction tx(*conn);
@@ -229,17 +228,17 @@ void PostgresRepository::complete_empty(const std::string& run_id, const std::st
   pg::Result r = conn->exec(
       "UPDATE export_runs SET state = 'empty', lease_expires_at = NULL, "
       "updated_at = $2::timestamptz WHERE run_id = $1 AND item_count = 0",
-      {run_id, timestamp_param(now)});
+      {run_id.str(), timestamp_param(now)});
   if (r.affected() == 0) {
-    throw Error(ErrorCode::kInternal, "run " + run_id +
+    throw Error(ErrorCode::kInternal, "run " + run_id.str() +
                                           " claimed users, so it cannot be completed as empty; "
                                           "commit it instead");
   }
   tx.commit();
 }
 
-void PostgresRepository::stage_part(const std::string& run_id, const std::string& owner,
-                                    int attempt, int number, const OutboundMessage& part) {
+void PostgresRepository::stage_part(const RunId& run_id, const OwnerId& owner, int attempt,
+                                    int number, const OutboundMessage& part) {
   const SystemTime now = clock_.now();
   auto conn = pool_.acquire();
   pg::Transaction tx(*conn);

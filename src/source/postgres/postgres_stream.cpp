@@ -20,19 +20,19 @@ constexpr std::int64_t kParallelStreamRows = 10'000;
 
 }  // namespace
 
-void PostgresRepository::stream_rows(const std::string& run_id,
-                                     const std::vector<std::string>& fields, RowHandler& handler) {
+void PostgresRepository::stream_rows(const RunId& run_id, const std::vector<std::string>& fields,
+                                     RowHandler& handler) {
   if (fields.empty()) {
     throw Error(ErrorCode::kConfig,
                 "no source fields requested; configure at least one CSV "
                 "column");
   }
   require_known_source_fields(fields);
-  std::optional<Uuid> run = Uuid::parse(run_id);
+  std::optional<Uuid> run = Uuid::parse(run_id.view());
   std::vector<std::optional<std::string_view>> row(fields.size());
   auto on_line = [&](char* line, std::size_t length) {
     if (!pg::split_copy_line(line, length, row)) {
-      throw Error(ErrorCode::kDatabase, "PostgreSQL sent a COPY row for run " + run_id +
+      throw Error(ErrorCode::kDatabase, "PostgreSQL sent a COPY row for run " + run_id.str() +
                                             " with a number of fields "
                                             "other than the " +
                                             std::to_string(fields.size()) +
@@ -69,7 +69,7 @@ void PostgresRepository::stream_rows(const std::string& run_id,
   }
   if (!run) {
     throw Error(ErrorCode::kInvalidInput,
-                "cannot stream run " + run_id + ": there is no such run; claim it first");
+                "cannot stream run " + run_id.str() + ": there is no such run; claim it first");
   }
   // Chunk by chunk, each one's users sorted by the server, in one snapshot.
   pg::Transaction tx(*conn);

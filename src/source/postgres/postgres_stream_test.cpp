@@ -9,8 +9,10 @@
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::pg {
 namespace {
+
+using namespace user_export::testing;
 
 using namespace std::chrono_literals;
 
@@ -79,7 +81,7 @@ TEST_F(PostgresStreamTest, HostileValuesArriveByteExactAsTheDatabaseHoldsThem) {
 
   CollectingHandler handler;
   repo_->stream_rows(run.run_id, kAllFields, handler);
-  Result expected = sql_->exec(kReference, {run.run_id});
+  Result expected = sql_->exec(kReference, {run.run_id.str()});
   ASSERT_EQ(handler.rows.size(), static_cast<std::size_t>(expected.rows()));
   for (int row = 0; row < expected.rows(); ++row) {
     const auto& got = handler.rows[static_cast<std::size_t>(row)];
@@ -150,8 +152,9 @@ TEST_F(PostgresStreamTest, TheClaimSnapshotAndTheClaimArraysStreamTheSameUsers) 
   CollectingHandler again;  // the snapshot is used once; this reads the arrays too
   repo_->stream_rows(run.run_id, {"id", "username"}, again);
 
-  Result claimed = sql_->exec(
-      "SELECT user_id FROM export_run_items WHERE run_id = $1 ORDER BY user_id", {run.run_id});
+  Result claimed =
+      sql_->exec("SELECT user_id FROM export_run_items WHERE run_id = $1 ORDER BY user_id",
+                 {run.run_id.str()});
   ASSERT_EQ(claimed.rows(), 70'003);
   ASSERT_EQ(from_snapshot.rows.size(), 70'003u);
   ASSERT_EQ(from_arrays.rows.size(), 70'003u);
@@ -169,12 +172,12 @@ TEST_F(PostgresStreamTest, TheClaimSnapshotAndTheClaimArraysStreamTheSameUsers) 
   // The commit marks every claimed user (the moved one too) and nobody else.
   CommitRequest commit;
   commit.run_id = run.run_id;
-  commit.owner = "me";
+  commit.owner = OwnerId("me");
   commit.attempt = run.attempts;
   repo_->commit(commit);
   EXPECT_EQ(scalar("SELECT count(*) FROM users u JOIN export_run_items i ON i.user_id = u.id "
                    "WHERE i.run_id = $1 AND u.sent_to_matching_service",
-                   {run.run_id}),
+                   {run.run_id.str()}),
             "70003");
   EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "70003");
   EXPECT_EQ(scalar("SELECT sent_to_matching_service::text FROM users WHERE id = $1",
@@ -194,7 +197,7 @@ TEST_F(PostgresStreamTest, RejectsUnknownFieldsAndRuns) {
   }
   for (std::string bad : {test_uuid(4, 77), std::string("x'); DROP TABLE users; --")}) {
     try {
-      repo_->stream_rows(bad, {"ref_id"}, handler);
+      repo_->stream_rows(RunId(bad), {"ref_id"}, handler);
       FAIL() << bad;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::kInvalidInput) << bad;
@@ -232,12 +235,12 @@ TEST_F(PostgresStreamTest, AHandlerMayUseTheRepositoryWhileItStreams) {
   PostgresRepository two_connections(db_->url(), clock_, 2);
   ExportRun run = claim();
   struct Heartbeating : RowHandler {
-    Heartbeating(Repository& repo, std::string run_id) : repo_(repo), run_id_(std::move(run_id)) {}
+    Heartbeating(Repository& repo, RunId run_id) : repo_(repo), run_id_(std::move(run_id)) {}
     void on_row(RowView) override {
-      if (++rows % 1000 == 0) repo_.heartbeat(run_id_, "me", 1, std::chrono::seconds{600});
+      if (++rows % 1000 == 0) repo_.heartbeat(run_id_, OwnerId("me"), 1, std::chrono::seconds{600});
     }
     Repository& repo_;
-    std::string run_id_;
+    RunId run_id_;
     int rows = 0;
   } handler(two_connections, run.run_id);
   auto done = std::async(std::launch::async,
@@ -291,4 +294,4 @@ TEST_F(PostgresStreamTest, AConnectionDroppedMidStreamIsARetriableErrorAndNothin
 }
 
 }  // namespace
-}  // namespace user_export::pg::testing
+}  // namespace user_export::pg

@@ -30,12 +30,12 @@ struct ClaimedRun {
 /// The run, if `owner` with token `attempt` holds a live lease on it and it is claimed; locks
 /// the run row until the end of the transaction so that a concurrent claim cannot take the
 /// lease over meanwhile.
-std::optional<ClaimedRun> lock_live_lease(Connection& c, const std::string& run_id,
-                                          const std::string& owner, int attempt, SystemTime now);
+std::optional<ClaimedRun> lock_live_lease(Connection& c, const RunId& run_id, const OwnerId& owner,
+                                          int attempt, SystemTime now);
 
 /// Marks the claimed users of run `run_id` sent: those still in the run's group, then (only
 /// when that marked fewer than were claimed) those who moved to another group since the claim.
-void mark_claimed_users(Connection& c, const std::string& run_id, const ClaimedRun& run);
+void mark_claimed_users(Connection& c, const RunId& run_id, const ClaimedRun& run);
 
 /// Writes the rest of a commit of a run whose lease is locked: the file's key, rows, bytes and
 /// digest, the outbox messages in order, then the attempt's staged parts with their count
@@ -43,7 +43,7 @@ void mark_claimed_users(Connection& c, const std::string& run_id, const ClaimedR
 void write_commit(Connection& c, const CommitRequest& request, const std::string& now_param);
 
 /// Stores (or replaces) part `number` of attempt `attempt` of a run whose lease is locked.
-void stage_part(Connection& c, const std::string& run_id, int attempt, int number,
+void stage_part(Connection& c, const RunId& run_id, int attempt, int number,
                 const OutboundMessage& part, const std::string& now_param);
 
 }  // namespace user_export::pg

@@ -15,6 +15,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "domain/ids.hpp"
 
 namespace user_export::sqlite {
 
@@ -51,6 +52,11 @@ class Statement {
   }
   /// Binds text (copied by SQLite).
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  /// Binds a run id or owner as its text (copied by SQLite).
+  template <typename Tag>
+  Statement& bind(int index, const TextId<Tag>& id) {
+    return bind(index, id.view());
+  }
   /// Binds text or NULL (copied by SQLite).
   Statement& bind(int index, const std::optional<std::string_view>& value);
   /// Binds NULL.

@@ -107,7 +107,7 @@ std::vector<ExportRun> SqliteRepository::finished_runs_since(SystemTime since) {
   return runs;
 }
 
-std::int64_t SqliteRepository::claimed_users_sent(const std::string& run_id) {
+std::int64_t SqliteRepository::claimed_users_sent(const RunId& run_id) {
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(
       "SELECT count(*) FROM export_run_items i JOIN users u ON u.id = i.user_id "
@@ -118,7 +118,7 @@ std::int64_t SqliteRepository::claimed_users_sent(const std::string& run_id) {
   return stmt.int64(0);
 }
 
-std::vector<RunMessage> SqliteRepository::run_messages(const std::string& run_id) {
+std::vector<RunMessage> SqliteRepository::run_messages(const RunId& run_id) {
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(
       "SELECT id, seq, topic, message_key, payload, headers, state, attempts, last_error, "

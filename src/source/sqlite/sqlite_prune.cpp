@@ -31,12 +31,12 @@ std::vector<PrunableRun> finished_runs(Connection& c, std::int64_t cutoff, std::
       "list prunable runs");
   stmt.bind(1, cutoff).bind(2, limit);
   std::vector<PrunableRun> runs;
-  while (stmt.step()) runs.push_back({stmt.text(0), stmt.int64(1)});
+  while (stmt.step()) runs.push_back({RunId(stmt.text(0)), stmt.int64(1)});
   return runs;
 }
 
 // Deletes up to `limit` claimed users of the run, in user id order.
-std::int64_t delete_items(Connection& c, const std::string& run_id, std::int64_t limit) {
+std::int64_t delete_items(Connection& c, const RunId& run_id, std::int64_t limit) {
   return write_transaction(c, "prune a run's claimed users", [&](Connection& tx) {
     auto stmt = tx.prepare(
         "DELETE FROM export_run_items WHERE run_id = ?1 AND user_id IN (SELECT user_id "
@@ -100,7 +100,7 @@ PruneCounts SqliteRepository::prune(const PruneRequest& request) {
     return delete_finished_messages(*conn, cutoff, batch);
   };
   steps.finished_runs = [&](std::int64_t batch) { return finished_runs(*conn, cutoff, batch); };
-  steps.delete_claim_part = [&](const std::string& run_id, std::int64_t batch) {
+  steps.delete_claim_part = [&](const RunId& run_id, std::int64_t batch) {
     const std::int64_t n = delete_items(*conn, run_id, batch);
     return std::pair{n, n >= batch};
   };

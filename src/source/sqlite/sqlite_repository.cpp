@@ -39,7 +39,7 @@ MatchingGroup read_group(const Statement& row) {
 }
 
 /// The run's stored lease, for the kLeaseLost message.
-std::optional<StoredLease> stored_lease(Connection& conn, const std::string& run_id) {
+std::optional<StoredLease> stored_lease(Connection& conn, const RunId& run_id) {
   auto stmt = conn.prepare(
       "SELECT state, lease_owner, lease_expires_at, attempts FROM export_runs WHERE run_id = ?1",
       "read a run's lease");
@@ -47,22 +47,21 @@ std::optional<StoredLease> stored_lease(Connection& conn, const std::string& run
   if (!stmt.step()) return std::nullopt;
   StoredLease lease;
   lease.state = stmt.text(0);
-  if (!stmt.is_null(1)) lease.owner = stmt.text(1);
+  if (!stmt.is_null(1)) lease.owner = OwnerId(stmt.text(1));
   if (!stmt.is_null(2)) lease.expires = from_millis(stmt.int64(2));
   lease.attempts = static_cast<int>(stmt.int64(3));
   return lease;
 }
 
-[[noreturn]] void throw_run_lease_lost(Connection& conn, const std::string& run_id,
-                                       const std::string& owner, int attempt, std::int64_t now,
-                                       const char* action) {
+[[noreturn]] void throw_run_lease_lost(Connection& conn, const RunId& run_id, const OwnerId& owner,
+                                       int attempt, std::int64_t now, const char* action) {
   throw_lease_lost(run_id, owner, attempt, action,
                    lease_problem(stored_lease(conn, run_id), owner, attempt, from_millis(now)));
 }
 
 /// Whether `owner` with token `attempt` holds a live lease on a claimed run (the fencing check).
-bool holds_live_lease(Connection& conn, const std::string& run_id, const std::string& owner,
-                      int attempt, std::int64_t now) {
+bool holds_live_lease(Connection& conn, const RunId& run_id, const OwnerId& owner, int attempt,
+                      std::int64_t now) {
   auto stmt = conn.prepare(
       "SELECT 1 FROM export_runs WHERE run_id = ?1 AND state = 'claimed' AND lease_owner = ?2 "
       "AND attempts = ?3 AND lease_expires_at > ?4",
@@ -92,7 +91,7 @@ constexpr const char* kMessageColumns =
 OutboundMessage read_message(const Statement& row) {
   OutboundMessage message;
   message.outbox_id = row.int64(0);
-  message.run_id = row.text(1);
+  message.run_id = RunId(row.text(1));
   message.topic = row.text(2);
   message.key = row.text(3);
   message.payload = row.text(4);
@@ -348,7 +347,7 @@ ExportRun SqliteRepository::claim(const ClaimRequest& request) {
   });
 }
 
-void SqliteRepository::heartbeat(const std::string& run_id, const std::string& owner, int attempt,
+void SqliteRepository::heartbeat(const RunId& run_id, const OwnerId& owner, int attempt,
                                  std::chrono::seconds lease) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "extend a lease", [&](Connection& c) {
@@ -385,8 +384,8 @@ std::string SqliteRepository::stream_query(const std::vector<std::string>& field
   return sql;
 }
 
-void SqliteRepository::stream_rows(const std::string& run_id,
-                                   const std::vector<std::string>& fields, RowHandler& handler) {
+void SqliteRepository::stream_rows(const RunId& run_id, const std::vector<std::string>& fields,
+                                   RowHandler& handler) {
   if (fields.empty()) {
     throw Error(ErrorCode::kConfig,
                 "no source fields requested; configure at least one CSV "
@@ -401,7 +400,7 @@ void SqliteRepository::stream_rows(const std::string& run_id,
     exists.bind(1, run_id);
     if (!exists.step()) {
       throw Error(ErrorCode::kInvalidInput,
-                  "cannot stream run " + run_id + ": there is no such run; claim it first");
+                  "cannot stream run " + run_id.str() + ": there is no such run; claim it first");
     }
   }
   auto stmt = conn->prepare(sql, "stream a run's rows");
@@ -431,8 +430,8 @@ void SqliteRepository::stream_rows(const std::string& run_id,
   }
 }
 
-void SqliteRepository::record_failure(const std::string& run_id, const std::string& owner,
-                                      int attempt, const std::string& error) {
+void SqliteRepository::record_failure(const RunId& run_id, const OwnerId& owner, int attempt,
+                                      const std::string& error) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "record a failed attempt", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
@@ -451,8 +450,7 @@ void SqliteRepository::record_failure(const std::string& run_id, const std::stri
   });
 }
 
-void SqliteRepository::complete_empty(const std::string& run_id, const std::string& owner,
-                                      int attempt) {
+void SqliteRepository::complete_empty(const RunId& run_id, const OwnerId& owner, int attempt) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "complete an empty run", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
@@ -466,14 +464,14 @@ void SqliteRepository::complete_empty(const std::string& run_id, const std::stri
     stmt.bind(1, run_id).bind(2, now);
     stmt.run();
     if (c.changes() == 0) {
-      throw Error(ErrorCode::kInternal, "run " + run_id +
+      throw Error(ErrorCode::kInternal, "run " + run_id.str() +
                                             " claimed users, so it cannot be completed as "
                                             "empty; commit it instead");
     }
   });
 }
 
-void SqliteRepository::stage_part(const std::string& run_id, const std::string& owner, int attempt,
+void SqliteRepository::stage_part(const RunId& run_id, const OwnerId& owner, int attempt,
                                   int number, const OutboundMessage& part) {
   auto conn = pool_.acquire();
   write_transaction(*conn, "stage an id-list part", [&](Connection& c) {
@@ -559,7 +557,7 @@ void SqliteRepository::commit(const CommitRequest& request) {
       move.run();
       if (c.changes() != request.staged_parts) {
         throw Error(ErrorCode::kInternal,
-                    "the commit of run " + request.run_id + " expected " +
+                    "the commit of run " + request.run_id.str() + " expected " +
                         std::to_string(request.staged_parts) + " staged parts and found " +
                         std::to_string(c.changes()) + "; nothing was committed, retry the run");
       }
@@ -594,7 +592,7 @@ std::vector<OutboundMessage> SqliteRepository::pending_messages(std::size_t limi
 }
 
 std::vector<OutboundMessage> SqliteRepository::claim_messages(std::size_t limit,
-                                                              const std::string& owner,
+                                                              const OwnerId& owner,
                                                               std::chrono::seconds lease,
                                                               std::size_t max_bytes) {
   check_message_claim(owner, lease);
@@ -628,7 +626,7 @@ std::vector<OutboundMessage> SqliteRepository::claim_messages(std::size_t limit,
 }
 
 std::int64_t SqliteRepository::release_message_claims(
-    const std::function<bool(const std::string& owner)>& owner_is_dead) {
+    const std::function<bool(const OwnerId& owner)>& owner_is_dead) {
   auto conn = pool_.acquire();
   return write_transaction(*conn, "release outbox claims", [&](Connection& c) {
     const std::int64_t now = to_millis(clock_.now());
@@ -637,9 +635,9 @@ std::int64_t SqliteRepository::release_message_claims(
         "AND state = 'pending' AND claim_expires_at > ?1",
         "list outbox claim owners");
     owners.bind(1, now);
-    std::vector<std::string> dead;
+    std::vector<OwnerId> dead;
     while (owners.step()) {
-      std::string owner = owners.text(0);
+      OwnerId owner(owners.text(0));
       if (owner_is_dead(owner)) dead.push_back(std::move(owner));
     }
     std::int64_t released = 0;
@@ -647,7 +645,7 @@ std::int64_t SqliteRepository::release_message_claims(
         "UPDATE export_outbox SET claimed_by = NULL, claim_expires_at = NULL "
         "WHERE claimed_by = ?1 AND state = 'pending' AND claim_expires_at > ?2 RETURNING id",
         "release outbox claims");
-    for (const std::string& owner : dead) {
+    for (const OwnerId& owner : dead) {
       release.reset();
       release.bind(1, owner).bind(2, now);
       while (release.step()) ++released;
@@ -753,7 +751,7 @@ std::vector<ExportRun> SqliteRepository::runs_to_sweep(SystemTime since, std::in
   return runs;
 }
 
-std::optional<ExportRun> SqliteRepository::find_run(const std::string& run_id) {
+std::optional<ExportRun> SqliteRepository::find_run(const RunId& run_id) {
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(select_runs("WHERE run_id = ?1"), "find a run");
   stmt.bind(1, run_id);
@@ -761,7 +759,7 @@ std::optional<ExportRun> SqliteRepository::find_run(const std::string& run_id) {
   return read_run(stmt);
 }
 
-std::int64_t SqliteRepository::claimed_users_remaining(const std::string& run_id) {
+std::int64_t SqliteRepository::claimed_users_remaining(const RunId& run_id) {
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(
       "SELECT count(*) FROM export_run_items i JOIN users u ON u.id = i.user_id "

@@ -25,10 +25,10 @@ namespace user_export {
 namespace {
 
 namespace fs = std::filesystem;
-using contract::ContractBackend;
-using contract::PruneContract;
-using contract::RepositoryContract;
-using contract::TestDatabase;
+using testing::ContractBackend;
+using testing::ContractDatabase;
+using testing::PruneContract;
+using testing::RepositoryContract;
 
 using testing::TempDir;
 
@@ -77,9 +77,9 @@ class RawConnection {
   sqlite3* db_ = nullptr;
 };
 
-class SqliteTestDatabase final : public TestDatabase {
+class SqliteContractDatabase final : public ContractDatabase {
  public:
-  SqliteTestDatabase() : file_((dir_.path() / "data" / "export.db").string()) {}
+  SqliteContractDatabase() : file_((dir_.path() / "data" / "export.db").string()) {}
 
   std::unique_ptr<Repository> open(Clock& clock) override {
     return std::make_unique<SqliteRepository>(file_, clock);
@@ -103,12 +103,12 @@ class SqliteTestDatabase final : public TestDatabase {
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, RepositoryContract,
                          ::testing::Values(ContractBackend{
-                             "Sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }}),
-                         contract::contract_backend_name);
+                             "Sqlite", [] { return std::make_unique<SqliteContractDatabase>(); }}),
+                         testing::contract_backend_name);
 INSTANTIATE_TEST_SUITE_P(Sqlite, PruneContract,
                          ::testing::Values(ContractBackend{
-                             "Sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }}),
-                         contract::contract_backend_name);
+                             "Sqlite", [] { return std::make_unique<SqliteContractDatabase>(); }}),
+                         testing::contract_backend_name);
 
 // ---- SQLite-specific behaviour ----
 
@@ -133,7 +133,7 @@ TEST(SqliteUrl, RelativeOrMalformedUrlsAreConfigErrors) {
 
 TEST(SqliteRepositoryOpen, CreatesTheFileAndMissingParentDirectories) {
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const fs::path file = dir.path() / "a" / "b" / "export.db";
   SqliteRepository repo(file.string(), clock);
   repo.migrate();
@@ -176,7 +176,7 @@ unsigned mode_of(const fs::path& file) {
 // The database holds personal data: with the usual umask 022 it used to be created 0644.
 TEST(SqliteRepositoryOpen, TheDatabaseAndItsWalFilesAreOwnerOnly) {
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const fs::path file = dir.path() / "export.db";
   const mode_t old_mask = umask(022);
   {
@@ -203,7 +203,7 @@ TEST(SqliteRepositoryOpen, TheDatabaseAndItsWalFilesAreOwnerOnly) {
 
 TEST(SqliteRepositoryOpen, AFileThatIsNotADatabaseIsADatabaseError) {
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const fs::path file = dir.path() / "notes.db";
   std::ofstream(file) << "these are not the pages of an SQLite database, just some text that is "
                          "long enough to fill a header\n";
@@ -219,7 +219,7 @@ TEST(SqliteRepositoryOpen, AFileThatIsNotADatabaseIsADatabaseError) {
 
 TEST(SqliteRepositoryOpen, AnUncreatableDirectoryIsADatabaseError) {
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const fs::path blocker = dir.path() / "file";
   std::ofstream(blocker) << "x";
   try {
@@ -245,7 +245,7 @@ std::pair<std::string, std::vector<std::string>> files_of(const fs::path& db) {
 
 TEST(SqliteRepositoryReadOnly, ReadingLeavesTheFilesByteForByteWithOrWithoutAWalLeftBehind) {
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const fs::path file = dir.path() / "export.db";
   {
     SqliteRepository repo(file.string(), clock);
@@ -280,7 +280,7 @@ TEST(SqliteRepositoryReadOnly, ReadingLeavesTheFilesByteForByteWithOrWithoutAWal
 
 TEST(SqliteRepositoryLocking, AWriterBlockedBeyondTheBusyTimeoutGetsARetriableError) {
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const std::string file = (dir.path() / "export.db").string();
   SqliteRepository repo(file, clock, SqliteOptions{std::chrono::milliseconds{0}, 2});
   repo.migrate();
@@ -289,8 +289,8 @@ TEST(SqliteRepositoryLocking, AWriterBlockedBeyondTheBusyTimeoutGetsARetriableEr
   ClaimRequest request;
   request.group_id = GroupId::parse("a0000002-0000-4000-8000-000000000001");
   request.domain_id = DomainId::parse("a0000001-0000-4000-8000-000000000001");
-  request.owner = "me";
-  request.new_run_id = "a0000004-0000-4000-8000-000000000001";
+  request.owner = OwnerId("me");
+  request.new_run_id = RunId("a0000004-0000-4000-8000-000000000001");
   try {
     repo.claim(request);
     FAIL() << "claim must not succeed while another connection holds the write lock";
@@ -323,7 +323,7 @@ TEST(SqliteRepositoryLocking, MigrateFromTwoProcessesAtOnce) {
     }
     _exit(code);
   }
-  FakeClock clock;
+  testing::FakeClock clock;
   SqliteRepository repo(file, clock);
   EXPECT_NO_THROW(repo.migrate());
   int status = 0;
@@ -336,7 +336,7 @@ TEST(SqliteRepositoryLocking, MigrateFromTwoProcessesAtOnce) {
 
 TEST(SqliteRepositoryPlan, StreamingWalksTheItemsKeyWithoutSorting) {
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const std::string file = (dir.path() / "export.db").string();
   SqliteRepository repo(file, clock);
   repo.migrate();
@@ -389,8 +389,8 @@ TEST(SqliteRepositoryBenchmark, DISABLED_SeedClaimStreamCommit) {
   ClaimRequest request;
   request.group_id = groups.at(0).id;
   request.domain_id = plan.domain_id;
-  request.owner = "bench";
-  request.new_run_id = "a0000004-0000-4000-8000-000000000001";
+  request.owner = OwnerId("bench");
+  request.new_run_id = RunId("a0000004-0000-4000-8000-000000000001");
   t0 = std::chrono::steady_clock::now();
   const ExportRun run = repo.claim(request);
   t1 = std::chrono::steady_clock::now();
@@ -412,7 +412,7 @@ TEST(SqliteRepositoryBenchmark, DISABLED_SeedClaimStreamCommit) {
 
   CommitRequest commit;
   commit.run_id = run.run_id;
-  commit.owner = "bench";
+  commit.owner = OwnerId("bench");
   commit.attempt = run.attempts;
   t0 = std::chrono::steady_clock::now();
   repo.commit(commit);

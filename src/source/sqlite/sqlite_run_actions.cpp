@@ -14,16 +14,15 @@ using sqlite::write_transaction;
 namespace {
 
 /// Checks, inside the transaction, that the run exists and `kind` may act on it.
-void require_finished_run(Connection& c, const std::string& run_id, RunActionKind kind) {
+void require_finished_run(Connection& c, const RunId& run_id, RunActionKind kind) {
   auto stmt = c.prepare("SELECT state FROM export_runs WHERE run_id = ?1", "read a run's state");
   stmt.bind(1, run_id);
   if (!stmt.step()) throw_unknown_run(run_id);
   check_run_action(run_id, stmt.text(0), kind);
 }
 
-void record_action(Connection& c, const std::string& run_id, RunActionKind kind,
-                   const std::string& actor, const std::string& reason, std::int64_t count,
-                   std::int64_t now) {
+void record_action(Connection& c, const RunId& run_id, RunActionKind kind, const std::string& actor,
+                   const std::string& reason, std::int64_t count, std::int64_t now) {
   auto stmt = c.prepare(
       "INSERT INTO export_run_actions (run_id, action, actor, reason, count, at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -39,9 +38,9 @@ void record_action(Connection& c, const std::string& run_id, RunActionKind kind,
 
 }  // namespace
 
-std::int64_t SqliteRepository::replay_run(const std::string& run_id_text, const std::string& actor,
+std::int64_t SqliteRepository::replay_run(const RunId& given_id, const std::string& actor,
                                           const std::string& reason) {
-  const std::string run_id = canonical_run_id(run_id_text);
+  const RunId run_id = RunId::parse(given_id.view());  // any letter case; malformed: kInvalidInput
   check_run_action_request(actor, reason);
   const std::int64_t now = to_millis(clock_.now());
   auto conn = pool_.acquire();
@@ -82,8 +81,9 @@ std::int64_t SqliteRepository::replay_run(const std::string& run_id_text, const 
       ++queued;
     }
     if (queued == 0) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "run " + run_id + " has no message in the outbox (pruned?); nothing to replay");
+      throw Error(
+          ErrorCode::kInvalidInput,
+          "run " + run_id.str() + " has no message in the outbox (pruned?); nothing to replay");
     }
     auto reopen = c.prepare(
         "UPDATE export_runs SET state = 'committed', updated_at = ?2 "
@@ -96,9 +96,9 @@ std::int64_t SqliteRepository::replay_run(const std::string& run_id_text, const 
   });
 }
 
-std::int64_t SqliteRepository::reexport_run(const std::string& run_id_text,
-                                            const std::string& actor, const std::string& reason) {
-  const std::string run_id = canonical_run_id(run_id_text);
+std::int64_t SqliteRepository::reexport_run(const RunId& given_id, const std::string& actor,
+                                            const std::string& reason) {
+  const RunId run_id = RunId::parse(given_id.view());  // any letter case; malformed: kInvalidInput
   check_run_action_request(actor, reason);
   const std::int64_t now = to_millis(clock_.now());
   auto conn = pool_.acquire();
@@ -116,8 +116,8 @@ std::int64_t SqliteRepository::reexport_run(const std::string& run_id_text,
   });
 }
 
-std::vector<RunAction> SqliteRepository::run_actions(const std::string& run_id_text) {
-  const std::string run_id = canonical_run_id(run_id_text);
+std::vector<RunAction> SqliteRepository::run_actions(const RunId& given_id) {
+  const RunId run_id = RunId::parse(given_id.view());  // any letter case; malformed: kInvalidInput
   auto conn = pool_.acquire();
   auto stmt = conn->prepare(
       "SELECT action, actor, reason, count, at FROM export_run_actions WHERE run_id = ?1 "

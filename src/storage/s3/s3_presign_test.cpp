@@ -31,7 +31,7 @@ S3Presigner presigner(std::string_view endpoint, bool path_style, const Clock& c
 // AWS's example of query-string authentication (Signature Version 4, "Authenticating Requests:
 // Using Query Parameters"): the same request, signature and intermediate texts.
 TEST(S3Presign, MatchesAwsDocumentedExample) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   const auto signed_get =
       presigner("https://s3.amazonaws.com", /*path_style=*/false, clock).presign_get("test.txt");
   EXPECT_EQ(signed_get.canonical_request,
@@ -64,7 +64,7 @@ TEST(S3Presign, MatchesAwsDocumentedExample) {
 // endpoint's. Expected signatures computed independently of this code (a separate SigV4
 // implementation that reproduces the documented example above).
 TEST(S3Presign, PathStyleSignsBucketInThePathAndTheEndpointAsHost) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   const auto signed_get =
       presigner("https://s3.amazonaws.com", /*path_style=*/true, clock).presign_get("test.txt");
   EXPECT_THAT(signed_get.canonical_request,
@@ -79,7 +79,7 @@ TEST(S3Presign, PathStyleSignsBucketInThePathAndTheEndpointAsHost) {
 }
 
 TEST(S3Presign, KeysAreEncodedPerSegmentAndANonDefaultPortIsInTheHost) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   const auto signed_get =
       presigner("http://127.0.0.1:9000", true, clock, std::chrono::seconds{3600})
           .presign_get("exports/a b+c/\xC3\xA9\xE2\x82\xAC (1).csv.gz");  // é € in UTF-8
@@ -95,7 +95,7 @@ TEST(S3Presign, KeysAreEncodedPerSegmentAndANonDefaultPortIsInTheHost) {
 TEST(S3Presign, TheSchemesDefaultPortIsLeftOutOfTheSignedHost) {
   // libcurl (and browsers) send `Host: minio.internal` for https://minio.internal:443/…; the
   // signature must cover the header the server receives.
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   EXPECT_THAT(
       presigner("https://minio.internal:443", true, clock).presign_get("k").canonical_request,
       HasSubstr("\nhost:minio.internal\n"));
@@ -107,14 +107,14 @@ TEST(S3Presign, TheSchemesDefaultPortIsLeftOutOfTheSignedHost) {
 }
 
 TEST(S3Presign, AnEndpointBasePathIsPartOfTheSignedPath) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   const auto signed_get = presigner("http://gw.internal:9000/s3", true, clock).presign_get("a/b");
   EXPECT_THAT(signed_get.canonical_request, StartsWith("GET\n/s3/examplebucket/a/b\n"));
   EXPECT_THAT(signed_get.url, StartsWith("http://gw.internal:9000/s3/examplebucket/a/b?"));
 }
 
 TEST(S3Presign, ASessionTokenIsSentAndSigned) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   const std::string token = "FQoGZXIvYXdzE/tok+en==";
   const auto signed_get =
       presigner("http://127.0.0.1:9000", true, clock, std::chrono::seconds{3600}, token)
@@ -132,7 +132,7 @@ TEST(S3Presign, ASessionTokenIsSentAndSigned) {
 }
 
 TEST(S3Presign, SignsAtTheClocksTime) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   const S3Presigner signer = presigner("https://s3.amazonaws.com", false, clock);
   const auto first = signer.presign_get("test.txt");
   clock.advance(std::chrono::hours{25} + std::chrono::seconds{7});
@@ -144,7 +144,7 @@ TEST(S3Presign, SignsAtTheClocksTime) {
 }
 
 TEST(S3Presign, ExpiryMustBeWithinSigV4sSevenDays) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   for (const auto bad : {std::chrono::seconds{0}, std::chrono::seconds{-1},
                          kS3MaxPresignExpiry + std::chrono::seconds{1}}) {
     try {
@@ -161,7 +161,7 @@ TEST(S3Presign, ExpiryMustBeWithinSigV4sSevenDays) {
 }
 
 TEST(S3Presign, NeedsCredentials) {
-  FakeClock clock(kExampleTime);
+  testing::FakeClock clock(kExampleTime);
   const S3Addressing addressing(parse_s3_endpoint("", "us-east-1"), "examplebucket", true);
   EXPECT_THROW(S3Presigner(addressing, S3SigningCredentials{kAccessKey, "", ""}, "us-east-1",
                            std::chrono::seconds{60}, clock),
@@ -182,8 +182,8 @@ StoreConfig store_config(std::chrono::seconds presign) {
 }
 
 TEST(S3StoreDownloadUrl, IsTheStoresObjectUrlPresignedAtItsClock) {
-  FakeClock clock(kExampleTime);
-  FakeRandom random;
+  testing::FakeClock clock(kExampleTime);
+  testing::FakeRandom random;
   S3StoreOptions options;
   options.clock = &clock;
   const S3Store store(store_config(std::chrono::seconds{3600}), options, nullptr, clock, random);
@@ -202,16 +202,16 @@ TEST(S3StoreDownloadUrl, IsTheStoresObjectUrlPresignedAtItsClock) {
 }
 
 TEST(S3StoreDownloadUrl, IsAbsentWhenPresignIsOff) {
-  FakeClock clock(kExampleTime);
-  FakeRandom random;
+  testing::FakeClock clock(kExampleTime);
+  testing::FakeRandom random;
   const S3Store store(store_config(std::chrono::seconds{0}), S3StoreOptions{}, nullptr, clock,
                       random);
   EXPECT_EQ(store.download_url("exports/x.csv.gz"), std::nullopt);
 }
 
 TEST(S3StoreDownloadUrl, AnExpiryBeyondSevenDaysIsAConfigError) {
-  FakeClock clock(kExampleTime);
-  FakeRandom random;
+  testing::FakeClock clock(kExampleTime);
+  testing::FakeRandom random;
   try {
     S3Store store(store_config(std::chrono::seconds{604801}), S3StoreOptions{}, nullptr, clock,
                   random);

@@ -82,8 +82,8 @@ class S3StoreCancelTest : public ::testing::Test {
 
   RecordingS3 peer_;
   std::atomic<bool> cancel_{false};
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   testing::TempDir dir_{"ue-s3-cancel"};
 };

@@ -126,8 +126,8 @@ class S3StoreIntegrationTest : public ::testing::Test {
 
   S3PeerEnv peer_;
   std::string bucket_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   TempDir dir_{"ue-s3-test"};
 };

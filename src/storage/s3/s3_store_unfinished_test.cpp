@@ -34,7 +34,7 @@ class S3StoreUnfinishedTest : public ::testing::Test {
   }
 
   RecordingS3 peer_;
-  FakeClock clock_;
+  testing::FakeClock clock_;
   SystemRandom random_;
   Metrics metrics_;
 };

@@ -147,8 +147,8 @@ class S3StoreVerifyTest : public ::testing::Test {
   }
 
   RecordingS3 peer_;
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   testing::TempDir dir_{"ue-s3-verify"};
 };

@@ -130,8 +130,8 @@ class S3StreamingUploadTest : public ::testing::Test {
 
   RecordingS3 peer_;
   std::atomic<bool> cancel_{false};
-  FakeClock clock_;
-  FakeRandom random_;
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
   Metrics metrics_;
   testing::TempDir dir_{"ue-s3-stream"};
   std::optional<GrowingFile> file_;

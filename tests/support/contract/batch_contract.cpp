@@ -1,14 +1,14 @@
 // The batch part of the Repository contract: stream_batch() and commit_batch() over several runs.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int batch_contract_anchor() {
   return 0;
 }
 
 TEST_P(RepositoryContract, StreamBatchAndCommitBatchCoverEveryRunAndFenceEachOnItsOwn) {
-  std::vector<std::string> runs;
+  std::vector<RunId> runs;
   std::vector<std::vector<std::int64_t>> users(3);
   for (int g = 0; g < 3; ++g) {
     const std::string group = add_group(domain_);
@@ -28,10 +28,10 @@ TEST_P(RepositoryContract, StreamBatchAndCommitBatchCoverEveryRunAndFenceEachOnI
 
   db_->exec("UPDATE export_runs SET lease_owner = 'b' WHERE run_id = " + quote(runs[2]));
   std::vector<CommitRequest> commits;
-  for (const std::string& run : runs) {
+  for (const RunId& run : runs) {
     CommitRequest request;
     request.run_id = run;
-    request.owner = "a";
+    request.owner = OwnerId("a");
     request.attempt = 1;
     request.messages = {message(run, "{}")};
     commits.push_back(request);
@@ -50,4 +50,4 @@ TEST_P(RepositoryContract, StreamBatchAndCommitBatchCoverEveryRunAndFenceEachOnI
   EXPECT_EQ(repo_->pending_count(), 2);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -2,7 +2,7 @@
 // finished or failed run resumes it.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -25,18 +25,19 @@ TEST_P(RepositoryContract, ClaimRecordsExactlyTheUnsentUsersOfTheGroup) {
   EXPECT_EQ(run.item_count, 2);
   EXPECT_EQ(run.attempts, 1);
   EXPECT_FALSE(run.resumed);
-  EXPECT_EQ(run.lease_owner, "a");
+  EXPECT_EQ(run.lease_owner.str(), "a");
   EXPECT_EQ(run.lease_expires_at, clock_.now() + seconds{300});
   EXPECT_EQ(run.slot, slot1_);
   EXPECT_EQ(streamed_ids(run.run_id), (std::vector<std::int64_t>{u1, u3}));
-  EXPECT_EQ(count("SELECT count(*) FROM export_run_items WHERE run_id = " + quote(run.run_id)), 2);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM export_run_items WHERE run_id = " + quote(run.run_id.str())), 2);
   auto stored = repo_->find_run(run.run_id);
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->item_count, 2);
   EXPECT_EQ(stored->group_id.str(), group);
   EXPECT_EQ(stored->domain_id.str(), domain_);
   EXPECT_EQ(stored->slot, slot1_);
-  EXPECT_EQ(stored->lease_owner, "a");
+  EXPECT_EQ(stored->lease_owner.str(), "a");
 }
 
 TEST_P(RepositoryContract, UserInsertedAfterClaimIsNeitherStreamedNorMarkedButClaimedNext) {
@@ -92,11 +93,11 @@ TEST_P(RepositoryContract, ResumeAfterFailedAttemptKeepsRunIdSlotAndItems) {
   const auto u1 = add_user(group);
   const auto u2 = add_user(group);
   const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
-  repo_->record_failure(first.run_id, "a", first.attempts, "upload failed: 503");
+  repo_->record_failure(first.run_id, OwnerId("a"), first.attempts, "upload failed: 503");
   auto failed = repo_->find_run(first.run_id);
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->last_error, "upload failed: 503");
-  EXPECT_EQ(failed->lease_owner, "");
+  EXPECT_EQ(failed->lease_owner.str(), "");
   add_user(group);  // arrives between the attempts
 
   clock_.advance(seconds{10});
@@ -107,7 +108,7 @@ TEST_P(RepositoryContract, ResumeAfterFailedAttemptKeepsRunIdSlotAndItems) {
   EXPECT_EQ(resumed.attempts, 2);
   EXPECT_EQ(resumed.item_count, 2);
   EXPECT_EQ(resumed.state, RunState::kClaimed);
-  EXPECT_EQ(resumed.lease_owner, "b");
+  EXPECT_EQ(resumed.lease_owner.str(), "b");
   EXPECT_EQ(resumed.lease_expires_at, clock_.now() + seconds{300});
   EXPECT_EQ(streamed_ids(resumed.run_id), (std::vector<std::int64_t>{u1, u2}));
   EXPECT_EQ(count("SELECT count(*) FROM export_runs"), 1);
@@ -124,4 +125,4 @@ TEST_P(RepositoryContract, OwnerReclaimingItsLiveRunResumesIt) {
   EXPECT_EQ(again.attempts, 2);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -2,7 +2,7 @@
 // in failure or empty.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int commit_contract_anchor() {
   return 0;
@@ -19,10 +19,10 @@ TEST_P(RepositoryContract, CommitMarksExactlyTheClaimedUsersAndQueuesMessagesInO
 
   CommitRequest request;
   request.run_id = run.run_id;
-  request.owner = "a";
+  request.owner = OwnerId("a");
   request.attempt = run.attempts;
   ExportedFile file;
-  file.object_key = "exports/d/g/2026-01-01T0000Z/" + run.run_id + ".csv.gz";
+  file.object_key = "exports/d/g/2026-01-01T0000Z/" + run.run_id.str() + ".csv.gz";
   file.rows = 2;
   file.bytes = 1234;
   file.sha256 = std::string(64, 'a');
@@ -58,7 +58,7 @@ TEST_P(RepositoryContract, CommitMarksExactlyTheClaimedUsersAndQueuesMessagesInO
     EXPECT_EQ(pending[i].headers, request.messages[i].headers);
     EXPECT_EQ(pending[i].attempts, 0);
   }
-  EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE run_id = " + quote(run.run_id) +
+  EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE run_id = " + quote(run.run_id.str()) +
                   " AND state = 'pending'"),
             3);
   EXPECT_EQ(repo_->pending_messages(2).size(), 2u);
@@ -94,10 +94,11 @@ TEST_P(RepositoryContract, RecordFailureByAnotherOwnerIsLeaseLostAndKeepsTheLeas
   const std::string group = add_group(domain_);
   add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
-  EXPECT_EQ(error_code_of([&] { repo_->record_failure(run.run_id, "b", run.attempts, "boom"); }),
-            ErrorCode::kLeaseLost);
+  EXPECT_EQ(
+      error_code_of([&] { repo_->record_failure(run.run_id, OwnerId("b"), run.attempts, "boom"); }),
+      ErrorCode::kLeaseLost);
   auto stored = repo_->find_run(run.run_id);
-  EXPECT_EQ(stored->lease_owner, "a");
+  EXPECT_EQ(stored->lease_owner.str(), "a");
   EXPECT_EQ(stored->last_error, "");
 }
 
@@ -106,9 +107,9 @@ TEST_P(RepositoryContract, CompleteEmptyMarksARunWithoutUsersEmpty) {
   add_user(group, /*sent=*/true);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
   EXPECT_EQ(run.item_count, 0);
-  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(run.run_id, "b", run.attempts); }),
+  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(run.run_id, OwnerId("b"), run.attempts); }),
             ErrorCode::kLeaseLost);
-  repo_->complete_empty(run.run_id, "a", run.attempts);
+  repo_->complete_empty(run.run_id, OwnerId("a"), run.attempts);
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kEmpty);
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 0);
 
@@ -121,9 +122,9 @@ TEST_P(RepositoryContract, CompleteEmptyRefusesARunWithUsers) {
   const std::string group = add_group(domain_);
   const auto u1 = add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
-  EXPECT_THROW(repo_->complete_empty(run.run_id, "a", run.attempts), Error);
+  EXPECT_THROW(repo_->complete_empty(run.run_id, OwnerId("a"), run.attempts), Error);
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kClaimed);
   EXPECT_FALSE(is_sent(u1));
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -4,7 +4,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int concurrency_contract_anchor() {
   return 0;
@@ -87,4 +87,4 @@ TEST_P(RepositoryContract, ConcurrentClaimsOfOneGroupAdmitExactlyOneOwner) {
   }
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -3,7 +3,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -25,16 +25,17 @@ TEST_P(RepositoryContract, ATakeoverByTheSameOwnerFencesTheEarlierAttempt) {
 
   CommitRequest stale;
   stale.run_id = first.run_id;
-  stale.owner = "a";
+  stale.owner = OwnerId("a");
   stale.attempt = first.attempts;
   stale.messages = {message(first.run_id, "stale")};
   EXPECT_EQ(error_code_of([&] { repo_->commit(stale); }), ErrorCode::kLeaseLost);
-  EXPECT_EQ(
-      error_code_of([&] { repo_->heartbeat(first.run_id, "a", first.attempts, seconds{300}); }),
-      ErrorCode::kLeaseLost);
-  EXPECT_EQ(
-      error_code_of([&] { repo_->record_failure(first.run_id, "a", first.attempts, "late"); }),
-      ErrorCode::kLeaseLost);
+  EXPECT_EQ(error_code_of([&] {
+              repo_->heartbeat(first.run_id, OwnerId("a"), first.attempts, seconds{300});
+            }),
+            ErrorCode::kLeaseLost);
+  EXPECT_EQ(error_code_of(
+                [&] { repo_->record_failure(first.run_id, OwnerId("a"), first.attempts, "late"); }),
+            ErrorCode::kLeaseLost);
   try {
     repo_->commit(stale);
     ADD_FAILURE() << "a commit with a stale token went through";
@@ -44,7 +45,7 @@ TEST_P(RepositoryContract, ATakeoverByTheSameOwnerFencesTheEarlierAttempt) {
   EXPECT_FALSE(is_sent(u1));
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox"), 0);
 
-  repo_->heartbeat(second.run_id, "a", second.attempts, seconds{300});
+  repo_->heartbeat(second.run_id, OwnerId("a"), second.attempts, seconds{300});
   CommitRequest current = stale;
   current.attempt = second.attempts;
   current.messages = {message(second.run_id, "current")};
@@ -58,10 +59,11 @@ TEST_P(RepositoryContract, CompleteEmptyNeedsTheLatestToken) {
   const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
   ASSERT_EQ(first.item_count, 0);
   db_->exec("UPDATE export_runs SET attempts = attempts + 1 WHERE run_id = " +
-            quote(first.run_id));  // as a takeover would
-  EXPECT_EQ(error_code_of([&] { repo_->complete_empty(first.run_id, "a", first.attempts); }),
-            ErrorCode::kLeaseLost);
-  repo_->complete_empty(first.run_id, "a", first.attempts + 1);
+            quote(first.run_id.str()));  // as a takeover would
+  EXPECT_EQ(
+      error_code_of([&] { repo_->complete_empty(first.run_id, OwnerId("a"), first.attempts); }),
+      ErrorCode::kLeaseLost);
+  repo_->complete_empty(first.run_id, OwnerId("a"), first.attempts + 1);
   EXPECT_EQ(repo_->find_run(first.run_id)->state, RunState::kEmpty);
 }
 
@@ -116,4 +118,4 @@ TEST_P(RepositoryContract, AOneShotClaimInAFinishedSlotTakesTheLatestEarlierFree
   EXPECT_EQ(repo_->claim(third).slot, slot1_ - seconds{2});
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -3,7 +3,7 @@
 // messages of a run with their delivery state. None of it writes.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -62,10 +62,10 @@ TEST_P(RepositoryContract, FileRunTotalsSumTheFinishedFileRunsOfTheGroupOrOfAll)
     const ExportRun run = repo_->claim(claim_request(group, slot1_, "x"));
     CommitRequest request;
     request.run_id = run.run_id;
-    request.owner = "x";
+    request.owner = OwnerId("x");
     request.attempt = run.attempts;
     ExportedFile file;
-    file.object_key = "k/" + run.run_id;
+    file.object_key = "k/" + run.run_id.str();
     file.rows = rows;
     file.bytes = bytes;
     file.sha256 = std::string(64, 'a');
@@ -147,8 +147,8 @@ TEST_P(RepositoryContract, RunMessagesCarryTheirDeliveryStateAndClaimedUsersSent
 
   db_->exec("UPDATE users SET sent_to_matching_service = false");
   EXPECT_EQ(repo_->claimed_users_sent(run.run_id), 0);
-  EXPECT_TRUE(repo_->run_messages(uuid(4, 123456)).empty());
-  EXPECT_EQ(repo_->claimed_users_sent(uuid(4, 123456)), 0);
+  EXPECT_TRUE(repo_->run_messages(RunId(uuid(4, 123456))).empty());
+  EXPECT_EQ(repo_->claimed_users_sent(RunId(uuid(4, 123456))), 0);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

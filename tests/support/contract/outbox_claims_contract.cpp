@@ -5,7 +5,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -30,7 +30,7 @@ TEST_P(RepositoryContract, ClaimMessagesGivesEachMessageToOneOwnerOldestFirstWit
   const ExportRun ra = committed_run({"m1", "m2", "m3"});
   committed_run({"m4", "m5"});
 
-  const auto a = repo_->claim_messages(2, "relay-a", seconds{60});
+  const auto a = repo_->claim_messages(2, OwnerId("relay-a"), seconds{60});
   EXPECT_EQ(payloads_of(a), (std::vector<std::string>{"m1", "m2"}));
   ASSERT_EQ(a.size(), 2u);
   EXPECT_LT(a[0].outbox_id, a[1].outbox_id);
@@ -40,10 +40,10 @@ TEST_P(RepositoryContract, ClaimMessagesGivesEachMessageToOneOwnerOldestFirstWit
   EXPECT_EQ(a[0].headers, message(ra.run_id, "m1").headers);
   EXPECT_EQ(a[0].attempts, 0);
 
-  const auto b = repo_->claim_messages(10, "relay-b", seconds{60});
+  const auto b = repo_->claim_messages(10, OwnerId("relay-b"), seconds{60});
   EXPECT_EQ(payloads_of(b), (std::vector<std::string>{"m3", "m4", "m5"}));
-  EXPECT_TRUE(repo_->claim_messages(10, "relay-a", seconds{60}).empty());
-  EXPECT_TRUE(repo_->claim_messages(10, "relay-c", seconds{60}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay-c"), seconds{60}).empty());
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by = 'relay-a'"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by = 'relay-b'"), 3);
 
@@ -61,39 +61,39 @@ TEST_P(RepositoryContract, ClaimMessagesStopsAtTheByteBoundButAlwaysTakesOne) {
   committed_run({big, "m2", "m3"});
   committed_run({utf8, "m5"});
 
-  const auto first = repo_->claim_messages(10, "relay-a", seconds{60}, 100);
+  const auto first = repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}, 100);
   EXPECT_EQ(payloads_of(first), (std::vector<std::string>{big})) << "the oldest, though too big";
-  const auto second = repo_->claim_messages(10, "relay-a", seconds{60}, 4);
+  const auto second = repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}, 4);
   EXPECT_EQ(payloads_of(second), (std::vector<std::string>{"m2", "m3"})) << "2 + 2 bytes fit";
-  const auto third = repo_->claim_messages(10, "relay-a", seconds{60}, 103);
+  const auto third = repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}, 103);
   EXPECT_EQ(payloads_of(third), (std::vector<std::string>{utf8})) << "102 + 2 bytes > 103";
-  EXPECT_EQ(payloads_of(repo_->claim_messages(10, "relay-a", seconds{60}, 104)),
+  EXPECT_EQ(payloads_of(repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}, 104)),
             (std::vector<std::string>{"m5"}));
 }
 
 TEST_P(RepositoryContract, LiveClaimHidesAMessageFromEveryOwnerUntilItRunsOut) {
   committed_run({"m1", "m2"});
-  ASSERT_EQ(repo_->claim_messages(10, "relay-a", seconds{60}).size(), 2u);
+  ASSERT_EQ(repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}).size(), 2u);
 
   clock_.advance(seconds{59});
-  EXPECT_TRUE(repo_->claim_messages(10, "relay-b", seconds{60}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay-b"), seconds{60}).empty());
   // Not even for its own owner name: two relays configured with one name must not share it.
-  EXPECT_TRUE(repo_->claim_messages(10, "relay-a", seconds{60}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}).empty());
 
   // The claim ran out (its relay died): any relay may take the messages, for a new lease.
   clock_.advance(seconds{1});
-  const auto taken = repo_->claim_messages(10, "relay-b", seconds{30});
+  const auto taken = repo_->claim_messages(10, OwnerId("relay-b"), seconds{30});
   EXPECT_EQ(payloads_of(taken), (std::vector<std::string>{"m1", "m2"}));
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by = 'relay-b'"), 2);
   clock_.advance(seconds{29});
-  EXPECT_TRUE(repo_->claim_messages(10, "relay-a", seconds{60}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}).empty());
   clock_.advance(seconds{1});
-  EXPECT_EQ(repo_->claim_messages(10, "relay-a", seconds{60}).size(), 2u);
+  EXPECT_EQ(repo_->claim_messages(10, OwnerId("relay-a"), seconds{60}).size(), 2u);
 }
 
 TEST_P(RepositoryContract, PublishAndDeadLetterEndTheClaimAndAFailureReleasesIt) {
   const ExportRun run = committed_run({"m1", "m2", "m3"});
-  const auto claimed = repo_->claim_messages(10, "relay-a", seconds{300});
+  const auto claimed = repo_->claim_messages(10, OwnerId("relay-a"), seconds{300});
   ASSERT_EQ(claimed.size(), 3u);
 
   repo_->mark_published(claimed[0].outbox_id);
@@ -105,15 +105,15 @@ TEST_P(RepositoryContract, PublishAndDeadLetterEndTheClaimAndAFailureReleasesIt)
 
   // The failed message is due again at its next attempt, for any relay, long before the
   // released claim would have run out; the finished ones never come back.
-  EXPECT_TRUE(repo_->claim_messages(10, "relay-b", seconds{300}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay-b"), seconds{300}).empty());
   clock_.advance(seconds{10});
-  const auto retried = repo_->claim_messages(10, "relay-b", seconds{300});
+  const auto retried = repo_->claim_messages(10, OwnerId("relay-b"), seconds{300});
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0].payload, "m3");
   EXPECT_EQ(retried[0].attempts, 1);
   clock_.advance(seconds{600});
   repo_->mark_all_published(std::vector<std::int64_t>{retried[0].outbox_id});
-  EXPECT_TRUE(repo_->claim_messages(10, "relay-c", seconds{300}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay-c"), seconds{300}).empty());
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCompleted);
 }
 
@@ -122,41 +122,41 @@ TEST_P(RepositoryContract, ClaimMessagesTakesOnlyDueMessagesAndChecksItsArgument
   const auto first = repo_->pending_messages(10).at(0);
   repo_->record_publish_failure(first.outbox_id, "broker timeout", clock_.now() + seconds{60});
 
-  EXPECT_TRUE(repo_->claim_messages(0, "relay-a", seconds{60}).empty());
-  EXPECT_EQ(error_code_of([&] { repo_->claim_messages(10, "", seconds{60}); }),
+  EXPECT_TRUE(repo_->claim_messages(0, OwnerId("relay-a"), seconds{60}).empty());
+  EXPECT_EQ(error_code_of([&] { repo_->claim_messages(10, OwnerId(""), seconds{60}); }),
             ErrorCode::kInvalidInput);
-  EXPECT_EQ(error_code_of([&] { repo_->claim_messages(10, "relay-a", seconds{0}); }),
+  EXPECT_EQ(error_code_of([&] { repo_->claim_messages(10, OwnerId("relay-a"), seconds{0}); }),
             ErrorCode::kInvalidInput);
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by IS NOT NULL"), 0);
 
-  EXPECT_EQ(payloads_of(repo_->claim_messages(10, "relay-a", seconds{120})),
+  EXPECT_EQ(payloads_of(repo_->claim_messages(10, OwnerId("relay-a"), seconds{120})),
             std::vector<std::string>{"m2"});
   clock_.advance(seconds{60});
-  EXPECT_EQ(payloads_of(repo_->claim_messages(10, "relay-b", seconds{60})),
+  EXPECT_EQ(payloads_of(repo_->claim_messages(10, OwnerId("relay-b"), seconds{60})),
             std::vector<std::string>{"m1"});
 }
 
 TEST_P(RepositoryContract, ReleaseMessageClaimsFreesOnlyWhatDeadOwnersHold) {
   committed_run({"m1", "m2", "m3", "m4"});
-  ASSERT_EQ(repo_->claim_messages(2, "host:101", seconds{60}).size(), 2u);
-  ASSERT_EQ(repo_->claim_messages(1, "host:202", seconds{60}).size(), 1u);
-  const auto failed = repo_->claim_messages(1, "host:303", seconds{60});
+  ASSERT_EQ(repo_->claim_messages(2, OwnerId("host:101"), seconds{60}).size(), 2u);
+  ASSERT_EQ(repo_->claim_messages(1, OwnerId("host:202"), seconds{60}).size(), 1u);
+  const auto failed = repo_->claim_messages(1, OwnerId("host:303"), seconds{60});
   ASSERT_EQ(failed.size(), 1u);
   repo_->record_publish_failure(failed[0].outbox_id, "broker timeout", clock_.now());
 
   std::vector<std::string> asked;
-  const auto dead = [&](const std::string& owner) {
-    asked.push_back(owner);
-    return owner == "host:101";
+  const auto dead = [&](const OwnerId& owner) {
+    asked.push_back(owner.str());
+    return owner == OwnerId("host:101");
   };
   EXPECT_EQ(repo_->release_message_claims(dead), 2);
   std::sort(asked.begin(), asked.end());
   EXPECT_EQ(asked, (std::vector<std::string>{"host:101", "host:202"}))
       << "only the owners of live claims are asked about";
-  EXPECT_EQ(payloads_of(repo_->claim_messages(10, "host:404", seconds{60})),
+  EXPECT_EQ(payloads_of(repo_->claim_messages(10, OwnerId("host:404"), seconds{60})),
             (std::vector<std::string>{"m1", "m2", "m4"}));
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by = 'host:202'"), 1);
-  EXPECT_EQ(repo_->release_message_claims([](const std::string&) { return false; }), 0);
+  EXPECT_EQ(repo_->release_message_claims([](const OwnerId&) { return false; }), 0);
 
   // An expired claim needs no release: it is claimable anyway.
   clock_.advance(seconds{60});
@@ -178,7 +178,7 @@ TEST_P(RepositoryContract, RelaysClaimingAtOnceNeverGetTheSameMessage) {
   for (int i = 0; i < kRelays; ++i) {
     threads.emplace_back([&, i] {
       try {
-        const std::string owner = "relay-" + std::to_string(i);
+        const OwnerId owner("relay-" + std::to_string(i));
         while (true) {
           const auto batch = repos[i]->claim_messages(7, owner, seconds{60});
           if (batch.empty()) break;
@@ -202,4 +202,4 @@ TEST_P(RepositoryContract, RelaysClaimingAtOnceNeverGetTheSameMessage) {
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE claimed_by IS NULL"), 0);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -1,7 +1,7 @@
 // The outbox part of the Repository contract: delivery outcomes and when a run completes.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -114,7 +114,7 @@ TEST_P(RepositoryContract, ClaimedUsersRemainingLeavesOutUsersDeletedSinceTheCla
   const std::string other = add_group(domain_);
   db_->exec("UPDATE users SET group_id = " + quote(other) + " WHERE id = " + std::to_string(kept));
   EXPECT_EQ(repo_->claimed_users_remaining(run.run_id), 2);
-  EXPECT_EQ(repo_->claimed_users_remaining(uuid(4, 999)), 0);
+  EXPECT_EQ(repo_->claimed_users_remaining(RunId(uuid(4, 999))), 0);
 }
 
 TEST_P(RepositoryContract, UnknownOutboxIdIsAnError) {
@@ -137,4 +137,4 @@ TEST_P(RepositoryContract, PendingCountCoversEveryRun) {
   EXPECT_EQ(repo_->pending_count(), 2);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

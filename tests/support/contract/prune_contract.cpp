@@ -6,7 +6,7 @@
 
 #include "common/error.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::hours;
 
@@ -35,22 +35,22 @@ ExportRun PruneContract::completed_run(int users, const std::vector<std::string>
   return run;
 }
 
-void PruneContract::publish_pending_of(const std::string& run_id) {
+void PruneContract::publish_pending_of(const RunId& run_id) {
   for (const OutboundMessage& m : repo_->pending_messages(100)) {
     if (m.run_id == run_id) repo_->mark_published(m.outbox_id);
   }
 }
 
-std::int64_t PruneContract::runs_with_id(const std::string& run_id) {
-  return count("SELECT count(*) FROM export_runs WHERE run_id = " + quote(run_id));
+std::int64_t PruneContract::runs_with_id(const RunId& run_id) {
+  return count("SELECT count(*) FROM export_runs WHERE run_id = " + quote(run_id.str()));
 }
 
-std::int64_t PruneContract::items_of(const std::string& run_id) {
-  return count("SELECT count(*) FROM export_run_items WHERE run_id = " + quote(run_id));
+std::int64_t PruneContract::items_of(const RunId& run_id) {
+  return count("SELECT count(*) FROM export_run_items WHERE run_id = " + quote(run_id.str()));
 }
 
-std::int64_t PruneContract::messages_of(const std::string& run_id, const std::string& state) {
-  return count("SELECT count(*) FROM export_outbox WHERE run_id = " + quote(run_id) +
+std::int64_t PruneContract::messages_of(const RunId& run_id, const std::string& state) {
+  return count("SELECT count(*) FROM export_outbox WHERE run_id = " + quote(run_id.str()) +
                " AND state = " + quote(state));
 }
 
@@ -75,7 +75,7 @@ TEST_P(PruneContract, DeletesOnlyFinishedHistoryOlderThanTheCutoff) {
   const std::string empty_group = add_group(domain_);
   add_user(empty_group, /*sent=*/true);
   const ExportRun empty = repo_->claim(claim_request(empty_group, slot1_, "x"));
-  repo_->complete_empty(empty.run_id, "x", empty.attempts);
+  repo_->complete_empty(empty.run_id, OwnerId("x"), empty.attempts);
   // Old and unfinished: a committed run with one message delivered and one pending, and a
   // claimed run whose attempt failed.
   const ExportRun committed = claimed_run(1);
@@ -83,7 +83,7 @@ TEST_P(PruneContract, DeletesOnlyFinishedHistoryOlderThanTheCutoff) {
              {message(committed.run_id, "c1"), message(committed.run_id, "c2")});
   repo_->mark_published(repo_->pending_messages(10).front().outbox_id);
   const ExportRun claimed = claimed_run(2);
-  repo_->record_failure(claimed.run_id, "x", claimed.attempts, "upload failed");
+  repo_->record_failure(claimed.run_id, OwnerId("x"), claimed.attempts, "upload failed");
   // Finished, but after the cutoff.
   clock_.advance(10 * kDay);
   const ExportRun recent = completed_run(1, {"r1"});
@@ -97,8 +97,9 @@ TEST_P(PruneContract, DeletesOnlyFinishedHistoryOlderThanTheCutoff) {
   EXPECT_EQ(counts.outbox, 3);  // the delivered run's two and the committed run's delivered one
   EXPECT_EQ(runs_with_id(delivered.run_id), 0);
   EXPECT_EQ(items_of(delivered.run_id), 0);
-  EXPECT_EQ(count("SELECT count(*) FROM export_outbox WHERE run_id = " + quote(delivered.run_id)),
-            0);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM export_outbox WHERE run_id = " + quote(delivered.run_id.str())),
+      0);
   EXPECT_EQ(runs_with_id(empty.run_id), 0);
 
   EXPECT_EQ(repo_->find_run(committed.run_id)->state, RunState::kCommitted);
@@ -175,4 +176,4 @@ TEST_P(PruneContract, ABatchSizeBelowOneIsRefused) {
   }
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -113,13 +113,13 @@ ClaimRequest RepositoryContract::claim_request(const std::string& group, Slot sl
   request.group_id = GroupId::parse(group);
   request.domain_id = DomainId::parse(domain_);
   request.slot = slot;
-  request.owner = owner;
+  request.owner = OwnerId(owner);
   request.lease = seconds{300};
-  request.new_run_id = uuid(4, next_id_++);
+  request.new_run_id = RunId(uuid(4, next_id_++));
   return request;
 }
 
-std::vector<std::int64_t> RepositoryContract::streamed_ids(const std::string& run_id) {
+std::vector<std::int64_t> RepositoryContract::streamed_ids(const RunId& run_id) {
   struct Collect : RowHandler {
     std::vector<std::int64_t> ids;
     void on_row(RowView row) override { ids.push_back(std::stoll(std::string(*row[0]))); }
@@ -128,21 +128,21 @@ std::vector<std::int64_t> RepositoryContract::streamed_ids(const std::string& ru
   return collect.ids;
 }
 
-OutboundMessage RepositoryContract::message(const std::string& run_id, const std::string& payload) {
+OutboundMessage RepositoryContract::message(const RunId& run_id, const std::string& payload) {
   OutboundMessage m;
   m.run_id = run_id;
   m.topic = "flairbit-users";
   m.key = "key-" + payload;
   m.payload = payload;
-  m.headers = {{"runId", run_id}, {"schemaVersion", "1.0"}, {"note", "Zoë, \"quoted\""}};
+  m.headers = {{"runId", run_id.str()}, {"schemaVersion", "1.0"}, {"note", "Zoë, \"quoted\""}};
   return m;
 }
 
-void RepositoryContract::commit_run(const std::string& run_id, const std::string& owner,
+void RepositoryContract::commit_run(const RunId& run_id, const std::string& owner,
                                     std::vector<OutboundMessage> messages, bool mark_sent) {
   CommitRequest request;
   request.run_id = run_id;
-  request.owner = owner;
+  request.owner = OwnerId(owner);
   request.attempt = repo_->find_run(run_id)->attempts;  // the latest claim's token
   request.mark_sent = mark_sent;
   request.messages = std::move(messages);
@@ -159,4 +159,4 @@ ExportRun RepositoryContract::committed_run(const std::vector<std::string>& payl
   return run;
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

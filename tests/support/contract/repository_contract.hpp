@@ -3,10 +3,10 @@
 // The behaviour every Repository backend must show, as a value-parameterised GoogleTest suite.
 // A backend's test file instantiates it with a factory of fresh databases:
 //
-//   using user_export::contract::RepositoryContract;
+//   using user_export::testing::RepositoryContract;
 //   INSTANTIATE_TEST_SUITE_P(Sqlite, RepositoryContract,
 //                            ::testing::Values(ContractBackend{"Sqlite", make_sqlite_db}),
-//                            user_export::contract::contract_backend_name);
+//                            user_export::testing::contract_backend_name);
 //
 // The suite writes only SQL that SQLite and PostgreSQL both accept: string literals with
 // doubled quotes, `true`/`false`, no explicit user ids (they come from the identity column),
@@ -27,13 +27,13 @@
 #include "source/repository.hpp"
 #include "support/fake_clock.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 /// One fresh, empty database of a backend, owned by one test. Not thread-safe except open():
 /// repositories it returns follow the Repository contract.
-class TestDatabase {
+class ContractDatabase {
  public:
-  virtual ~TestDatabase() = default;
+  virtual ~ContractDatabase() = default;
   /// A new, independent Repository on this database (like another process would open); the
   /// suite keeps `clock` alive longer than the repository.
   virtual std::unique_ptr<Repository> open(Clock& clock) = 0;
@@ -48,7 +48,7 @@ class TestDatabase {
 struct ContractBackend {
   std::string name;  ///< test-name suffix, e.g. "Sqlite"
   /// A fresh empty database per call, or nullptr to skip the suite (backend not available).
-  std::function<std::unique_ptr<TestDatabase>()> make;
+  std::function<std::unique_ptr<ContractDatabase>()> make;
 };
 
 /// Prints the backend's name in test output.
@@ -66,6 +66,8 @@ class RepositoryContract : public ::testing::TestWithParam<ContractBackend> {
   static std::string uuid(int kind, std::uint64_t n);
   /// `text` as an SQL string literal.
   static std::string quote(std::string_view text);
+  /// A run id as an SQL string literal.
+  static std::string quote(const RunId& id) { return quote(id.view()); }
 
   /// Inserts a group and returns its id.
   std::string add_group(const std::string& domain, const std::string& type = "COST_BASED",
@@ -81,18 +83,18 @@ class RepositoryContract : public ::testing::TestWithParam<ContractBackend> {
   /// A claim of `group` for `slot` by `owner` with a fresh run id and a 300 s lease.
   ClaimRequest claim_request(const std::string& group, Slot slot, const std::string& owner);
   /// The user ids stream_rows() returns for the run, in order.
-  std::vector<std::int64_t> streamed_ids(const std::string& run_id);
+  std::vector<std::int64_t> streamed_ids(const RunId& run_id);
   /// A message for the outbox.
-  OutboundMessage message(const std::string& run_id, const std::string& payload);
+  OutboundMessage message(const RunId& run_id, const std::string& payload);
   /// Commits the run as `owner` with the given messages.
-  void commit_run(const std::string& run_id, const std::string& owner,
+  void commit_run(const RunId& run_id, const std::string& owner,
                   std::vector<OutboundMessage> messages, bool mark_sent = true);
   /// A new group of one user, claimed by "x" for slot1_ and committed with one message for
   /// each payload; returns its run.
   ExportRun committed_run(const std::vector<std::string>& payloads);
 
   FakeClock clock_;
-  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<ContractDatabase> db_;
   std::unique_ptr<Repository> repo_;
   std::string domain_;
   Slot slot1_{std::chrono::seconds{1'767'225'600}};
@@ -119,4 +121,4 @@ namespace {
 [[maybe_unused]] const int kRepositoryContractAnchor = repository_contract_anchor();
 }  // namespace
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

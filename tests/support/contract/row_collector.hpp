@@ -7,7 +7,7 @@
 
 #include "source/repository.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 /// Collects every streamed row as owned strings.
 struct RowCollector : RowHandler {
@@ -20,4 +20,4 @@ struct RowCollector : RowHandler {
   }
 };
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

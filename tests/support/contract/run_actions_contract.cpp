@@ -5,7 +5,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -37,7 +37,7 @@ TEST_P(RepositoryContract, ListRunsSelectsByGroupStateAndAgeNewestFirst) {
   const ExportRun a2 = repo_->claim(claim_request(a, slot2_, "x"));
 
   auto ids = [](const std::vector<ExportRun>& runs) {
-    std::vector<std::string> out;
+    std::vector<RunId> out;
     for (const auto& r : runs) out.push_back(r.run_id);
     return out;
   };
@@ -70,7 +70,8 @@ TEST_P(RepositoryContract, AReplayQueuesTheCommittedMessagesAgainWithTheReason) 
   ASSERT_EQ(repo_->find_run(run.run_id)->state, RunState::kCompleted);
 
   clock_.advance(seconds{60});
-  EXPECT_EQ(repo_->replay_run(upper(run.run_id), "cli:ops@host", "consumer lost it"), 2);
+  EXPECT_EQ(repo_->replay_run(RunId(upper(run.run_id.str())), "cli:ops@host", "consumer lost it"),
+            2);
   EXPECT_EQ(repo_->find_run(run.run_id)->state, RunState::kCommitted);
   const auto replayed = repo_->pending_messages(10);
   ASSERT_EQ(replayed.size(), 2u);
@@ -140,10 +141,10 @@ TEST_P(RepositoryContract, ActionsOnAnUnknownUnfinishedOrEmptyRunChangeNothing) 
   const ExportRun claimed = repo_->claim(claim_request(group, slot1_, "x"));
   const std::string empty_group = add_group(domain_);
   const ExportRun empty = repo_->claim(claim_request(empty_group, slot1_, "x"));
-  repo_->complete_empty(empty.run_id, "x", empty.attempts);
+  repo_->complete_empty(empty.run_id, OwnerId("x"), empty.attempts);
 
-  for (const std::string& id :
-       {claimed.run_id, empty.run_id, uuid(4, 424242), std::string("not-a-run"), std::string("")}) {
+  for (const RunId& id :
+       {claimed.run_id, empty.run_id, RunId(uuid(4, 424242)), RunId("not-a-run"), RunId("")}) {
     EXPECT_EQ(error_code_of([&] { repo_->replay_run(id, "cli:ops@host", "why"); }),
               ErrorCode::kInvalidInput)
         << id;
@@ -178,4 +179,4 @@ TEST_P(RepositoryContract, ARunsActionsOutliveItsPruning) {
   EXPECT_EQ(repo_->run_actions(run.run_id)[0].reason, "audit me");
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -2,7 +2,7 @@
 // visits.
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -24,7 +24,7 @@ TEST_P(RepositoryContract, RecentRunsAreNewestFirstAndFindRunKnowsOnlyRealRuns) 
   EXPECT_EQ(runs[1].run_id, ra.run_id);
   EXPECT_EQ(runs[1].created_at, clock_.now() - seconds{1});
   EXPECT_EQ(repo_->recent_runs(1).size(), 1u);
-  EXPECT_FALSE(repo_->find_run(uuid(4, 123456)));
+  EXPECT_FALSE(repo_->find_run(RunId(uuid(4, 123456))));
 }
 
 // The start-up sweep visits every unfinished run, and recent finished runs that may have left
@@ -33,10 +33,10 @@ TEST_P(RepositoryContract, RunsToSweepAreTheUnfinishedAndTheRecentOnesThatMayHav
   auto commit_with_bytes = [&](const ExportRun& run, std::int64_t bytes) {
     CommitRequest request;
     request.run_id = run.run_id;
-    request.owner = "x";
+    request.owner = OwnerId("x");
     request.attempt = repo_->find_run(run.run_id)->attempts;
     ExportedFile file;
-    file.object_key = "k/" + run.run_id;
+    file.object_key = "k/" + run.run_id.str();
     file.rows = 1;
     file.bytes = bytes;
     file.sha256 = std::string(64, 'a');
@@ -59,15 +59,15 @@ TEST_P(RepositoryContract, RunsToSweepAreTheUnfinishedAndTheRecentOnesThatMayHav
   const ExportRun big = run_of_new_group();
   commit_with_bytes(big, 100);
   ExportRun retried = run_of_new_group();
-  repo_->record_failure(retried.run_id, "x", retried.attempts, "boom");
+  repo_->record_failure(retried.run_id, OwnerId("x"), retried.attempts, "boom");
   retried = repo_->claim(claim_request(retried.group_id.str(), slot1_, "x"));
   ASSERT_EQ(retried.attempts, 2);
   commit_with_bytes(retried, 1);
 
-  std::vector<std::string> ids;
+  std::vector<RunId> ids;
   for (const auto& run : repo_->runs_to_sweep(since, 100, 10)) ids.push_back(run.run_id);
-  EXPECT_EQ(ids, (std::vector<std::string>{retried.run_id, big.run_id, old_unfinished.run_id}));
+  EXPECT_EQ(ids, (std::vector<RunId>{retried.run_id, big.run_id, old_unfinished.run_id}));
   EXPECT_EQ(repo_->runs_to_sweep(since, 100, 1).size(), 1u);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

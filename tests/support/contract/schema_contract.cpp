@@ -5,7 +5,7 @@
 
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int schema_contract_anchor() {
   return 0;
@@ -84,4 +84,4 @@ TEST_P(RepositoryContract, FindGroupReturnsInactiveGroupsAndNulloptForUnknownIds
   EXPECT_FALSE(repo_->find_group(GroupId::parse(uuid(2, 999))));
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -7,7 +7,7 @@
 #include "support/contract/repository_contract.hpp"
 #include "support/contract/row_collector.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int seed_contract_anchor() {
   return 0;
@@ -124,4 +124,4 @@ TEST_P(RepositoryContract, SeedRefusesBadPlansAndARepeatedSeed) {
   EXPECT_EQ(count("SELECT count(*) FROM matching_groups"), 2);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

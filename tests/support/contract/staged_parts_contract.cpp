@@ -3,7 +3,7 @@
 // into the outbox, with the part count filled in (docs/ARCHITECTURE.md, "Id-list parts").
 #include "support/contract/repository_contract.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 using std::chrono::seconds;
 
@@ -27,18 +27,19 @@ TEST_P(RepositoryContract, StagedPartsAreDeliveredOnlyByTheirCommitWithTheCountF
   const auto u2 = add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
   for (int n = 1; n <= 3; ++n) {
-    repo_->stage_part(run.run_id, "a", run.attempts, n, message(run.run_id, part_payload(n)));
+    repo_->stage_part(run.run_id, OwnerId("a"), run.attempts, n,
+                      message(run.run_id, part_payload(n)));
   }
   // Stored, but nothing a relay could see or send.
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox_staged"), 3);
   EXPECT_EQ(repo_->pending_count(), 0);
   EXPECT_TRUE(repo_->pending_messages(10).empty());
-  EXPECT_TRUE(repo_->claim_messages(10, "relay", seconds{60}).empty());
+  EXPECT_TRUE(repo_->claim_messages(10, OwnerId("relay"), seconds{60}).empty());
   EXPECT_FALSE(is_sent(u1));
 
   CommitRequest request;
   request.run_id = run.run_id;
-  request.owner = "a";
+  request.owner = OwnerId("a");
   request.attempt = run.attempts;
   request.staged_parts = 3;
   repo_->commit(request);
@@ -66,11 +67,11 @@ TEST_P(RepositoryContract, TheCommitFillsOnlyThePartCountNotAnIdThatLooksLikeIt)
   add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
   const std::string ids = R"(["\"parts\":0,","a\"parts\":0,b"])";
-  repo_->stage_part(run.run_id, "a", run.attempts, 1,
+  repo_->stage_part(run.run_id, OwnerId("a"), run.attempts, 1,
                     message(run.run_id, R"({"part":1,"parts":0,"refIds":)" + ids + "}"));
   CommitRequest request;
   request.run_id = run.run_id;
-  request.owner = "a";
+  request.owner = OwnerId("a");
   request.attempt = run.attempts;
   request.staged_parts = 1;
   repo_->commit(request);
@@ -83,22 +84,24 @@ TEST_P(RepositoryContract, APartOfAStaleAttemptIsRefusedAndNeverDelivered) {
   const std::string group = add_group(domain_, "NON_COST_BASED");
   const auto u1 = add_user(group);
   const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
-  repo_->stage_part(first.run_id, "a", first.attempts, 1, message(first.run_id, part_payload(1)));
-  repo_->stage_part(first.run_id, "a", first.attempts, 2, message(first.run_id, part_payload(2)));
+  repo_->stage_part(first.run_id, OwnerId("a"), first.attempts, 1,
+                    message(first.run_id, part_payload(1)));
+  repo_->stage_part(first.run_id, OwnerId("a"), first.attempts, 2,
+                    message(first.run_id, part_payload(2)));
   const ExportRun second = repo_->claim(claim_request(group, slot1_, "a"));  // a takeover
   ASSERT_EQ(second.attempts, first.attempts + 1);
 
   // The stalled first attempt wakes up: its next part is refused.
   EXPECT_EQ(error_code_of([&] {
-              repo_->stage_part(first.run_id, "a", first.attempts, 3,
+              repo_->stage_part(first.run_id, OwnerId("a"), first.attempts, 3,
                                 message(first.run_id, part_payload(3)));
             }),
             ErrorCode::kLeaseLost);
-  repo_->stage_part(second.run_id, "a", second.attempts, 1,
+  repo_->stage_part(second.run_id, OwnerId("a"), second.attempts, 1,
                     message(second.run_id, "{\"parts\":0,\"second\":1}"));
   CommitRequest request;
   request.run_id = second.run_id;
-  request.owner = "a";
+  request.owner = OwnerId("a");
   request.attempt = second.attempts;
   request.staged_parts = 1;
   repo_->commit(request);
@@ -110,7 +113,7 @@ TEST_P(RepositoryContract, APartOfAStaleAttemptIsRefusedAndNeverDelivered) {
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox_staged"), 0);  // the stale ones too
   // After the commit no attempt can stage a part of the run.
   EXPECT_EQ(error_code_of([&] {
-              repo_->stage_part(second.run_id, "a", second.attempts, 2,
+              repo_->stage_part(second.run_id, OwnerId("a"), second.attempts, 2,
                                 message(second.run_id, part_payload(2)));
             }),
             ErrorCode::kLeaseLost);
@@ -123,25 +126,26 @@ TEST_P(RepositoryContract, APartStagedAfterTheLeaseRanOutIsRefused) {
   const std::string group = add_group(domain_, "NON_COST_BASED");
   const auto u1 = add_user(group);
   const ExportRun first = repo_->claim(claim_request(group, slot1_, "a"));
-  repo_->stage_part(first.run_id, "a", first.attempts, 1, message(first.run_id, part_payload(1)));
+  repo_->stage_part(first.run_id, OwnerId("a"), first.attempts, 1,
+                    message(first.run_id, part_payload(1)));
   clock_.advance(seconds{301});  // the pause outlasts the 300 s lease
   EXPECT_EQ(error_code_of([&] {
-              repo_->stage_part(first.run_id, "a", first.attempts, 2,
+              repo_->stage_part(first.run_id, OwnerId("a"), first.attempts, 2,
                                 message(first.run_id, part_payload(2)));
             }),
             ErrorCode::kLeaseLost);
   const ExportRun second = repo_->claim(claim_request(group, slot1_, "b"));
   ASSERT_EQ(second.run_id, first.run_id);
   EXPECT_EQ(error_code_of([&] {
-              repo_->stage_part(first.run_id, "a", first.attempts, 2,
+              repo_->stage_part(first.run_id, OwnerId("a"), first.attempts, 2,
                                 message(first.run_id, part_payload(2)));
             }),
             ErrorCode::kLeaseLost);
-  repo_->stage_part(second.run_id, "b", second.attempts, 1,
+  repo_->stage_part(second.run_id, OwnerId("b"), second.attempts, 1,
                     message(second.run_id, "{\"parts\":0,\"b\":1}"));
   CommitRequest request;
   request.run_id = second.run_id;
-  request.owner = "b";
+  request.owner = OwnerId("b");
   request.attempt = second.attempts;
   request.staged_parts = 1;
   repo_->commit(request);
@@ -156,10 +160,11 @@ TEST_P(RepositoryContract, ACommitMissingAStagedPartChangesNothing) {
   const std::string group = add_group(domain_, "NON_COST_BASED");
   const auto u1 = add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
-  repo_->stage_part(run.run_id, "a", run.attempts, 1, message(run.run_id, part_payload(1)));
+  repo_->stage_part(run.run_id, OwnerId("a"), run.attempts, 1,
+                    message(run.run_id, part_payload(1)));
   CommitRequest request;
   request.run_id = run.run_id;
-  request.owner = "a";
+  request.owner = OwnerId("a");
   request.attempt = run.attempts;
   request.staged_parts = 2;
   EXPECT_EQ(error_code_of([&] { repo_->commit(request); }), ErrorCode::kInternal);
@@ -169,9 +174,10 @@ TEST_P(RepositoryContract, ACommitMissingAStagedPartChangesNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox_staged"), 1);
 
   // Staging a number again replaces it; with both parts the commit goes through.
-  repo_->stage_part(run.run_id, "a", run.attempts, 1,
+  repo_->stage_part(run.run_id, OwnerId("a"), run.attempts, 1,
                     message(run.run_id, "{\"parts\":0,\"again\":1}"));
-  repo_->stage_part(run.run_id, "a", run.attempts, 2, message(run.run_id, part_payload(2)));
+  repo_->stage_part(run.run_id, OwnerId("a"), run.attempts, 2,
+                    message(run.run_id, part_payload(2)));
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox_staged"), 2);
   repo_->commit(request);
   const auto pending = repo_->pending_messages(10);
@@ -183,11 +189,12 @@ TEST_P(RepositoryContract, ARecordedFailureRemovesTheAttemptsStagedParts) {
   const std::string group = add_group(domain_, "NON_COST_BASED");
   const auto u1 = add_user(group);
   const ExportRun run = repo_->claim(claim_request(group, slot1_, "a"));
-  repo_->stage_part(run.run_id, "a", run.attempts, 1, message(run.run_id, part_payload(1)));
-  repo_->record_failure(run.run_id, "a", run.attempts, "the stream broke");
+  repo_->stage_part(run.run_id, OwnerId("a"), run.attempts, 1,
+                    message(run.run_id, part_payload(1)));
+  repo_->record_failure(run.run_id, OwnerId("a"), run.attempts, "the stream broke");
   EXPECT_EQ(count("SELECT count(*) FROM export_outbox_staged"), 0);
   EXPECT_FALSE(is_sent(u1));
   EXPECT_EQ(repo_->pending_count(), 0);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

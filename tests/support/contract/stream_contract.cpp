@@ -3,7 +3,7 @@
 #include "support/contract/repository_contract.hpp"
 #include "support/contract/row_collector.hpp"
 
-namespace user_export::contract {
+namespace user_export::testing {
 
 int stream_contract_anchor() {
   return 0;
@@ -115,4 +115,4 @@ TEST_P(RepositoryContract, HandlerExceptionAbortsTheStreamAndTheRepositoryStaysU
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE sent_to_matching_service"), 5);
 }
 
-}  // namespace user_export::contract
+}  // namespace user_export::testing

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace user_export {
+namespace user_export::testing {
 namespace {
 
 constexpr std::string_view kErrPrefix = "RD_KAFKA_RESP_ERR_";
@@ -156,4 +156,4 @@ FaultCommandReply apply_fault_command(MockCluster& cluster, std::string_view lin
   }
 }
 
-}  // namespace user_export
+}  // namespace user_export::testing

@@ -9,7 +9,7 @@
 
 #include "support/kafka/mock_cluster.hpp"
 
-namespace user_export {
+namespace user_export::testing {
 
 /// The answer to one control line.
 struct FaultCommandReply {
@@ -34,4 +34,4 @@ std::optional<rd_kafka_resp_err_t> parse_error_code(std::string_view text);
 /// The Kafka protocol API key named `text` (case-insensitive name, or a number), or nullopt.
 std::optional<std::int16_t> parse_api_key(std::string_view text);
 
-}  // namespace user_export
+}  // namespace user_export::testing

@@ -8,7 +8,7 @@
 #include "publish/kafka/delivery_tracker.hpp"
 #include "publish/kafka/producer.hpp"
 
-namespace user_export {
+namespace user_export::testing {
 namespace {
 
 TEST(ParseErrorCodeTest, AcceptsNamesPrefixedNamesAndNumbers) {
@@ -86,4 +86,4 @@ TEST(FaultCommandsTest, PushedRequestErrorFailsTheNextProduceRequestsOnly) {
 }
 
 }  // namespace
-}  // namespace user_export
+}  // namespace user_export::testing

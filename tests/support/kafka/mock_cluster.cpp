@@ -4,7 +4,7 @@
 
 #include "common/error.hpp"
 
-namespace user_export {
+namespace user_export::testing {
 namespace {
 
 void check(rd_kafka_resp_err_t err, const std::string& what) {
@@ -85,4 +85,4 @@ void MockCluster::set_topic_error(const std::string& topic, rd_kafka_resp_err_t 
   rd_kafka_mock_topic_set_error(cluster_, topic.c_str(), err);
 }
 
-}  // namespace user_export
+}  // namespace user_export::testing

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-namespace user_export {
+namespace user_export::testing {
 
 /// A librdkafka mock cluster: `brokers` in-process brokers that speak the Kafka protocol on
 /// loopback ports chosen by the OS, with faults that tests inject (brokers down, request errors,
@@ -52,4 +52,4 @@ class MockCluster {
   std::string bootstrap_;
 };
 
-}  // namespace user_export
+}  // namespace user_export::testing

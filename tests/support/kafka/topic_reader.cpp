@@ -12,7 +12,7 @@
 #include "publish/kafka/producer_config.hpp"
 #include "publish/kafka/rdkafka_logging.hpp"
 
-namespace user_export {
+namespace user_export::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -161,4 +161,4 @@ std::string to_json_line(const ConsumedMessage& message) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-}  // namespace user_export
+}  // namespace user_export::testing

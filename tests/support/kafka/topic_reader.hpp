@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace user_export {
+namespace user_export::testing {
 
 /// One record read back from a topic.
 struct ConsumedMessage {
@@ -36,4 +36,4 @@ std::vector<ConsumedMessage> read_topic(
 /// value), value; null for null key, value or header value; invalid UTF-8 replaced.
 std::string to_json_line(const ConsumedMessage& message);
 
-}  // namespace user_export
+}  // namespace user_export::testing

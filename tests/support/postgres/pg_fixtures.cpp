@@ -2,7 +2,10 @@
 
 #include <cstdio>
 
-namespace user_export::pg::testing {
+namespace user_export::testing {
+
+using pg::Connection;
+using pg::Result;
 
 std::string test_uuid(int kind, std::uint64_t n) {
   char buffer[40];
@@ -60,10 +63,10 @@ ClaimRequest claim_request(const std::string& domain, const std::string& group, 
   request.group_id = GroupId::parse(group);
   request.domain_id = DomainId::parse(domain);
   request.slot = slot;
-  request.owner = owner;
+  request.owner = OwnerId(owner);
   request.lease = std::chrono::seconds{300};
-  request.new_run_id = test_uuid(4, run);
+  request.new_run_id = RunId(test_uuid(4, run));
   return request;
 }
 
-}  // namespace user_export::pg::testing
+}  // namespace user_export::testing

@@ -8,15 +8,20 @@
 
 #include "source/postgres/pg_url.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::testing {
 
-std::optional<std::string> server_url() {
+using pg::Connection;
+using pg::Param;
+using pg::Result;
+using pg::with_database;
+
+std::optional<std::string> pg_server_url() {
   const char* url = std::getenv("UE_TEST_PG_URL");
   if (url == nullptr || *url == '\0') return std::nullopt;
   return std::string(url);
 }
 
-TestDatabase::TestDatabase(const std::string& server_url) : server_url_(server_url) {
+PgTestDatabase::PgTestDatabase(const std::string& server_url) : server_url_(server_url) {
   static std::atomic<int> counter{0};
   std::random_device random;
   name_ = "ue_t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
@@ -26,7 +31,7 @@ TestDatabase::TestDatabase(const std::string& server_url) : server_url_(server_u
   url_ = with_database(server_url_, name_);
 }
 
-TestDatabase::~TestDatabase() {
+PgTestDatabase::~PgTestDatabase() {
   try {
     Connection admin(server_url_);
     admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
@@ -35,14 +40,14 @@ TestDatabase::~TestDatabase() {
   }
 }
 
-std::unique_ptr<Connection> TestDatabase::connect() const {
+std::unique_ptr<Connection> PgTestDatabase::connect() const {
   return std::make_unique<Connection>(url_);
 }
 
 void PostgresTest::SetUp() {
-  auto url = server_url();
-  UE_SKIP_UNLESS_SERVICE(url, kNoServer);
-  db_ = std::make_unique<TestDatabase>(*url);
+  auto url = pg_server_url();
+  UE_SKIP_UNLESS_SERVICE(url, kNoPgServer);
+  db_ = std::make_unique<PgTestDatabase>(*url);
   repo_ = std::make_unique<PostgresRepository>(db_->url(), clock_);
   repo_->migrate();
   sql_ = db_->connect();
@@ -60,4 +65,4 @@ std::string PostgresTest::scalar(const std::string& sql, const std::vector<Param
   return r.text(0, 0);
 }
 
-}  // namespace user_export::pg::testing
+}  // namespace user_export::testing

@@ -11,32 +11,32 @@
 #include "support/fake_clock.hpp"
 #include "support/services.hpp"
 
-namespace user_export::pg::testing {
+namespace user_export::testing {
 
 /// The server the integration tests use: UE_TEST_PG_URL, or nullopt when it is unset.
-std::optional<std::string> server_url();
+std::optional<std::string> pg_server_url();
 
 /// What a test without a server says: it is skipped, or fails when services_required()
 /// (support/services.hpp).
-inline constexpr const char* kNoServer =
+inline constexpr const char* kNoPgServer =
     "UE_TEST_PG_URL is not set; start the server with scripts/services/postgres.sh";
 
 /// A new, empty database on the test server for one test, so tests can run in parallel; it is
 /// dropped (with any sessions still connected) when this object is destroyed.
-class TestDatabase {
+class PgTestDatabase {
  public:
   /// Creates the database; throws Error(kDatabase) if the server refuses.
-  explicit TestDatabase(const std::string& server_url);
-  TestDatabase(const TestDatabase&) = delete;
-  TestDatabase& operator=(const TestDatabase&) = delete;
-  ~TestDatabase();
+  explicit PgTestDatabase(const std::string& server_url);
+  PgTestDatabase(const PgTestDatabase&) = delete;
+  PgTestDatabase& operator=(const PgTestDatabase&) = delete;
+  ~PgTestDatabase();
 
   /// `postgresql://…/<this database>`.
   const std::string& url() const { return url_; }
   /// The database's name.
   const std::string& name() const { return name_; }
   /// A new connection to this database (for the test's own queries).
-  std::unique_ptr<Connection> connect() const;
+  std::unique_ptr<pg::Connection> connect() const;
 
  private:
   std::string server_url_;
@@ -53,12 +53,12 @@ class PostgresTest : public ::testing::Test {
 
   /// Runs `sql` on a fresh connection and returns the first column of the first row as text
   /// ("" for NULL or no row).
-  std::string scalar(const std::string& sql, const std::vector<Param>& params = {});
+  std::string scalar(const std::string& sql, const std::vector<pg::Param>& params = {});
 
   FakeClock clock_;
-  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<PgTestDatabase> db_;
   std::unique_ptr<PostgresRepository> repo_;
-  std::unique_ptr<Connection> sql_;  ///< the test's own connection
+  std::unique_ptr<pg::Connection> sql_;  ///< the test's own connection
 };
 
-}  // namespace user_export::pg::testing
+}  // namespace user_export::testing
