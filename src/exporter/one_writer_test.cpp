@@ -383,11 +383,12 @@ TEST_F(OneWriterTest, ARenewalQueuedBehindItsOwnCommitIsNotReportedAsALostLease)
     claim.slot = slot() + std::chrono::seconds(committing ? 2 : 1);
     const ExportRun run = repo_->claim(claim);
     testing::CapturedLog log;
-    LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, "instance-a", 60s, nullptr, 5ms);
+    LeaseKeeper keeper(*repo_, clock_, {run.run_id, run.attempts}, OwnerId("instance-a"), 60s,
+                       nullptr, 5ms);
     if (committing) keeper.committing();
     CommitRequest commit;
     commit.run_id = run.run_id;
-    commit.owner = "instance-a";
+    commit.owner = OwnerId("instance-a");
     commit.attempt = run.attempts;
     commit.mark_sent = true;
     repo_->commit(commit);

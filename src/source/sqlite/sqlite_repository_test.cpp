@@ -149,7 +149,7 @@ TEST(SqliteRepositoryOpen, CreatesTheFileAndMissingParentDirectories) {
 TEST(SqliteRepositoryOpen, AWriterQueuesBehindAnotherWritersLongTransaction) {
   EXPECT_GE(SqliteOptions{}.busy_timeout, std::chrono::minutes(5));
   TempDir dir;
-  FakeClock clock;
+  testing::FakeClock clock;
   const std::string file = (dir.path() / "export.db").string();
   SqliteOptions options;
   options.busy_timeout = std::chrono::seconds(30);
