@@ -63,7 +63,7 @@ per_group_baseline() {
   fresh_db run_groups tpl_scale
   value run_groups "SELECT id || ' ' || group_type FROM matching_groups ORDER BY id" >"$work/groups.txt"
   for ((i = 0; i < 4; i++)); do
-    awk -v i="$i" -v f="$fields" 'NR % 4 == i + 1 {
+    awk -v i="$i" -v f="$fields" '(NR - 1) % 4 == i {
       cols = ($2 == "COST_BASED") ? f : "u.ref_id"
       printf "\\copy (SELECT %s FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.group_id = '"'"'%s'"'"' AND NOT u.sent_to_matching_service ORDER BY u.id) TO '"'"'/dev/null'"'"' WITH (FORMAT csv)\n", cols, $1
       printf "UPDATE users SET sent_to_matching_service = true WHERE group_id = '"'"'%s'"'"' AND NOT sent_to_matching_service;\n", $1
