@@ -59,26 +59,10 @@ fresh_db() { admin -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLA
 # for an id-list group, as the export reads them), then the plain UPDATE marking them. It pays
 # the database's own cost of reading and updating each group's rows where they lie.
 per_group_baseline() {
-  local i s
+  local took
   fresh_db run_groups tpl_scale
-  value run_groups "SELECT id || ' ' || group_type FROM matching_groups ORDER BY id" >"$work/groups.txt"
-  for ((i = 0; i < 4; i++)); do
-    awk -v i="$i" -v f="$fields" '(NR - 1) % 4 == i {
-      cols = ($2 == "COST_BASED") ? f : "u.ref_id"
-      printf "\\copy (SELECT %s FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.group_id = '"'"'%s'"'"' AND NOT u.sent_to_matching_service ORDER BY u.id) TO '"'"'/dev/null'"'"' WITH (FORMAT csv)\n", cols, $1
-      printf "UPDATE users SET sent_to_matching_service = true WHERE group_id = '"'"'%s'"'"' AND NOT sent_to_matching_service;\n", $1
-    }' "$work/groups.txt" >"$work/groups-$i.sql"
-  done
-  s=$(now)
-  for ((i = 0; i < 4; i++)); do
-    psql "$server/run_groups" -X -q -v ON_ERROR_STOP=1 -f "$work/groups-$i.sql" >/dev/null &
-  done
-  wait
-  t[groups_$1]+="$(since "$s") "
-  [ "$(value run_groups "SELECT count(*) FROM users WHERE NOT sent_to_matching_service")" = 0 ] || {
-    echo "bench-scale.sh: the per-group baseline left users unmarked" >&2
-    exit 1
-  }
+  took=$(per_group_sessions run_groups "$fields" "$work") || exit 1
+  t[groups_$1]+="$took "
   admin -c "DROP DATABASE run_groups"
 }
 

@@ -189,25 +189,10 @@ run_baseline() {
 # unsent users, then the plain UPDATE marking them), so it pays PostgreSQL's own cost of reading
 # and updating 1,000 scattered rows per group, without any claim, file, or message.
 run_many_baseline() {
-  local s i
+  local took
   fresh_db run_many_base tpl_many
-  value run_many_base "SELECT id FROM matching_groups ORDER BY id" >"$work/many-groups.txt"
-  for ((i = 0; i < 4; i++)); do
-    awk -v i="$i" -v f="$fields" 'NR % 4 == i {
-      printf "\\copy (SELECT %s FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.group_id = '"'"'%s'"'"' AND NOT u.sent_to_matching_service ORDER BY u.id) TO '"'"'/dev/null'"'"' WITH (FORMAT csv)\n", f, $1
-      printf "UPDATE users SET sent_to_matching_service = true WHERE group_id = '"'"'%s'"'"' AND NOT sent_to_matching_service;\n", $1
-    }' "$work/many-groups.txt" >"$work/many-baseline-$i.sql"
-  done
-  s=$(now)
-  for ((i = 0; i < 4; i++)); do
-    psql "$server/run_many_base" -X -q -v ON_ERROR_STOP=1 -f "$work/many-baseline-$i.sql" >/dev/null &
-  done
-  wait
-  t[many_base]+="$(since "$s") "
-  [ "$(value run_many_base "SELECT count(*) FROM users WHERE NOT sent_to_matching_service")" = 0 ] || {
-    echo "bench.sh: the many-groups baseline left users unmarked" >&2
-    exit 1
-  }
+  took=$(per_group_sessions run_many_base "$fields" "$work") || exit 1
+  t[many_base]+="$took "
   admin -c "DROP DATABASE run_many_base"
 }
 
