@@ -169,6 +169,18 @@ TEST(SqliteRepositoryOpen, AWriterQueuesBehindAnotherWritersLongTransaction) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
 }
 
+// Several connections live in one process (workers, lease keepers, the relay): each keeps
+// 1 MiB of pages, not SQLite's default 2 MB, and an idle one in the pool gives its pages back
+// (docs/ARCHITECTURE.md, "Memory").
+TEST(SqliteRepositoryOpen, EachConnectionKeepsAtMostOneMebibyteOfPages) {
+  TempDir dir;
+  const std::string file = (dir.path() / "export.db").string();
+  sqlite::Connection conn(file, std::chrono::seconds(1));
+  sqlite::Statement size = conn.prepare("PRAGMA cache_size", "read the cache size");
+  ASSERT_TRUE(size.step());
+  EXPECT_EQ(size.int64(0), -1024);
+}
+
 unsigned mode_of(const fs::path& file) {
   return static_cast<unsigned>(fs::status(file).permissions()) & 0777;
 }

@@ -25,7 +25,7 @@ class BulkLoadMode {
   ~BulkLoadMode() {
     try {
       conn_.exec(
-          "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-2000; "
+          "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-1024; "
           "PRAGMA wal_checkpoint(TRUNCATE)",
           "leave bulk-load mode");
     } catch (const Error&) {
