@@ -45,6 +45,11 @@ void RunStore::stream_batch(const std::vector<RunId>& run_ids,
   }
 }
 
+std::unique_ptr<OpenCommit> RunStore::begin_commit(const RunId&, const OwnerId&, int,
+                                                   std::chrono::milliseconds) {
+  return nullptr;
+}
+
 std::vector<std::optional<Error>> RunStore::commit_batch(
     const std::vector<CommitRequest>& requests) {
   std::vector<std::optional<Error>> outcomes;

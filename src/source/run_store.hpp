@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +76,23 @@ struct CommitRequest {
   int staged_parts = 0;
 };
 
+/// Step 4 begun while the attempt still streams (RunStore::begin_commit()): a transaction of its
+/// own, still open, that has marked the run's claimed users. Destroying it without a successful
+/// finish() rolls it back: nothing it did is ever seen. Not thread-safe.
+class OpenCommit {
+ public:
+  virtual ~OpenCommit() = default;
+  /// Finishes step 4 in the open transaction, exactly as RunStore::commit(request) would from
+  /// its fenced check of the lease on (the users are marked already; `request` must be for the
+  /// run and attempt begin_commit() was given, with mark_sent). Returns true once committed.
+  /// Returns false, having committed nothing, when the open transaction can no longer commit
+  /// (its session ended while it sat idle, the server chose it as a deadlock victim, …): the
+  /// caller destroys this object, which releases the users, and commits with
+  /// RunStore::commit(). Throws Error(kLeaseLost) as commit() does (nothing committed), and
+  /// whatever the COMMIT itself threw (its outcome is then unknown, as for commit()).
+  virtual bool finish(const CommitRequest& request) = 0;
+};
+
 /// The run's steps 1 to 4 on the database (docs/ARCHITECTURE.md, "The run's steps"): claim ->
 /// stream_rows (-> stage_part) -> commit, each fenced by the attempt's token. A role of
 /// Repository.
@@ -135,6 +153,20 @@ class RunStore {
   /// attempt's staged parts into the outbox, removes every staged part of the run, and sets the
   /// run `committed` (or `completed` when there is no message).
   virtual void commit(const CommitRequest& request) = 0;
+
+  /// Begins step 4 while step 2 still streams (docs/ARCHITECTURE.md, "Marking while
+  /// streaming"): opens a transaction, checks that `owner` with token `attempt` holds a live
+  /// lease on the run, and returns at once, while a thread of the returned object marks the
+  /// run's claimed users sent in that transaction, left open. The marks are invisible to
+  /// everyone else until OpenCommit::finish() commits, and the marked users stay locked until
+  /// then; destroying the object first stops the marking and rolls it back. If the transaction
+  /// sits idle longer than `idle_limit` (a stalled process, or a stream longer than that) the
+  /// server ends it, and finish() reports that. Returns null (nothing done) when the backend
+  /// cannot keep such a transaction beside the others (this default), no connection is free,
+  /// or the lease is not held.
+  virtual std::unique_ptr<OpenCommit> begin_commit(const RunId& run_id, const OwnerId& owner,
+                                                   int attempt,
+                                                   std::chrono::milliseconds idle_limit);
 
   /// Batched steps for many small groups: one claim, one stream and one commit for all of
   /// them instead of one each per group, so the database reads and updates each page once per

@@ -43,6 +43,8 @@ class PostgresRepository final : public Repository {
   void stage_part(const RunId& run_id, const OwnerId& owner, int attempt, int number,
                   const OutboundMessage& part) override;
   void commit(const CommitRequest& request) override;
+  std::unique_ptr<OpenCommit> begin_commit(const RunId& run_id, const OwnerId& owner, int attempt,
+                                           std::chrono::milliseconds idle_limit) override;
   bool supports_batches() const override { return true; }
   std::vector<ExportRun> claim_batch(const BatchClaimRequest& request) override;
   void stream_batch(const std::vector<RunId>& run_ids, const std::vector<std::string>& fields,

@@ -7,16 +7,30 @@
 
 namespace user_export::pg {
 
-std::optional<ClaimedRun> lock_live_lease(Connection& c, const RunId& run_id, const OwnerId& owner,
-                                          int attempt, SystemTime now) {
+namespace {
+
+std::optional<ClaimedRun> live_lease(Connection& c, const RunId& run_id, const OwnerId& owner,
+                                     int attempt, SystemTime now, bool lock) {
   if (!Uuid::parse(run_id.view())) return std::nullopt;
-  Result r = c.exec(
-      "SELECT group_id::text, item_count FROM export_runs WHERE run_id = $1 "
-      "AND state = 'claimed' AND lease_owner = $2 AND attempts = $4 "
-      "AND lease_expires_at > $3::timestamptz FOR UPDATE",
-      {run_id.str(), owner.str(), timestamp_param(now), std::to_string(attempt)});
+  Result r = c.exec(std::string("SELECT group_id::text, item_count FROM export_runs WHERE "
+                                "run_id = $1 AND state = 'claimed' AND lease_owner = $2 AND "
+                                "attempts = $4 AND lease_expires_at > $3::timestamptz") +
+                        (lock ? " FOR UPDATE" : ""),
+                    {run_id.str(), owner.str(), timestamp_param(now), std::to_string(attempt)});
   if (r.rows() != 1) return std::nullopt;
   return ClaimedRun{std::string(r.view(0, 0)), r.int64(0, 1)};
+}
+
+}  // namespace
+
+std::optional<ClaimedRun> lock_live_lease(Connection& c, const RunId& run_id, const OwnerId& owner,
+                                          int attempt, SystemTime now) {
+  return live_lease(c, run_id, owner, attempt, now, true);
+}
+
+std::optional<ClaimedRun> read_live_lease(Connection& c, const RunId& run_id, const OwnerId& owner,
+                                          int attempt, SystemTime now) {
+  return live_lease(c, run_id, owner, attempt, now, false);
 }
 
 // Claims at least this large are marked with a merge join (sorted claim ids against the

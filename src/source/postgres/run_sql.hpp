@@ -32,6 +32,9 @@ struct ClaimedRun {
 /// lease over meanwhile.
 std::optional<ClaimedRun> lock_live_lease(Connection& c, const RunId& run_id, const OwnerId& owner,
                                           int attempt, SystemTime now);
+/// The same check without the lock: the run row stays free for the lease keeper's renewals.
+std::optional<ClaimedRun> read_live_lease(Connection& c, const RunId& run_id, const OwnerId& owner,
+                                          int attempt, SystemTime now);
 
 /// Marks the claimed users of run `run_id` sent: those still in the run's group, then (only
 /// when that marked fewer than were claimed) those who moved to another group since the claim.
