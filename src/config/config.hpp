@@ -130,6 +130,9 @@ struct RetryConfig {
 struct ExportConfig {
   std::string domain_id;  ///< the domain whose groups are exported (canonical lower-case UUID)
   bool mark_sent = true;  ///< mark exported users sent_to_matching_service = true
+  /// PostgreSQL: mark a run's users in a transaction begun while its rows are streamed, and
+  /// committed with the run (docs/ARCHITECTURE.md, "Marking while streaming")
+  bool mark_while_streaming = true;
   int max_parallel_groups = 4;  ///< worker threads
   int queue_capacity = 1024;    ///< groups waiting for a worker
   std::string staging_dir;      ///< private 0700 dir for staged files; default: under the temp dir

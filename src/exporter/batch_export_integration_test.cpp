@@ -1,14 +1,18 @@
-// Batches of small groups end to end on PostgreSQL: export_groups() with a real database and
-// a local object store, including a group whose upload fails inside the batch and a group too
-// big for a batch.
+// export_groups() end to end on PostgreSQL, with a real database and a local object store:
+// batches of small groups, including a group whose upload fails inside the batch and a group too
+// big for a batch; and a group's users marked while it streams (docs/ARCHITECTURE.md, "Marking
+// while streaming"), unseen until its commit and released when its upload fails.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "common/error.hpp"
 #include "exporter/export_groups.hpp"
@@ -49,6 +53,28 @@ class FailOnceForGroup final : public ObjectStore {
   ObjectStore& inner_;
   std::string group_;
   std::atomic<bool> failed_{false};
+};
+
+/// A store that runs `before_put(request)` before each upload, then delegates.
+class ObservedStore final : public ObjectStore {
+ public:
+  explicit ObservedStore(ObjectStore& inner) : inner_(inner) {}
+  void ensure_ready() override { inner_.ensure_ready(); }
+  StoredObject put(const PutRequest& request) override {
+    if (before_put) before_put(request);
+    return inner_.put(request);
+  }
+  void remove(const std::string& key) override { inner_.remove(key); }
+  bool exists(const std::string& key) override { return inner_.exists(key); }
+  void read(const std::string& key, const ObjectChunkFn& chunk) override {
+    inner_.read(key, chunk);
+  }
+  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
+  std::string key_prefix() const override { return inner_.key_prefix(); }
+  std::function<void(const PutRequest&)> before_put;
+
+ private:
+  ObjectStore& inner_;
 };
 
 /// The lines of a gzip file, header included.
@@ -110,6 +136,25 @@ class BatchExportTest : public testing::PostgresTest {
         {group});
     for (int i = 0; i < r.rows(); ++i) lines.push_back(r.text(i, 0));
     return lines;
+  }
+  /// How many of `group`'s users another session finds locked, once that number is `expected`
+  /// or after five seconds (real time).
+  std::int64_t locked_users(const std::string& group, std::int64_t expected) {
+    std::int64_t locked = -1;
+    for (int i = 0; i < 500 && locked != expected; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      auto other = db_->connect();
+      other->exec("BEGIN");
+      locked = other
+                   ->exec(
+                       "SELECT count(*) - (SELECT count(*) FROM (SELECT 1 FROM users WHERE "
+                       "group_id = $1 FOR UPDATE SKIP LOCKED) AS f) FROM users WHERE "
+                       "group_id = $1",
+                       {group})
+                   .int64(0, 0);
+      other->exec("ROLLBACK");
+    }
+    return locked;
   }
   double batched(const char* outcome) {
     return metrics_.value("users_export_batched_groups_total", {{"outcome", outcome}});
@@ -230,6 +275,62 @@ TEST_F(BatchExportTest, ABatchThatCannotStreamLeavesItsGroupsToBeExportedOneByOn
   EXPECT_EQ(rows, 59);
   EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE NOT sent_to_matching_service"), "0");
   EXPECT_EQ(scalar("SELECT count(*) FROM export_runs"), "6");
+}
+
+// A group too big for a batch: its users are marked while its file is streamed and uploaded,
+// in a transaction nobody else sees until the run commits.
+TEST_F(BatchExportTest, AGroupsUsersAreMarkedWhileItStreamsAndSeenOnlyOnceCommitted) {
+  const std::string group = add_group(*sql_, domain_, 600);
+  add_users(*sql_, group, 60);
+  ObservedStore store(*local_);
+  std::int64_t locked_during_upload = -1;
+  std::string marked_during_upload;
+  store.before_put = [&](const PutRequest&) {
+    locked_during_upload = locked_users(group, 60);
+    marked_during_upload = scalar("SELECT count(*) FROM users WHERE sent_to_matching_service");
+  };
+  std::vector<GroupResult> results = export_all(store, 1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, GroupOutcome::kExported) << results[0].error;
+  EXPECT_EQ(locked_during_upload, 60) << "the users are marked before the upload ends";
+  EXPECT_EQ(marked_during_upload, "0") << "and nobody sees it before the commit";
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "60");
+  EXPECT_EQ(locked_users(group, 0), 0);
+  EXPECT_EQ(gunzip_lines(local_->path_for(results[0].file->object_key)), expected_lines(group));
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_outbox"), "1");
+}
+
+TEST_F(BatchExportTest, WithoutMarkingWhileStreamingTheCommitMarksTheUsers) {
+  config_.export_.mark_while_streaming = false;
+  const std::string group = add_group(*sql_, domain_, 601);
+  add_users(*sql_, group, 60);
+  ObservedStore store(*local_);
+  std::int64_t locked_during_upload = -1;
+  store.before_put = [&](const PutRequest&) { locked_during_upload = locked_users(group, 0); };
+  std::vector<GroupResult> results = export_all(store, 1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, GroupOutcome::kExported) << results[0].error;
+  EXPECT_EQ(locked_during_upload, 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "60");
+}
+
+// The first upload fails: the attempt's marks are rolled back before it is retried (else the
+// retry would wait for them forever), and the retry marks and commits every user once.
+TEST_F(BatchExportTest, AFailedUploadReleasesTheMarksAndTheRetryCommitsThem) {
+  const std::string group = add_group(*sql_, domain_, 602);
+  add_users(*sql_, group, 60);
+  FailOnceForGroup failing(*local_, group);
+  ObservedStore store(failing);
+  std::vector<std::int64_t> locked;
+  store.before_put = [&](const PutRequest&) { locked.push_back(locked_users(group, 60)); };
+  std::vector<GroupResult> results = export_all(store, 1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, GroupOutcome::kExported) << results[0].error;
+  EXPECT_EQ(results[0].attempts, 2);
+  EXPECT_EQ(locked, (std::vector<std::int64_t>{60, 60})) << "each attempt marked them";
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "60");
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_outbox"), "1");
+  EXPECT_EQ(scalar("SELECT attempts FROM export_runs WHERE group_id = $1", {group}), "2");
 }
 
 }  // namespace

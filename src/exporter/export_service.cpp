@@ -216,6 +216,8 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, c
     }
     lease.emplace(deps_.repository, deps_.clock, LeaseKeeper::Run{run.run_id, run.attempts},
                   deps_.owner, deps_.config.export_.lease, deps_.cancel, deps_.lease_poll);
+    // Declared after the keeper: if the attempt fails, its marks are rolled back first.
+    std::unique_ptr<OpenCommit> marking = begin_marking(group, run);
     ExportOutcome outcome = exporter_for(type).export_run(group, run, *lease);
     fault_point("before_commit");
     lease->check(0);
@@ -223,7 +225,7 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, c
     result.messages = outcome.message_count();
     result.file = outcome.file;
     lease->committing();
-    commit(group, run, std::move(outcome));
+    commit(group, run, std::move(outcome), std::move(marking));
     lease.reset();
     fault_point("after_commit");
     if (result.file) file_exporter_->after_commit(group, run, *result.file);
@@ -238,8 +240,25 @@ GroupResult ExportService::attempt(const MatchingGroup& group, GroupType type, c
   }
 }
 
-void ExportService::commit(const MatchingGroup& group, const ExportRun& run,
-                           ExportOutcome outcome) {
+std::unique_ptr<OpenCommit> ExportService::begin_marking(const MatchingGroup& group,
+                                                         const ExportRun& run) {
+  if (!deps_.config.export_.mark_sent || !deps_.config.export_.mark_while_streaming) {
+    return nullptr;
+  }
+  try {
+    // A stalled process's open transaction ends when its lease would: the marked users are
+    // then free for the attempt that takes the run over.
+    return deps_.repository.begin_commit(run.run_id, deps_.owner, run.attempts,
+                                         deps_.config.export_.lease);
+  } catch (const std::exception& e) {
+    log::info("could not begin marking the run's users during the stream; the commit marks them",
+              {{"run_id", run.run_id}, {"group_id", group.id.str()}, {"error", e.what()}});
+    return nullptr;
+  }
+}
+
+void ExportService::commit(const MatchingGroup& group, const ExportRun& run, ExportOutcome outcome,
+                           std::unique_ptr<OpenCommit> marking) {
   CommitRequest commit;
   commit.run_id = run.run_id;
   commit.owner = deps_.owner;
@@ -249,7 +268,16 @@ void ExportService::commit(const MatchingGroup& group, const ExportRun& run,
   commit.messages = std::move(outcome.messages);
   commit.staged_parts = outcome.staged_parts;
   try {
-    deps_.repository.commit(commit);
+    if (!marking || !marking->finish(commit)) {
+      if (marking) {
+        log::info(
+            "the transaction that marked the run's users during the stream could not "
+            "commit; the commit marks them again",
+            {{"run_id", run.run_id}, {"group_id", group.id.str()}});
+      }
+      marking.reset();  // its marks (and their locks) are released before the commit's own
+      deps_.repository.commit(commit);
+    }
   } catch (const Error& e) {
     // kLeaseLost means the commit's transaction changed nothing: this attempt's object is
     // never named by a message. (After any other failure the outcome may be unknown, so the

@@ -61,7 +61,14 @@ class ExportService {
   /// Commit (one transaction, fenced): marks the run's users and makes `outcome`'s messages
   /// deliverable. Throws when it failed; when it found the lease lost, the attempt's object is
   /// removed first (no message will ever name it).
-  void commit(const MatchingGroup& group, const ExportRun& run, ExportOutcome outcome);
+  /// `marking` (optional) is the attempt's commit begun by begin_marking(): finished here, or
+  /// when it cannot be, ended before the usual commit.
+  void commit(const MatchingGroup& group, const ExportRun& run, ExportOutcome outcome,
+              std::unique_ptr<OpenCommit> marking);
+  /// Step 4 begun beside step 2 (docs/ARCHITECTURE.md, "Marking while streaming"): the run's
+  /// users marked in a transaction left open, where the repository can and the configuration
+  /// asks for it; null otherwise (the commit then marks them).
+  std::unique_ptr<OpenCommit> begin_marking(const MatchingGroup& group, const ExportRun& run);
   /// After attempt on `run` failed with `e`: counts it, records the failure unless the lease was
   /// lost, and aborts the attempt's unfinished uploads unless shutdown cancelled it.
   void after_failure(const MatchingGroup& group, GroupType type, const ExportRun& run,
