@@ -36,7 +36,7 @@ struct CsvColumn {
 /// `[database]`
 struct DatabaseConfig {
   std::string url;  ///< `sqlite:///abs/path.db` or `postgresql://…` (secret: may hold a password)
-  int pool_size = 8;                                ///< most connections open (`pool_size`)
+  int pool_size = 12;                               ///< most connections open (`pool_size`)
   std::chrono::milliseconds connect_timeout{5000};  ///< `connect_timeout_ms`
 
   /// Member-wise equality (used to compare loaded configurations).
