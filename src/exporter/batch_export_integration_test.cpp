@@ -156,6 +156,12 @@ class BatchExportTest : public testing::PostgresTest {
     }
     return locked;
   }
+  /// users_export_marked_while_streaming_total{outcome}; 0 for a series never counted.
+  double marked_while_streaming(const char* outcome) {
+    const double v =
+        metrics_.value("users_export_marked_while_streaming_total", {{"outcome", outcome}});
+    return v < 0 ? 0 : v;
+  }
   double batched(const char* outcome) {
     return metrics_.value("users_export_batched_groups_total", {{"outcome", outcome}});
   }
@@ -298,6 +304,8 @@ TEST_F(BatchExportTest, AGroupsUsersAreMarkedWhileItStreamsAndSeenOnlyOnceCommit
   EXPECT_EQ(locked_users(group, 0), 0);
   EXPECT_EQ(gunzip_lines(local_->path_for(results[0].file->object_key)), expected_lines(group));
   EXPECT_EQ(scalar("SELECT count(*) FROM export_outbox"), "1");
+  EXPECT_EQ(marked_while_streaming("committed"), 1);
+  EXPECT_EQ(marked_while_streaming("fell_back"), 0);
 }
 
 TEST_F(BatchExportTest, WithoutMarkingWhileStreamingTheCommitMarksTheUsers) {
@@ -312,6 +320,32 @@ TEST_F(BatchExportTest, WithoutMarkingWhileStreamingTheCommitMarksTheUsers) {
   EXPECT_EQ(results[0].outcome, GroupOutcome::kExported) << results[0].error;
   EXPECT_EQ(locked_during_upload, 0);
   EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "60");
+  EXPECT_EQ(marked_while_streaming("committed"), 0);
+}
+
+// The transaction that marked the users ends before the commit (here its session is killed
+// during the upload, as the server does to one idle past its limit): the commit marks the users
+// itself, and nothing is lost or marked twice.
+TEST_F(BatchExportTest, WhenTheMarkingTransactionIsGoneTheCommitMarksTheUsers) {
+  const std::string group = add_group(*sql_, domain_, 603);
+  add_users(*sql_, group, 60);
+  ObservedStore store(*local_);
+  std::string killed;
+  store.before_put = [&](const PutRequest&) {
+    locked_users(group, 60);
+    killed = scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+        "current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()");
+  };
+  std::vector<GroupResult> results = export_all(store, 1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, GroupOutcome::kExported) << results[0].error;
+  EXPECT_EQ(results[0].attempts, 1);
+  EXPECT_EQ(killed, "1") << "the open marking transaction was the one idle session";
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "60");
+  EXPECT_EQ(scalar("SELECT count(*) FROM export_outbox"), "1");
+  EXPECT_EQ(marked_while_streaming("fell_back"), 1);
+  EXPECT_EQ(marked_while_streaming("committed"), 0);
 }
 
 // The first upload fails: the attempt's marks are rolled back before it is retried (else the

@@ -268,12 +268,15 @@ void ExportService::commit(const MatchingGroup& group, const ExportRun& run, Exp
   commit.messages = std::move(outcome.messages);
   commit.staged_parts = outcome.staged_parts;
   try {
-    if (!marking || !marking->finish(commit)) {
+    if (marking && marking->finish(commit)) {
+      deps_.metrics.counter(meters::kMarkedWhileStreaming, {{"outcome", "committed"}}).inc();
+    } else {
       if (marking) {
         log::info(
             "the transaction that marked the run's users during the stream could not "
             "commit; the commit marks them again",
             {{"run_id", run.run_id}, {"group_id", group.id.str()}});
+        deps_.metrics.counter(meters::kMarkedWhileStreaming, {{"outcome", "fell_back"}}).inc();
       }
       marking.reset();  // its marks (and their locks) are released before the commit's own
       deps_.repository.commit(commit);

@@ -162,6 +162,15 @@ inline constexpr MeterSpec kBatchedGroups{
         "Groups claimed in a batch of small groups, by outcome: committed in the batch, or "
         "fell_back to an export of their own",
     .labels = label_names::kOutcome};
+/// Runs whose users were marked during their stream (PostgreSQL), by outcome (`committed`,
+/// `fell_back`).
+inline constexpr MeterSpec kMarkedWhileStreaming{
+    .name = "users_export_marked_while_streaming_total",
+    .type = MeterType::kCounter,
+    .help =
+        "Runs whose users were marked in a transaction begun with their stream, by outcome: "
+        "committed with the run, or fell_back to marking in the commit",
+    .labels = label_names::kOutcome};
 /// Messages the broker confirmed.
 inline constexpr MeterSpec kMessagesPublished{.name = "users_export_messages_published_total",
                                               .type = MeterType::kCounter,
@@ -282,6 +291,7 @@ inline constexpr auto kAll = std::to_array<const MeterSpec*>({
     &kRetries,
     &kGroupsSkipped,
     &kBatchedGroups,
+    &kMarkedWhileStreaming,
     &kMessagesPublished,
     &kPublishFailures,
     &kSchedulerSlots,
