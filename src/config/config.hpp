@@ -36,7 +36,7 @@ struct CsvColumn {
 /// `[database]`
 struct DatabaseConfig {
   std::string url;  ///< `sqlite:///abs/path.db` or `postgresql://…` (secret: may hold a password)
-  int pool_size = 12;                               ///< most connections open (`pool_size`)
+  int pool_size = 8;                                ///< most connections open (`pool_size`)
   std::chrono::milliseconds connect_timeout{5000};  ///< `connect_timeout_ms`
 
   /// Member-wise equality (used to compare loaded configurations).
@@ -130,8 +130,8 @@ struct RetryConfig {
 struct ExportConfig {
   std::string domain_id;  ///< the domain whose groups are exported (canonical lower-case UUID)
   bool mark_sent = true;  ///< mark exported users sent_to_matching_service = true
-  /// PostgreSQL: mark a run's users in a transaction begun while its rows are streamed, and
-  /// committed with the run (docs/ARCHITECTURE.md, "Marking while streaming")
+  /// PostgreSQL: mark the users of a group exported alone in a transaction begun while its rows
+  /// are streamed, and committed with the run (docs/ARCHITECTURE.md, "Marking while streaming")
   bool mark_while_streaming = true;
   int max_parallel_groups = 4;  ///< worker threads
   int queue_capacity = 1024;    ///< groups waiting for a worker

@@ -538,7 +538,7 @@ TEST(LoadConfig, APostgresPoolMustHaveAConnectionMoreThanTheParallelGroups) {
   EXPECT_THAT(problems_of(with_database("url = \"postgresql://u@db/x?pool_size=2\"\n")),
               HasSubstr("database.url: its pool_size = 2 must be larger"));
   // The defaults fit each other, and SQLite has no pool to cap.
-  EXPECT_EQ(load(with_database("url = \"postgresql://u@db/x\"\n")).database.pool_size, 12);
+  EXPECT_EQ(load(with_database("url = \"postgresql://u@db/x\"\n")).database.pool_size, 8);
   EXPECT_NO_THROW(load(with_database("url = \"sqlite:///var/lib/ue/ue.db\"\npool_size = 2\n")));
 }
 

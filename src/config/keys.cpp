@@ -120,7 +120,7 @@ std::vector<KeyDecl> export_and_database_keys() {
        .name = "mark_while_streaming",
        .kind = kFlag,
        .field = flag<&C::export_, &E::mark_while_streaming>(),
-       .help = "PostgreSQL: mark a run's users while its rows are streamed, committed with it"},
+       .help = "PostgreSQL: mark a group exported alone while its rows are streamed"},
       {.table = "export",
        .name = "max_parallel_groups",
        .kind = kInteger,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -32,6 +33,12 @@ class ActiveGroups {
     ActiveGroups* owner_;
     GroupId group_;
   };
+
+  /// How many groups are held now.
+  std::size_t count() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
 
   /// Holds `group` unless another export of this process holds it (then nullopt).
   std::optional<Hold> try_hold(const GroupId& group) {

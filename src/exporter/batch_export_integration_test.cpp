@@ -18,6 +18,7 @@
 #include "exporter/export_groups.hpp"
 #include "storage/local/local_store.hpp"
 #include "support/fake_clock.hpp"
+#include "support/hooked_store.hpp"
 #include "support/postgres/pg_fixtures.hpp"
 #include "support/postgres/pg_test_database.hpp"
 #include "support/temp_dir.hpp"
@@ -30,51 +31,21 @@ using testing::add_group;
 using testing::add_users;
 using testing::test_uuid;
 
-/// A store whose first upload of one group's files fails retriably.
-class FailOnceForGroup final : public ObjectStore {
+/// A store whose first upload of one of `group`'s files fails retriably.
+class FailOnceForGroup final : public testing::DelegatingStore {
  public:
-  FailOnceForGroup(ObjectStore& inner, std::string group) : inner_(inner), group_(group) {}
-  void ensure_ready() override { inner_.ensure_ready(); }
+  FailOnceForGroup(ObjectStore& inner, std::string group)
+      : DelegatingStore(inner), group_(std::move(group)) {}
   StoredObject put(const PutRequest& request) override {
     if (request.key.find(group_) != std::string::npos && !failed_.exchange(true)) {
       throw Error(ErrorCode::kStorage, "simulated 503 for group " + group_, true);
     }
-    return inner_.put(request);
+    return DelegatingStore::put(request);
   }
-  void remove(const std::string& key) override { inner_.remove(key); }
-  bool exists(const std::string& key) override { return inner_.exists(key); }
-  void read(const std::string& key, const ObjectChunkFn& chunk) override {
-    inner_.read(key, chunk);
-  }
-  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
-  std::string key_prefix() const override { return inner_.key_prefix(); }
 
  private:
-  ObjectStore& inner_;
   std::string group_;
   std::atomic<bool> failed_{false};
-};
-
-/// A store that runs `before_put(request)` before each upload, then delegates.
-class ObservedStore final : public ObjectStore {
- public:
-  explicit ObservedStore(ObjectStore& inner) : inner_(inner) {}
-  void ensure_ready() override { inner_.ensure_ready(); }
-  StoredObject put(const PutRequest& request) override {
-    if (before_put) before_put(request);
-    return inner_.put(request);
-  }
-  void remove(const std::string& key) override { inner_.remove(key); }
-  bool exists(const std::string& key) override { return inner_.exists(key); }
-  void read(const std::string& key, const ObjectChunkFn& chunk) override {
-    inner_.read(key, chunk);
-  }
-  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
-  std::string key_prefix() const override { return inner_.key_prefix(); }
-  std::function<void(const PutRequest&)> before_put;
-
- private:
-  ObjectStore& inner_;
 };
 
 /// The lines of a gzip file, header included.
@@ -288,7 +259,7 @@ TEST_F(BatchExportTest, ABatchThatCannotStreamLeavesItsGroupsToBeExportedOneByOn
 TEST_F(BatchExportTest, AGroupsUsersAreMarkedWhileItStreamsAndSeenOnlyOnceCommitted) {
   const std::string group = add_group(*sql_, domain_, 600);
   add_users(*sql_, group, 60);
-  ObservedStore store(*local_);
+  testing::HookedStore store(*local_);
   std::int64_t locked_during_upload = -1;
   std::string marked_during_upload;
   store.before_put = [&](const PutRequest&) {
@@ -312,7 +283,7 @@ TEST_F(BatchExportTest, WithoutMarkingWhileStreamingTheCommitMarksTheUsers) {
   config_.export_.mark_while_streaming = false;
   const std::string group = add_group(*sql_, domain_, 601);
   add_users(*sql_, group, 60);
-  ObservedStore store(*local_);
+  testing::HookedStore store(*local_);
   std::int64_t locked_during_upload = -1;
   store.before_put = [&](const PutRequest&) { locked_during_upload = locked_users(group, 0); };
   std::vector<GroupResult> results = export_all(store, 1);
@@ -329,7 +300,7 @@ TEST_F(BatchExportTest, WithoutMarkingWhileStreamingTheCommitMarksTheUsers) {
 TEST_F(BatchExportTest, WhenTheMarkingTransactionIsGoneTheCommitMarksTheUsers) {
   const std::string group = add_group(*sql_, domain_, 603);
   add_users(*sql_, group, 60);
-  ObservedStore store(*local_);
+  testing::HookedStore store(*local_);
   std::string killed;
   store.before_put = [&](const PutRequest&) {
     locked_users(group, 60);
@@ -348,13 +319,41 @@ TEST_F(BatchExportTest, WhenTheMarkingTransactionIsGoneTheCommitMarksTheUsers) {
   EXPECT_EQ(marked_while_streaming("committed"), 0);
 }
 
+// Two groups exported side by side are marked by their commits: their markings would contend
+// for the pages both groups' users share.
+TEST_F(BatchExportTest, GroupsExportedSideBySideAreMarkedInTheirCommits) {
+  const std::string a = add_group(*sql_, domain_, 610);
+  const std::string b = add_group(*sql_, domain_, 611);
+  add_users(*sql_, a, 60);
+  add_users(*sql_, b, 60);
+  testing::HookedStore store(*local_);
+  std::atomic<bool> b_uploaded{false};
+  std::int64_t b_locked = -1;
+  store.before_put = [&](const PutRequest& request) {
+    if (request.key.find(b) != std::string::npos) {
+      b_locked = locked_users(b, 0);  // a is held meanwhile: it waits below for this
+      b_uploaded = true;
+      return;
+    }
+    for (int i = 0; i < 1000 && !b_uploaded; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  std::vector<GroupResult> results = export_all(store, 2);
+  ASSERT_EQ(results.size(), 2u);
+  for (const GroupResult& r : results) EXPECT_EQ(r.outcome, GroupOutcome::kExported) << r.error;
+  EXPECT_TRUE(b_uploaded.load());
+  EXPECT_EQ(b_locked, 0) << "b's users were marked before its commit";
+  EXPECT_EQ(scalar("SELECT count(*) FROM users WHERE sent_to_matching_service"), "120");
+}
+
 // The first upload fails: the attempt's marks are rolled back before it is retried (else the
 // retry would wait for them forever), and the retry marks and commits every user once.
 TEST_F(BatchExportTest, AFailedUploadReleasesTheMarksAndTheRetryCommitsThem) {
   const std::string group = add_group(*sql_, domain_, 602);
   add_users(*sql_, group, 60);
   FailOnceForGroup failing(*local_, group);
-  ObservedStore store(failing);
+  testing::HookedStore store(failing);
   std::vector<std::int64_t> locked;
   store.before_put = [&](const PutRequest&) { locked.push_back(locked_users(group, 60)); };
   std::vector<GroupResult> results = export_all(store, 1);

@@ -245,6 +245,10 @@ std::unique_ptr<OpenCommit> ExportService::begin_marking(const MatchingGroup& gr
   if (!deps_.config.export_.mark_sent || !deps_.config.export_.mark_while_streaming) {
     return nullptr;
   }
+  // Only for the one group this process is exporting: two markings at once of groups whose
+  // users share the table's pages contend for them, and beginning every marking early makes
+  // them overlap more (docs/ARCHITECTURE.md, "Marking while streaming").
+  if (active_.count() > 1) return nullptr;
   try {
     // A stalled process's open transaction ends when its lease would: the marked users are
     // then free for the attempt that takes the run over.

@@ -28,12 +28,14 @@
 #include "support/captured_log.hpp"
 #include "support/export_test_env.hpp"
 #include "support/fake_clock.hpp"
+#include "support/hooked_store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::HookedStore;
 using namespace std::chrono_literals;
 
 /// Waits (real time) until `done` holds, at most `limit`.
@@ -46,28 +48,6 @@ bool eventually(Pred done, std::chrono::milliseconds limit = 5000ms) {
   }
   return true;
 }
-
-/// A store whose put() runs `before_put(request)` first, then delegates.
-class HookedStore final : public ObjectStore {
- public:
-  explicit HookedStore(ObjectStore& inner) : inner_(inner) {}
-  void ensure_ready() override { inner_.ensure_ready(); }
-  StoredObject put(const PutRequest& request) override {
-    if (before_put) before_put(request);
-    return inner_.put(request);
-  }
-  void remove(const std::string& key) override { inner_.remove(key); }
-  bool exists(const std::string& key) override { return inner_.exists(key); }
-  void read(const std::string& key, const ObjectChunkFn& chunk) override {
-    inner_.read(key, chunk);
-  }
-  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
-  std::string key_prefix() const override { return inner_.key_prefix(); }
-  std::function<void(const PutRequest&)> before_put;
-
- private:
-  ObjectStore& inner_;
-};
 
 /// Records in a CSV file's text: RFC 4180 records, header excluded.
 std::int64_t csv_records(const std::string& text) {

@@ -19,6 +19,7 @@
 #include "storage/local/local_store.hpp"
 #include "support/export_test_env.hpp"
 #include "support/fake_clock.hpp"
+#include "support/hooked_store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace user_export {
@@ -28,21 +29,13 @@ namespace fs = std::filesystem;
 
 /// A local store that says it streams: it records what the writer reports, and finishes by a
 /// put() of the file (or fails as told).
-class RecordingStreamingStore final : public ObjectStore {
+class RecordingStreamingStore final : public testing::DelegatingStore {
  public:
-  explicit RecordingStreamingStore(ObjectStore& inner) : inner_(inner) {}
-  void ensure_ready() override { inner_.ensure_ready(); }
+  using DelegatingStore::DelegatingStore;
   StoredObject put(const PutRequest& request) override {
     puts.push_back(request);
-    return inner_.put(request);
+    return DelegatingStore::put(request);
   }
-  void remove(const std::string& key) override { inner_.remove(key); }
-  bool exists(const std::string& key) override { return inner_.exists(key); }
-  void read(const std::string& key, const ObjectChunkFn& chunk) override {
-    inner_.read(key, chunk);
-  }
-  int abort_unfinished(const std::string& key) override { return inner_.abort_unfinished(key); }
-  std::string key_prefix() const override { return inner_.key_prefix(); }
   bool streams_uploads() const override { return true; }
   std::unique_ptr<StreamingUpload> begin_upload(const PutRequest& request) override {
     return std::make_unique<Upload>(*this, request);
@@ -75,8 +68,6 @@ class RecordingStreamingStore final : public ObjectStore {
     PutRequest request_;
     bool finished_ = false;
   };
-
-  ObjectStore& inner_;
 };
 
 class StreamingExportTest : public ::testing::Test {
