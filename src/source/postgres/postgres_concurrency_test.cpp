@@ -19,15 +19,8 @@ using namespace std::chrono_literals;
 const Slot kSlot{std::chrono::seconds{1'767'225'600}};
 const std::vector<std::string> kFields = {"id", "ref_id", "username"};
 
-class PostgresConcurrencyTest : public PostgresTest {
+class PostgresConcurrencyTest : public PostgresGroupTest {
  protected:
-  void SetUp() override {
-    PostgresTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    domain_ = test_uuid(1, 1);
-    group_ = add_group(*sql_, domain_, 1);
-  }
-
   std::vector<std::int64_t> streamed_ids(Repository& repo, const RunId& run_id) {
     CollectingHandler handler;
     repo.stream_rows(run_id, kFields, handler);
@@ -43,9 +36,6 @@ class PostgresConcurrencyTest : public PostgresTest {
     request.attempt = repo.find_run(run_id)->attempts;
     repo.commit(request);
   }
-
-  std::string domain_;
-  std::string group_;
 };
 
 // Instances claiming different slots of one group at the same time, while users keep arriving,

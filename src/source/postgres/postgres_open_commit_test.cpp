@@ -22,14 +22,8 @@ using namespace std::chrono_literals;
 
 const Slot kSlot{std::chrono::seconds{1'767'225'600}};
 
-class PostgresOpenCommitTest : public PostgresTest {
+class PostgresOpenCommitTest : public PostgresGroupTest {
  protected:
-  void SetUp() override {
-    PostgresTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    domain_ = test_uuid(1, 1);
-    group_ = add_group(*sql_, domain_, 1);
-  }
   CommitRequest request(const ExportRun& run, const std::string& owner = "a") {
     CommitRequest request{run.run_id, OwnerId(owner), run.attempts, true, std::nullopt, {}};
     OutboundMessage message;
@@ -62,9 +56,6 @@ class PostgresOpenCommitTest : public PostgresTest {
     }
     return false;
   }
-
-  std::string domain_;
-  std::string group_;
 };
 
 TEST_F(PostgresOpenCommitTest, MarksUnseenUntilTheRunCommits) {

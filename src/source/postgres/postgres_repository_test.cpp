@@ -21,17 +21,7 @@ using namespace std::chrono_literals;
 
 const Slot kSlot{std::chrono::seconds{1'767'225'600}};
 
-class PostgresRepositoryTest : public PostgresTest {
- protected:
-  void SetUp() override {
-    PostgresTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    domain_ = test_uuid(1, 1);
-    group_ = add_group(*sql_, domain_, 1);
-  }
-  std::string domain_;
-  std::string group_;
-};
+class PostgresRepositoryTest : public PostgresGroupTest {};
 
 template <typename F>
 ErrorCode error_code_of(F&& f) {

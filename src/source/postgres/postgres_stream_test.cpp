@@ -29,19 +29,11 @@ const char* const kReference =
     "FROM export_run_items i JOIN users u ON u.id = i.user_id "
     "LEFT JOIN profiles p ON p.user_id = u.id WHERE i.run_id = $1 ORDER BY u.id";
 
-class PostgresStreamTest : public PostgresTest {
+class PostgresStreamTest : public PostgresGroupTest {
  protected:
-  void SetUp() override {
-    PostgresTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    domain_ = test_uuid(1, 1);
-    group_ = add_group(*sql_, domain_, 1);
-  }
   ExportRun claim(std::uint64_t n = 1) {
     return repo_->claim(claim_request(domain_, group_, kSlot, "me", n));
   }
-  std::string domain_;
-  std::string group_;
 };
 
 // Values a CSV or COPY encoder gets wrong: separators, quotes, line breaks, backslashes,

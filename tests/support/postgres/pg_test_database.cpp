@@ -7,6 +7,7 @@
 #include <random>
 
 #include "source/postgres/pg_url.hpp"
+#include "support/postgres/pg_fixtures.hpp"
 
 namespace user_export::testing {
 
@@ -63,6 +64,13 @@ std::string PostgresTest::scalar(const std::string& sql, const std::vector<Param
   Result r = sql_->exec(sql, params);
   if (r.rows() == 0) return "";
   return r.text(0, 0);
+}
+
+void PostgresGroupTest::SetUp() {
+  PostgresTest::SetUp();
+  if (IsSkipped() || HasFatalFailure()) return;
+  domain_ = test_uuid(1, 1);
+  group_ = add_group(*sql_, domain_, 1);
 }
 
 }  // namespace user_export::testing

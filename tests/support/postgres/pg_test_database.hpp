@@ -61,4 +61,13 @@ class PostgresTest : public ::testing::Test {
   std::unique_ptr<pg::Connection> sql_;  ///< the test's own connection
 };
 
+/// PostgresTest with one domain (`test_uuid(1, 1)`) and one COST_BASED group in it.
+class PostgresGroupTest : public PostgresTest {
+ protected:
+  void SetUp() override;
+
+  std::string domain_;
+  std::string group_;
+};
+
 }  // namespace user_export::testing
