@@ -87,6 +87,12 @@ class CrashHarness:
         self.short_lease_config = self.dir / "user-export-short-lease.toml"
         self.short_lease_config.write_text(self.config.read_text().replace(
             "[export]\n", f"[export]\nlease_seconds = {PAUSED_LEASE_SECONDS}\n", 1))
+        # One group at a time: each id-list group (and each group a batch leaves) is then
+        # exported alone, so its users are marked while it streams, in a transaction left open
+        # that the kills and faults below must never let commit half-way.
+        self.serial_config = self.dir / "user-export-serial.toml"
+        self.serial_config.write_text(self.config.read_text().replace(
+            "[export]\n", "[export]\nmax_parallel_groups = 1\n", 1))
         self.staging_b = self.dir / "staging-b"
         self.config_b = self.dir / "user-export-b.toml"
         self.config_b.write_text(self.config.read_text().replace(
@@ -199,14 +205,17 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
             ["timer", "timer", "fault", "relay", "pause"])
         if mode == "pause":
             return self.pause()
+        serial = self.rng.random() < 0.5
+        config = self.serial_config if serial else None
+        how = " (one group at a time)" if serial else ""
         if mode == "fault":
             point = self.rng.choice(POINTS)
             nth = self.rng.choice([1, 1, 2, 3])
             spec = f"{point}@{nth}"
-            rc = self.wait(self.spawn("export", fault=spec))
+            rc = self.wait(self.spawn("export", fault=spec, config=config))
             killed = rc == -signal.SIGKILL
             self.stats["fault_kills"] += killed
-            return f"fault {spec}: " + ("killed" if killed else f"not reached (exit {rc})")
+            return f"fault {spec}{how}: " + ("killed" if killed else f"not reached (exit {rc})")
         if mode == "relay":
             # Leave committed runs with pending messages, then kill the relay at random.
             rc = self.wait(self.spawn("export", fault="after_commit"))
@@ -217,11 +226,11 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
             return (f"export killed after_commit (exit {rc}), relay "
                     + (f"killed after {delay:.2f} s" if killed else f"finished (exit {rc2})"))
         delay = self.rng.uniform(0, self.typical_run)
-        rc = self.wait(self.spawn("export"), kill_after=delay)
+        rc = self.wait(self.spawn("export", config=config), kill_after=delay)
         killed = rc == -signal.SIGKILL
         self.stats["kills"] += killed
-        return (f"SIGKILL after {delay:.2f} s" if killed
-                else f"finished before the kill at {delay:.2f} s (exit {rc})")
+        return (f"SIGKILL after {delay:.2f} s{how}" if killed
+                else f"finished before the kill at {delay:.2f} s{how} (exit {rc})")
 
     def recover(self):
         """Clean runs until one succeeds (bounded)."""
