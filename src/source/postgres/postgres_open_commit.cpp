@@ -15,7 +15,6 @@
 #include "common/error.hpp"
 #include "common/fault_point.hpp"
 #include "source/postgres/postgres_repository.hpp"
-#include "source/postgres/postgres_rows.hpp"
 #include "source/postgres/run_sql.hpp"
 
 namespace user_export {
@@ -23,16 +22,16 @@ namespace {
 
 class PgOpenCommit final : public OpenCommit {
  public:
+  /// `write_commit` is PostgresRepository::write_fenced_commit() without the marking.
   PgOpenCommit(pg::Pool::Lease connection, std::unique_ptr<pg::Transaction> transaction,
-               RunId run_id, int attempt, pg::ClaimedRun run, Clock& clock,
-               std::function<void()> release_snapshot)
+               RunId run_id, int attempt, pg::ClaimedRun run,
+               std::function<void(pg::Connection&, const CommitRequest&)> write_commit)
       : connection_(std::move(connection)),
         transaction_(std::move(transaction)),
         run_id_(std::move(run_id)),
         attempt_(attempt),
         run_(std::move(run)),
-        clock_(clock),
-        release_snapshot_(std::move(release_snapshot)),
+        write_commit_(std::move(write_commit)),
         cancel_(PQgetCancel(connection_->raw())) {
     marker_ = std::thread([this] {
       try {
@@ -72,18 +71,12 @@ class PgOpenCommit final : public OpenCommit {
       return false;  // nothing of this transaction will commit: the caller commits as usual
     }
     finished_ = true;
-    const SystemTime now = clock_.now();
     try {
-      // The same fencing as commit(): the run row stays locked until COMMIT. An attempt that
-      // took the run over and now waits for these marks holds the row, but the row no longer
-      // matches this owner and token once the takeover is committed, so the check does not
-      // wait for it (a takeover still uncommitted does not wait for the marks).
-      if (!pg::lock_live_lease(*connection_, request.run_id, request.owner, request.attempt, now)) {
-        pg::throw_lease_lost(*connection_, request.run_id, request.owner, request.attempt, now,
-                             "commit");
-      }
-      release_snapshot_();
-      pg::write_commit(*connection_, request, pg::timestamp_param(now));
+      // The same fencing as commit(). An attempt that took the run over and now waits for
+      // these marks holds the run row, but the row no longer matches this owner and token once
+      // the takeover is committed, so the check does not wait for it (a takeover still
+      // uncommitted does not wait for the marks).
+      write_commit_(*connection_, request);
     } catch (const Error& e) {
       if (e.code() == ErrorCode::kLeaseLost) throw;
       // Failed before COMMIT was sent (e.g. the server ended the session while it sat idle):
@@ -101,8 +94,7 @@ class PgOpenCommit final : public OpenCommit {
   RunId run_id_;
   int attempt_;
   pg::ClaimedRun run_;
-  Clock& clock_;
-  std::function<void()> release_snapshot_;
+  std::function<void(pg::Connection&, const CommitRequest&)> write_commit_;
   PGcancel* cancel_;
   std::thread marker_;
   std::atomic<bool> stopping_{false};  ///< the object is ending: the marking need not start
@@ -125,8 +117,10 @@ std::unique_ptr<OpenCommit> PostgresRepository::begin_commit(const RunId& run_id
       pg::read_live_lease(**connection, run_id, owner, attempt, clock_.now());
   if (!run) return nullptr;
   return std::make_unique<PgOpenCommit>(std::move(*connection), std::move(transaction), run_id,
-                                        attempt, std::move(*run), clock_,
-                                        [this, run_id] { take_snapshot(run_id); });
+                                        attempt, std::move(*run),
+                                        [this](pg::Connection& c, const CommitRequest& request) {
+                                          write_fenced_commit(c, request, false);
+                                        });
 }
 
 }  // namespace user_export

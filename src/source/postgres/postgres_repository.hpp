@@ -113,6 +113,11 @@ class PostgresRepository final : public Repository {
   void keep_snapshot(const RunId& run_id, std::unique_ptr<ClaimSnapshot> snapshot);
   /// The snapshot kept for `run_id`, removed from the map; null if there is none.
   std::unique_ptr<ClaimSnapshot> take_snapshot(const RunId& run_id);
+  /// Step 4's writes in the caller's transaction on `c`, up to COMMIT: the fenced check of the
+  /// lease, which locks the run row (Error(kLeaseLost) when it fails), the release of the run's
+  /// kept snapshot, the marking of its users when `mark`, then the file, messages and state.
+  /// commit() and a commit begun during the stream (postgres_open_commit.cpp) both end so.
+  void write_fenced_commit(pg::Connection& c, const CommitRequest& request, bool mark);
 
   Clock& clock_;
   pg::Pool pool_;

@@ -251,21 +251,25 @@ void PostgresRepository::stage_part(const RunId& run_id, const OwnerId& owner, i
   tx.commit();
 }
 
-void PostgresRepository::commit(const CommitRequest& request) {
+void PostgresRepository::write_fenced_commit(pg::Connection& c, const CommitRequest& request,
+                                             bool mark) {
   const SystemTime now = clock_.now();
-  const std::string now_param = timestamp_param(now);
-  auto conn = pool_.acquire();
-  pg::Transaction tx(*conn);
   // Fencing: the run row stays locked until COMMIT, so no claim can take the lease over
   // between this check and the writes below.
   std::optional<ClaimedRun> claimed =
-      lock_live_lease(*conn, request.run_id, request.owner, request.attempt, now);
+      lock_live_lease(c, request.run_id, request.owner, request.attempt, now);
   if (!claimed) {
-    pg::throw_lease_lost(*conn, request.run_id, request.owner, request.attempt, now, "commit");
+    pg::throw_lease_lost(c, request.run_id, request.owner, request.attempt, now, "commit");
   }
   take_snapshot(request.run_id);
-  if (request.mark_sent) mark_claimed_users(*conn, request.run_id, *claimed);
-  write_commit(*conn, request, now_param);
+  if (mark) mark_claimed_users(c, request.run_id, *claimed);
+  write_commit(c, request, timestamp_param(now));
+}
+
+void PostgresRepository::commit(const CommitRequest& request) {
+  auto conn = pool_.acquire();
+  pg::Transaction tx(*conn);
+  write_fenced_commit(*conn, request, request.mark_sent);
   fault_point("inside_commit");  // the run's row and users locked, nothing committed yet
   tx.commit();
 }
