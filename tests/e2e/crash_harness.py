@@ -93,6 +93,11 @@ class CrashHarness:
         self.serial_config = self.dir / "user-export-serial.toml"
         self.serial_config.write_text(self.config.read_text().replace(
             "[export]\n", "[export]\nmax_parallel_groups = 1\n", 1))
+        # Instance A of a pause cycle, one group at a time: paused, it holds such a transaction
+        # open while B takes its runs over.
+        self.short_lease_serial_config = self.dir / "user-export-short-lease-serial.toml"
+        self.short_lease_serial_config.write_text(self.short_lease_config.read_text().replace(
+            "[export]\n", "[export]\nmax_parallel_groups = 1\n", 1))
         self.staging_b = self.dir / "staging-b"
         self.config_b = self.dir / "user-export-b.toml"
         self.config_b.write_text(self.config.read_text().replace(
@@ -178,7 +183,10 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
         """Two instances on the same runs: A pauses itself before or after its uploads and
         resumes after B committed. Returns a description of what was done."""
         point = self.rng.choice(PAUSE_POINTS)
-        a = self.spawn("export", fault=f"{point}:stop", config=self.short_lease_config)
+        serial = self.rng.random() < 0.5
+        a = self.spawn("export", fault=f"{point}:stop",
+                       config=self.short_lease_serial_config if serial else self.short_lease_config)
+        how = " (one group at a time)" if serial else ""
         deadline = time.monotonic() + 120
         while a.poll() is None and stack.process_state(a.pid) != "T":
             if time.monotonic() > deadline:
@@ -187,7 +195,7 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
             time.sleep(0.05)
         if a.poll() is not None:
             rc = self.wait(a)
-            return f"pause at {point}: not reached (exit {rc})"
+            return f"pause at {point}{how}: not reached (exit {rc})"
         time.sleep(PAUSED_LEASE_SECONDS + 1.5)  # A's leases run out while it is paused
         rc_b = self.clean_run(config=self.config_b)  # B takes the runs over and commits them
         os.kill(a.pid, signal.SIGCONT)
@@ -195,8 +203,8 @@ FROM users WHERE username LIKE 'c{cycle}\\_%' AND id % 2 = 0""")
         self.stats["pauses"] += 1
         log_text = (self.dir / "exporter.log").read_text(errors="replace")
         self.stats["refused_stale_attempts"] = log_text.count("lost the lease of a run")
-        return (f"instance A paused at {point}, instance B exported (exit {rc_b}), A resumed "
-                f"(exit {rc_a})")
+        return (f"instance A paused at {point}{how}, instance B exported (exit {rc_b}), A "
+                f"resumed (exit {rc_a})")
 
     def crash(self, cycle):
         """Runs the exporter once and kills it (or, one cycle in five, pauses one of two
