@@ -80,12 +80,13 @@ class FaultMatrixTest(unittest.TestCase):
             messages_file=None if bootstrap else self.tmp / "messages.jsonl",
             s3_extra=s3_extra, extra=extra)
 
-    def pg_config(self, extra=""):
+    def pg_config(self, extra="", s3=None, bucket=None, s3_extra=""):
         self.pg = stack.PrivateDatabase(os.environ["UE_TEST_PG_URL"], prefix="ue_fault")
         self.closers.append(self.pg.close)
         return stack.stack_config(
             self.tmp / "user-export.toml", domain=DOMAIN, database_url=self.pg.url,
-            staging=self.tmp / "staging", messages_file=self.tmp / "messages.jsonl", extra=extra)
+            bucket=bucket, s3_endpoint=s3, staging=self.tmp / "staging",
+            messages_file=self.tmp / "messages.jsonl", s3_extra=s3_extra, extra=extra)
 
     def cli(self, config, *args, env=None, check=True):
         return harness.run([args[0], "--config", str(config), *args[1:]],
@@ -226,6 +227,23 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
         self.cli(config, "seed", "--users", str(BIG), "--groups", "1")
         return s3, config
 
+    def big_s3_pg_setup(self, *fault, extra=""):
+        """big_s3_setup() on a private PostgreSQL database: its one group, exported alone, has
+        its users marked while it streams (the commit's transaction open during the upload)."""
+        s3 = stack.PrivateS3(self.tmp / "s3", *fault)
+        self.closers.append(s3.stop)
+        config = self.pg_config(
+            s3=s3.endpoint, bucket=stack.new_bucket_name("ue-fault"),
+            s3_extra="multipart_threshold_mib = 5\npart_size_mib = 5\nparallel_parts = 1\n"
+                     "request_timeout_ms = 120000\n",
+            extra="\n[csv]\ngzip_level = 0\n" + extra)
+        self.cli(config, "seed", "--users", str(BIG), "--groups", "1")
+        return s3, config
+
+    def unsent_pg(self):
+        return int(stack.psql(self.pg.url, "SELECT count(*) FROM users WHERE NOT "
+                              "sent_to_matching_service")[0][0])
+
     def s3_reader(self, s3, config):
         bucket = re.search(r's3://([^/"]+)', config.read_text()).group(1)
         return lambda v: stack.s3_get(s3.endpoint, s3.access, s3.secret, bucket, v["objectKey"])
@@ -289,6 +307,43 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
         self.assertEqual(self.unsent_sqlite(), 0)
         self.assertEqual(len(self.sqlite("SELECT run_id FROM export_runs")), 1)
         refs = [r for (r,) in self.sqlite("SELECT ref_id FROM users")]
+        self.assert_exported_once(refs, self.s3_reader(s3, config))
+
+    @needs("pg")
+    def test_sigterm_while_postgres_holds_the_streamed_marks_releases_them_and_exits_3(self):
+        # On PostgreSQL a group exported alone has its users marked, unseen and row-locked, in
+        # the commit's transaction while it streams and uploads. A signal during the upload
+        # must end that transaction with the attempt: nothing marked, the claim kept, and the
+        # next run exports every user once.
+        s3, config = self.big_s3_pg_setup(
+            "--stall-parts", "1", extra="\n[service]\nshutdown_timeout_seconds = 2\n")
+        proc = self.start_export_until_multipart(s3, config)
+        unlocked = "SELECT count(*) FROM (SELECT 1 FROM users FOR UPDATE SKIP LOCKED) u"
+        deadline = time.time() + 60
+        while stack.psql(self.pg.url, unlocked) != [["0"]]:
+            self.assertLess(time.time(), deadline, "the users were never marked while streaming")
+            time.sleep(0.1)
+        self.assertEqual(self.unsent_pg(), BIG, "the marks are seen before the commit")
+        started = time.time()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+        self.assertEqual(proc.returncode, 3, err)
+        self.assertLess(time.time() - started, 60, "the upload or the marking was not stopped")
+        self.assertIn("interrupted by SIGTERM", err)
+        self.assertRegex(err, r"0 groups finished, 1 stopped")
+        self.assertTrue([r for r in s3.requests() if r["method"] == "DELETE"
+                         and "uploadId=" in r["url"]], "the multipart upload was not aborted")
+        self.assertEqual(stack.psql(self.pg.url, "SELECT state FROM export_runs"), [["claimed"]])
+        self.assertEqual(self.unsent_pg(), BIG, "nothing marked")
+        self.assertEqual(stack.psql(self.pg.url, unlocked), [[str(BIG)]], "rows left locked")
+        self.assertEqual(self.jsonl(), [])
+        s3.restart()
+        self.export(config)
+        self.assertEqual(self.unsent_pg(), 0)
+        self.assertEqual(len(stack.psql(self.pg.url, "SELECT run_id FROM export_runs")), 1)
+        self.assertEqual(self.metric("users_export_marked_while_streaming_total",
+                                     'outcome="committed"'), 1)
+        refs = [r for (r,) in stack.psql(self.pg.url, "SELECT ref_id FROM users")]
         self.assert_exported_once(refs, self.s3_reader(s3, config))
 
     def test_a_second_sigterm_exits_at_once_and_keeps_the_claim(self):
