@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # One cost-based group exported to a directory (file:// store) and to the S3 test server in the
 # same run (issue 15): the whole `user-export export --group ID` process each time, on a fresh
-# copy of the same seeded database, the two contenders alternating from round to round. Beside
-# them, the curl CLI uploading the exported file to the same server (one PUT). Run by
+# copy of the same seeded database, the contenders taking turns at going first. A third
+# contender sends the same requests to bench/s3_sink.py, an S3 endpoint that keeps nothing, to
+# show the exporter's own S3 cost apart from the test server's work on the same cores. Beside
+# them, the curl CLI uploading the exported file to the test server (one PUT). Run by
 # scripts/bench.sh (`make bench`); see BENCHMARKS.md.
 # Usage: scripts/bench-s3-export.sh [BUILD_DIR]   (default: build)
-# Environment: BENCH_ROUNDS (default 3), BENCH_S3_USERS (default 2000000 users in the group).
+# Environment: BENCH_S3_ROUNDS (default 5; each round exports the group once to each store),
+# BENCH_S3_USERS (default 2000000 users in the group).
 # The S3 store uses its defaults (16 MiB multipart threshold, 8 MiB parts, 2 in parallel).
 # Every export is checked: all users marked, one message, and the object (file or S3, read
 # back with curl) has the message's size and SHA-256. Exits 0 unless a step failed; a missed
 # target is printed as MISS.
 set -euo pipefail
 build_dir=$(realpath "${1:-build}")
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_S3_ROUNDS:-5}
 users=${BENCH_S3_USERS:-2000000}
 cd "$(dirname "$0")/.."
 
@@ -20,7 +23,9 @@ cmake --build "$build_dir" --target user-export >/dev/null
 ue="$build_dir/user-export"
 work=$(mktemp -d /tmp/user-export-bench-s3-export.XXXXXX)
 chmod 755 "$work" # the server runs as the postgres OS user when started as root
+sink_pid=""
 cleanup() {
+  [ -z "$sink_pid" ] || kill "$sink_pid" 2>/dev/null || true
   scripts/services/s3.sh stop "$work" 2>/dev/null || true
   scripts/services/postgres.sh stop "$work" || true
   rm -rf "$work"
@@ -28,6 +33,10 @@ cleanup() {
 trap cleanup EXIT
 scripts/services/postgres.sh start "$work"
 scripts/services/s3.sh start "$work" 2>/dev/null
+python3 bench/s3_sink.py "$work/sink.port" &
+sink_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/sink.port" ] && break; sleep 0.1; done
+sink_endpoint="http://127.0.0.1:$(cat "$work/sink.port")"
 # shellcheck disable=SC1091
 source "$work/postgres.env"
 # shellcheck disable=SC1091
@@ -94,7 +103,20 @@ run_export() {
   sha=$(sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p' <<<"$message")
   bytes=$(sed -n 's/.*"bytes":\([0-9]*\).*/\1/p' <<<"$message")
   object=$(sed -n 's/.*"objectKey":"\([^"]*\)".*/\1/p' <<<"$message")
+  if [ "$key" = sink ]; then # it kept the size only
+    if ! curl -sS --fail "$sink_endpoint/_sizes" | grep -qxF "$bucket/$object $bytes"; then
+      echo "bench-s3-export.sh: the sink holds no object '$object' of $bytes bytes" >&2
+      exit 1
+    fi
+    admin -c "DROP DATABASE run_$key"
+    return
+  fi
   if [ "$key" = s3 ]; then
+    # The test server's CompleteMultipartUpload, from its request log: it rewrites the object.
+    t[complete]+="$(python3 -c 'import json, sys
+done = [json.loads(l) for l in open(sys.argv[1]) if "?uploadId=" in l and "\"POST\"" in l]
+print("%.3f" % ((done[-1]["answered"] - done[-1]["received"]) / 1000) if done else "nan")' \
+      "$work/s3-requests.log") "
     curl -sS --fail "${sign[@]}" -o "$work/read-back" "$UE_TEST_S3_ENDPOINT/$bucket/$object"
     curl -sS --fail "${sign[@]}" -X DELETE "$UE_TEST_S3_ENDPOINT/$bucket/$object" >/dev/null
   else
@@ -120,17 +142,22 @@ directory="url = \"file://$work/objects-dir\""
 s3="url = \"s3://$bucket/exports\"
 [store.s3]
 endpoint = \"$UE_TEST_S3_ENDPOINT\""
+sink="url = \"s3://$bucket/exports\"
+[store.s3]
+endpoint = \"$sink_endpoint\""
+declare -A store=([dir]=$directory [s3]=$s3 [sink]=$sink)
+last() { awk '{ print $NF }' <<<"$1"; }
 for ((round = 1; round <= rounds; round++)); do
-  if ((round % 2)); then
-    run_export dir "$directory"
-    run_export s3 "$s3"
-  else
-    run_export s3 "$s3"
-    run_export dir "$directory"
-  fi
+  order=(dir s3 sink dir s3)
+  for key in "${order[@]:$(((round - 1) % 3)):3}"; do run_export "$key" "${store[$key]}"; done
   run_curl
-  echo "round $round: directory ${t[dir]}| S3 ${t[s3]}| curl -T ${t[curl]}|" \
-    "start to object confirmed: directory ${t[dir_upload]}| S3 ${t[s3_upload]}"
+  # The exports of a round ran back to back: their ratios are the least affected by the
+  # machine's load changing from round to round.
+  t[pair]+="$(awk -v a="$(last "${t[s3]}")" -v b="$(last "${t[dir]}")" 'BEGIN { printf "%.3f", a / b }') "
+  t[sink_pair]+="$(awk -v a="$(last "${t[sink]}")" -v b="$(last "${t[dir]}")" 'BEGIN { printf "%.3f", a / b }') "
+  echo "round $round: directory ${t[dir]}| S3 ${t[s3]}| sink ${t[sink]}| S3 / directory" \
+    "${t[pair]}| curl -T ${t[curl]}| start to object confirmed: directory ${t[dir_upload]}|" \
+    "S3 ${t[s3_upload]}| sink ${t[sink_upload]}"
 done
 
 m() { median <<<"${t[$1]}" | awk '{ printf "%.3f", $1 }'; }
@@ -145,7 +172,15 @@ row "measurement" "value" "target" "verdict"
 row "(g) user-export export --group, file:// store" "$dir_s s" "" ""
 row "    the same to the S3 test server (s3rver)" "$s3_s s" "" ""
 row "    S3 / directory" "$ratio" "<= 1.05" "$verdict"
+row "    S3 / directory within each round (median)" "$(m pair)" "" ""
+row "    the test server's multipart completion (request log)" "$(m complete) s" "" ""
+row "    the same to an S3 endpoint that keeps nothing (sink)" "$(m sink) s" "" ""
+row "    sink / directory (the exporter's own S3 cost)" "$(awk -v a="$(m sink)" -v b="$dir_s" \
+  'BEGIN { printf "%.2f", a / b }')" "" ""
+row "    sink / directory within each round (median)" "$(m sink_pair)" "" ""
 row "    curl -T of the same file to the same server" "$curl_s s" "" ""
-row "    start to object confirmed, directory / S3" "$(m dir_upload) / $(m s3_upload) s" "" ""
-echo "samples (s): directory ${t[dir]}; S3 ${t[s3]}; curl ${t[curl]};" \
-  "start to object confirmed: directory ${t[dir_upload]}; S3 ${t[s3_upload]}"
+row "    start to object confirmed, directory / S3 / sink" \
+  "$(m dir_upload) / $(m s3_upload) / $(m sink_upload) s" "" ""
+echo "samples (s): directory ${t[dir]}; S3 ${t[s3]}; sink ${t[sink]}; S3 / directory ${t[pair]};" \
+  "sink / directory ${t[sink_pair]}; completion ${t[complete]}; curl ${t[curl]}; start to object confirmed: directory" \
+  "${t[dir_upload]}; S3 ${t[s3_upload]}; sink ${t[sink_upload]}"

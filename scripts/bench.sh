@@ -5,7 +5,8 @@
 # Environment: BENCH_ROUNDS (default 3), BENCH_USERS (default 1000000), BENCH_SMALL_USERS (default
 # 100000), BENCH_GROUPS (default 1000: that many groups of BENCH_USERS / BENCH_GROUPS users),
 # BENCH_S3_USERS (default 2000000: the group exported to a directory and to S3 by
-# scripts/bench-s3-export.sh, run at the end; BENCH_S3_USERS=0 skips it), BENCH_SCALE_SIZES
+# scripts/bench-s3-export.sh, run at the end, in BENCH_S3_ROUNDS rounds (default 5);
+# BENCH_S3_USERS=0 skips it), BENCH_SCALE_SIZES
 # (scripts/bench-scale.sh, after it; BENCH_SCALE_SIZES=0 skips it).
 # Every measurement is repeated in each round, rounds alternate the order of the contenders, and
 # the median of the rounds is reported. Targets that are missed are printed as MISS; the script

@@ -8,7 +8,8 @@
 //   --port 0             (default) lets the kernel pick a free port; the chosen port is printed
 //                        as "listening PORT" on stdout and written to --port-file when given.
 //   --key/--cert         serve https with this private key and certificate.
-//   --request-log FILE   appends one JSON line per answered request: method, url, status.
+//   --request-log FILE   appends one JSON line per answered request: method, url, status, and
+//                        when it was received and answered (milliseconds since the epoch).
 //                        Tests use it to see requests the server does not implement (such as
 //                        AbortMultipartUpload, answered 405).
 //   --crash-on-part N    the process dies abruptly when the N-th UploadPart request arrives
@@ -129,8 +130,11 @@ async function main() {
 
   // Logged synchronously before the answer is sent, so a client that has its answer finds the
   // line already in the log. Errors thrown by s3rver's handlers carry their HTTP status.
+  // `received` (the request's headers arrived) and `answered` are milliseconds since the epoch,
+  // for benchmarks that time the server's share of an upload.
   if (opts.requestLog) {
     server.middleware.unshift(async (ctx, next) => {
+      const received = Date.now()
       let status
       try {
         await next()
@@ -139,7 +143,7 @@ async function main() {
         status = err.status || 500
         throw err
       } finally {
-        const line = { method: ctx.method, url: ctx.url, status }
+        const line = { method: ctx.method, url: ctx.url, status, received, answered: Date.now() }
         fs.appendFileSync(opts.requestLog, `${JSON.stringify(line)}\n`)
       }
     })
