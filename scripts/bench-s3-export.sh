@@ -147,14 +147,15 @@ sink="url = \"s3://$bucket/exports\"
 endpoint = \"$sink_endpoint\""
 declare -A store=([dir]=$directory [s3]=$s3 [sink]=$sink)
 last() { awk '{ print $NF }' <<<"$1"; }
+ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.3f}" 'BEGIN { printf f, a / b }'; } # A B [FORMAT]
 for ((round = 1; round <= rounds; round++)); do
   order=(dir s3 sink dir s3)
   for key in "${order[@]:$(((round - 1) % 3)):3}"; do run_export "$key" "${store[$key]}"; done
   run_curl
   # The exports of a round ran back to back: their ratios are the least affected by the
   # machine's load changing from round to round.
-  t[pair]+="$(awk -v a="$(last "${t[s3]}")" -v b="$(last "${t[dir]}")" 'BEGIN { printf "%.3f", a / b }') "
-  t[sink_pair]+="$(awk -v a="$(last "${t[sink]}")" -v b="$(last "${t[dir]}")" 'BEGIN { printf "%.3f", a / b }') "
+  t[pair]+="$(ratio "$(last "${t[s3]}")" "$(last "${t[dir]}")") "
+  t[sink_pair]+="$(ratio "$(last "${t[sink]}")" "$(last "${t[dir]}")") "
   echo "round $round: directory ${t[dir]}| S3 ${t[s3]}| sink ${t[sink]}| S3 / directory" \
     "${t[pair]}| curl -T ${t[curl]}| start to object confirmed: directory ${t[dir_upload]}|" \
     "S3 ${t[s3_upload]}| sink ${t[sink_upload]}"
@@ -162,8 +163,8 @@ done
 
 m() { median <<<"${t[$1]}" | awk '{ printf "%.3f", $1 }'; }
 dir_s=$(m dir) s3_s=$(m s3) curl_s=$(m curl)
-ratio=$(awk -v a="$s3_s" -v b="$dir_s" 'BEGIN { printf "%.2f", a / b }')
-verdict=$(awk -v r="$ratio" 'BEGIN { print r <= 1.05 ? "PASS" : "MISS" }')
+s3_ratio=$(ratio "$s3_s" "$dir_s" %.2f)
+verdict=$(awk -v r="$s3_ratio" 'BEGIN { print r <= 1.05 ? "PASS" : "MISS" }')
 row() { printf '%-58s %10s   %-10s %s\n' "$1" "$2" "$3" "$4"; }
 echo
 echo "user-export S3 export benchmark: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -171,16 +172,16 @@ echo "$users users in one COST_BASED group, $file_bytes gzip bytes; medians of $
 row "measurement" "value" "target" "verdict"
 row "(g) user-export export --group, file:// store" "$dir_s s" "" ""
 row "    the same to the S3 test server (s3rver)" "$s3_s s" "" ""
-row "    S3 / directory" "$ratio" "<= 1.05" "$verdict"
+row "    S3 / directory" "$s3_ratio" "<= 1.05" "$verdict"
 row "    S3 / directory within each round (median)" "$(m pair)" "" ""
 row "    the test server's multipart completion (request log)" "$(m complete) s" "" ""
 row "    the same to an S3 endpoint that keeps nothing (sink)" "$(m sink) s" "" ""
-row "    sink / directory (the exporter's own S3 cost)" "$(awk -v a="$(m sink)" -v b="$dir_s" \
-  'BEGIN { printf "%.2f", a / b }')" "" ""
+row "    sink / directory (the exporter's own S3 cost)" "$(ratio "$(m sink)" "$dir_s" %.2f)" "" ""
 row "    sink / directory within each round (median)" "$(m sink_pair)" "" ""
 row "    curl -T of the same file to the same server" "$curl_s s" "" ""
 row "    start to object confirmed, directory / S3 / sink" \
   "$(m dir_upload) / $(m s3_upload) / $(m sink_upload) s" "" ""
-echo "samples (s): directory ${t[dir]}; S3 ${t[s3]}; sink ${t[sink]}; S3 / directory ${t[pair]};" \
-  "sink / directory ${t[sink_pair]}; completion ${t[complete]}; curl ${t[curl]}; start to object confirmed: directory" \
-  "${t[dir_upload]}; S3 ${t[s3_upload]}; sink ${t[sink_upload]}"
+echo "samples (s): directory ${t[dir]}; S3 ${t[s3]}; sink ${t[sink]};" \
+  "S3 / directory ${t[pair]}; sink / directory ${t[sink_pair]}; completion ${t[complete]};" \
+  "curl ${t[curl]}; start to object confirmed: directory ${t[dir_upload]}; S3 ${t[s3_upload]};" \
+  "sink ${t[sink_upload]}"

@@ -214,28 +214,17 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
 
     # --- S3 ----------------------------------------------------------------------------------
 
-    def big_s3_setup(self, *fault, request_timeout_ms=1500, extra=""):
-        """A private S3 server with `fault`, and a SQLite database with one cost-based group
-        whose file (gzip level 0) is above the 5 MiB multipart threshold."""
+    def big_s3_setup(self, *fault, request_timeout_ms=1500, extra="", postgres=False):
+        """A private S3 server with `fault`, and a SQLite database (or with `postgres`, a private
+        PostgreSQL one, where the group, exported alone, has its users marked while it streams)
+        with one cost-based group whose file (gzip level 0) is above the 5 MiB multipart
+        threshold."""
         s3 = stack.PrivateS3(self.tmp / "s3", *fault)
         self.closers.append(s3.stop)
-        config = self.sqlite_config(
+        config = (self.pg_config if postgres else self.sqlite_config)(
             s3=s3.endpoint, bucket=stack.new_bucket_name("ue-fault"),
             s3_extra="multipart_threshold_mib = 5\npart_size_mib = 5\nparallel_parts = 1\n"
                      f"request_timeout_ms = {request_timeout_ms}\n",
-            extra="\n[csv]\ngzip_level = 0\n" + extra)
-        self.cli(config, "seed", "--users", str(BIG), "--groups", "1")
-        return s3, config
-
-    def big_s3_pg_setup(self, *fault, extra=""):
-        """big_s3_setup() on a private PostgreSQL database: its one group, exported alone, has
-        its users marked while it streams (the commit's transaction open during the upload)."""
-        s3 = stack.PrivateS3(self.tmp / "s3", *fault)
-        self.closers.append(s3.stop)
-        config = self.pg_config(
-            s3=s3.endpoint, bucket=stack.new_bucket_name("ue-fault"),
-            s3_extra="multipart_threshold_mib = 5\npart_size_mib = 5\nparallel_parts = 1\n"
-                     "request_timeout_ms = 120000\n",
             extra="\n[csv]\ngzip_level = 0\n" + extra)
         self.cli(config, "seed", "--users", str(BIG), "--groups", "1")
         return s3, config
@@ -315,8 +304,9 @@ WHERE datname = '{self.pg.name}' AND state = 'idle in transaction'""")
         # the commit's transaction while it streams and uploads. A signal during the upload
         # must end that transaction with the attempt: nothing marked, the claim kept, and the
         # next run exports every user once.
-        s3, config = self.big_s3_pg_setup(
-            "--stall-parts", "1", extra="\n[service]\nshutdown_timeout_seconds = 2\n")
+        s3, config = self.big_s3_setup(
+            "--stall-parts", "1", request_timeout_ms=120000, postgres=True,
+            extra="\n[service]\nshutdown_timeout_seconds = 2\n")
         proc = self.start_export_until_multipart(s3, config)
         unlocked = "SELECT count(*) FROM (SELECT 1 FROM users FOR UPDATE SKIP LOCKED) u"
         deadline = time.time() + 60
